@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +17,7 @@ class Ctx:
 
     session: AsyncSession
     actor: Actor
-    clock: Clock = SystemClock()
+    clock: Clock = field(default_factory=SystemClock)
 
     def now(self) -> datetime:
         return self.clock.now()
