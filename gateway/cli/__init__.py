@@ -1,0 +1,1 @@
+"""The ``ediary`` command line."""
