@@ -7,7 +7,7 @@ rows with :func:`change_row` and insert them in the same transaction as the data
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -82,7 +82,3 @@ def change_row(
 def log_change(session: AsyncSession, **fields: Any) -> None:
     """Add one change-log entry to the caller's transaction (same fields as change_row)."""
     session.add(ChangeLogEntry(**change_row(**fields)))
-
-
-def iso(d: date) -> str:
-    return d.isoformat()

@@ -205,8 +205,6 @@ def allowed(actor: Actor, action: Action, target: Target) -> bool:
             return _teaches(actor, target)
         if action is Action.WRITE_PERIOD_MARKS:
             return _teaches(actor, target) or actor.admin_of(target.school_id)
-        if action is Action.READ_CLASS:
-            return _reads_class(actor, ClassTarget(target.school_id, target.class_id))
         return False
     if isinstance(target, ClassTarget):
         if action is Action.READ_CLASS:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date, datetime
 
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
@@ -52,7 +53,7 @@ class TimetableChange(Stamped, Base):
     subject_id: Mapped[int | None] = mapped_column(ForeignKey("subjects.id"))
     teacher_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     room: Mapped[str] = mapped_column(String(20), default="")
-    moved_to_date: Mapped[date | None] = mapped_column(Date)
+    moved_to_date: Mapped[dt.date | None] = mapped_column(Date)
     moved_to_lesson: Mapped[int | None] = mapped_column(Integer)
     note: Mapped[str] = mapped_column(Text, default="")
 
