@@ -154,13 +154,12 @@ async def pupil_marks(ctx: Ctx, pupil_id: int, start: date, end: date) -> PupilR
     for subject_id, period_id, value in period_rows:
         periods[subject_id][period_id] = value
     subject_ids = set(by_subject) | set(periods)
-    names = dict(
-        (
-            await ctx.session.execute(
-                select(Subject.id, Subject.name).where(Subject.id.in_(subject_ids))
-            )
-        ).tuples()
-    )
+    names: dict[int, str] = {
+        sid: name
+        for sid, name in await ctx.session.execute(
+            select(Subject.id, Subject.name).where(Subject.id.in_(subject_ids))
+        )
+    }
     subjects = [
         SubjectMarks(
             sid, names[sid], by_subject[sid], _average(by_subject[sid]), periods.get(sid, {})
