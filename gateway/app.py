@@ -1,0 +1,53 @@
+"""The application factory: one place where settings, database and routes are wired."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from config import Settings
+from diary_core.clock import Clock, SystemClock
+from diary_core.db import create_engine, session_factory
+from gateway import keys
+from gateway.middlewares import error_middleware, security_headers_middleware
+from gateway.routes import setup_routes
+
+HERE = Path(__file__).parent
+
+
+def _database(settings: Settings) -> web.CleanupContext:
+    """Engine lifecycle: created at start-up, disposed at shutdown (``cleanup_ctx``)."""
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        db = settings.database
+        engine = create_engine(db.url, echo=db.echo, pool_size=db.pool_size)
+        app[keys.ENGINE] = engine
+        app[keys.SESSIONS] = session_factory(engine)
+        yield
+        await engine.dispose()
+
+    return ctx  # type: ignore[return-value]
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
+    """The gateway. Stateless: everything it remembers lives in the database."""
+    app = web.Application(
+        middlewares=[security_headers_middleware, error_middleware],
+        client_max_size=8 * 1024 * 1024,
+    )
+    app[keys.SETTINGS] = settings
+    app[keys.CLOCK] = clock or SystemClock()
+    app.cleanup_ctx.append(_database(settings))
+    env = aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+    )
+    env.globals["static"] = lambda path: f"/static/{path}"
+    setup_routes(app, HERE / "static")
+    return app

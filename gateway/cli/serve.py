@@ -1,0 +1,153 @@
+"""``ediary serve`` (the gateway as configured) and ``ediary demo`` (everything on loopback)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import logging
+from pathlib import Path
+
+from aiohttp import web
+
+from config import Settings
+from diary_core.clock import SystemClock
+from diary_core.db import is_current, upgrade
+from gateway.app import create_app
+from gateway.cli.common import engine_from, settings_from
+
+DEMO_DIR = Path("var/demo")
+DEMO_CLIENT_ID = "EDIARY-DEMO"
+EMULATOR_PORT = 8090
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    serve = sub.add_parser("serve", help="run the gateway as configured")
+    serve.add_argument("--host", help="override server.host")
+    serve.add_argument("--port", type=int, help="override server.port")
+    serve.set_defaults(func=_serve)
+    demo = sub.add_parser(
+        "demo",
+        help="the demo: SQLite under ./var/, a generated school, the gateway on "
+        "127.0.0.1:8080 and the ESIA emulator on 127.0.0.1:8090",
+    )
+    demo.add_argument("--port", type=int, default=8080, help="gateway port (default 8080)")
+    demo.add_argument("--emulator-port", type=int, default=EMULATOR_PORT, help="ESIA emulator port")
+    demo.set_defaults(func=_demo)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    if args.host or args.port:
+        settings = settings.replace(
+            "server",
+            **{k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None},
+        )
+    asyncio.run(_check_schema(settings))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    web.run_app(
+        create_app(settings), host=settings.server.host, port=settings.server.port, print=None
+    )
+    return 0
+
+
+async def _check_schema(settings: Settings) -> None:
+    engine = engine_from(settings)
+    try:
+        if not await is_current(engine):
+            raise SystemExit(
+                "ediary: the database schema is not current; run `ediary db upgrade` first"
+            )
+    finally:
+        await engine.dispose()
+
+
+def _demo(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    if not settings.database.url.startswith("sqlite"):
+        raise SystemExit("ediary demo runs on its own SQLite database; unset EDIARY_DATABASE_URL")
+    logging.basicConfig(level=logging.WARNING)
+    try:
+        asyncio.run(_run_demo(settings, args.port, args.emulator_port))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+async def _prepare_database(settings: Settings) -> object:
+    from diary_core.demo.generator import ensure_demo_school
+
+    engine = engine_from(settings)
+    try:
+        await upgrade(engine)
+        return await ensure_demo_school(engine, SystemClock())
+    finally:
+        await engine.dispose()
+
+
+async def _run_demo(settings: Settings, port: int, emulator_port: int) -> None:
+    from gosuslugi_adapter.emulator import RegisteredClient, load_persons, running_emulator
+    from gosuslugi_adapter.keys import load_certificate
+
+    print("Готовлю базу данных и демонстрационную школу…", flush=True)
+    summary = await _prepare_database(settings)
+    key_file, cert_file, persons_file = _demo_files(summary.esia_persons)  # type: ignore[attr-defined]
+    public_url = f"http://127.0.0.1:{port}"
+    client = RegisteredClient(
+        DEMO_CLIENT_ID, load_certificate(cert_file.read_bytes()), public_url + "/"
+    )
+    async with running_emulator([client], load_persons(persons_file), port=emulator_port) as esia:
+        token_cert = DEMO_DIR / "esia-token-cert.pem"
+        token_cert.write_bytes(esia.token_certificate_pem)
+        demo_settings = dataclasses.replace(
+            settings,
+            server=dataclasses.replace(
+                settings.server, host="127.0.0.1", port=port, public_url=public_url
+            ),
+            esia=dataclasses.replace(
+                settings.esia,
+                base_url=esia.base_url,
+                protocol="v2",
+                client_id=DEMO_CLIENT_ID,
+                signer="rsa",
+                key_file=str(key_file),
+                cert_file=str(cert_file),
+                certificates=(str(token_cert),),
+            ),
+        )
+        runner = web.AppRunner(create_app(demo_settings), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        _print_demo(public_url, esia.base_url, summary)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
+
+
+def _demo_files(esia_persons: list[dict[str, object]]) -> tuple[Path, Path, Path]:
+    """The demo's client key and certificate (made once, kept under ./var/demo/) and the
+    emulator's persons file written from the demo school's families."""
+    DEMO_DIR.mkdir(parents=True, exist_ok=True)
+    key_file, cert_file = DEMO_DIR / "client-key.pem", DEMO_DIR / "client-cert.pem"
+    if not key_file.exists() or not cert_file.exists():
+        from gosuslugi_adapter.devkeys import generate_rsa_credentials
+
+        creds = generate_rsa_credentials("ediary demo")
+        key_file.write_bytes(creds.key_pem)
+        cert_file.write_bytes(creds.cert_pem)
+    persons_file = DEMO_DIR / "esia-persons.json"
+    persons_file.write_text(json.dumps(esia_persons, ensure_ascii=False, indent=2), "utf-8")
+    return key_file, cert_file, persons_file
+
+
+def _print_demo(public_url: str, esia_url: str, summary: object) -> None:
+    print()
+    print(f"Электронный дневник: {public_url}/")
+    print(f"Эмулятор ЕСИА (Госуслуги): {esia_url}/")
+    print(f"Школа: {summary.school_name}")  # type: ignore[attr-defined]
+    print("Демонстрационные учётные записи:")
+    for account in summary.accounts:  # type: ignore[attr-defined]
+        print(f"  {account.role:<22} {account.login:<14} {account.password}  ({account.full_name})")
+    print("Остановить: Ctrl+C", flush=True)
