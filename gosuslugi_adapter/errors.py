@@ -31,59 +31,117 @@ _SETUP_USER_MESSAGE = (
 CODES: dict[str, EsiaCode] = {
     c.code: c
     for c in (
-        EsiaCode("ESIA-007002", "invalid_client",
-                 "the client_id is unknown to ESIA or the certificate does not belong to it",
-                 _SETUP_USER_MESSAGE),
-        EsiaCode("ESIA-007003", "invalid_request",
-                 "a parameter is missing, malformed or repeated", _GENERIC_USER_MESSAGE),
-        EsiaCode("ESIA-007004", "access_denied",
-                 "the person or ESIA refused the request",
-                 "Вход отменён: доступ к данным на Госуслугах не предоставлен."),
-        EsiaCode("ESIA-007005", "unauthorized_client",
-                 "the client may not obtain a token by this method", _SETUP_USER_MESSAGE),
-        EsiaCode("ESIA-007006", "invalid_scope",
-                 "the requested scope is wrong, unknown or malformed", _SETUP_USER_MESSAGE),
-        EsiaCode("ESIA-007007", "server_error",
-                 "an unexpected error inside ESIA", _GENERIC_USER_MESSAGE),
-        EsiaCode("ESIA-007008", "temporarily_unavailable",
-                 "ESIA is overloaded or under maintenance",
-                 "Госуслуги сейчас недоступны (технические работы). Попробуйте позже."),
-        EsiaCode("ESIA-007009", "unsupported_grant_type",
-                 "ESIA does not support this grant type", _SETUP_USER_MESSAGE),
-        EsiaCode("ESIA-007010", "invalid_request",
-                 "the request was refused by ESIA", _GENERIC_USER_MESSAGE),
-        EsiaCode("ESIA-007011", "invalid_grant",
-                 "the authorization code or refresh token is invalid, expired, already used, "
-                 "or was issued to another client or redirect_uri",
-                 "Время на вход истекло. Начните вход через Госуслуги заново."),
-        EsiaCode("ESIA-007012", "unsupported_response_type",
-                 "the response_type is not supported", _SETUP_USER_MESSAGE),
-        EsiaCode("ESIA-007013", "invalid_scope",
-                 "the request has no scope", _SETUP_USER_MESSAGE),
-        EsiaCode("ESIA-007014", "invalid_request",
-                 "a mandatory parameter is missing", _GENERIC_USER_MESSAGE),
-        EsiaCode("ESIA-007015", "invalid_request",
-                 "the request timestamp is wrong (clock skew or bad format)",
-                 "Не удалось войти через Госуслуги: неверное время на сервере школы. "
-                 "Сообщите администратору."),
-        EsiaCode("ESIA-007019", "access_denied",
-                 "the client has no permission for this access", _SETUP_USER_MESSAGE),
-        EsiaCode("ESIA-007023", "invalid_request",
-                 "the redirect_uri is not among those registered for the client",
-                 _SETUP_USER_MESSAGE),
-        EsiaCode("ESIA-007053", "invalid_client",
-                 "the client_secret is malformed or its signature does not match the "
-                 "certificate registered for the client (or that certificate is inactive)",
-                 _SETUP_USER_MESSAGE),
-        EsiaCode("ESIA-007055", "access_denied",
-                 "the person's ESIA account is not confirmed (not trusted)",
-                 "Вход возможен только с подтверждённой учётной записью Госуслуг. "
-                 "Подтвердите личность на Госуслугах и повторите вход."),
+        EsiaCode(
+            "ESIA-007002",
+            "invalid_client",
+            "the client_id is unknown to ESIA or the certificate does not belong to it",
+            _SETUP_USER_MESSAGE,
+        ),
+        EsiaCode(
+            "ESIA-007003",
+            "invalid_request",
+            "a parameter is missing, malformed or repeated",
+            _GENERIC_USER_MESSAGE,
+        ),
+        EsiaCode(
+            "ESIA-007004",
+            "access_denied",
+            "the person or ESIA refused the request",
+            "Вход отменён: доступ к данным на Госуслугах не предоставлен.",
+        ),
+        EsiaCode(
+            "ESIA-007005",
+            "unauthorized_client",
+            "the client may not obtain a token by this method",
+            _SETUP_USER_MESSAGE,
+        ),
+        EsiaCode(
+            "ESIA-007006",
+            "invalid_scope",
+            "the requested scope is wrong, unknown or malformed",
+            _SETUP_USER_MESSAGE,
+        ),
+        EsiaCode(
+            "ESIA-007007", "server_error", "an unexpected error inside ESIA", _GENERIC_USER_MESSAGE
+        ),
+        EsiaCode(
+            "ESIA-007008",
+            "temporarily_unavailable",
+            "ESIA is overloaded or under maintenance",
+            "Госуслуги сейчас недоступны (технические работы). Попробуйте позже.",
+        ),
+        EsiaCode(
+            "ESIA-007009",
+            "unsupported_grant_type",
+            "ESIA does not support this grant type",
+            _SETUP_USER_MESSAGE,
+        ),
+        EsiaCode(
+            "ESIA-007010",
+            "invalid_request",
+            "the request was refused by ESIA",
+            _GENERIC_USER_MESSAGE,
+        ),
+        EsiaCode(
+            "ESIA-007011",
+            "invalid_grant",
+            "the authorization code or refresh token is invalid, expired, already used, "
+            "or was issued to another client or redirect_uri",
+            "Время на вход истекло. Начните вход через Госуслуги заново.",
+        ),
+        EsiaCode(
+            "ESIA-007012",
+            "unsupported_response_type",
+            "the response_type is not supported",
+            _SETUP_USER_MESSAGE,
+        ),
+        EsiaCode("ESIA-007013", "invalid_scope", "the request has no scope", _SETUP_USER_MESSAGE),
+        EsiaCode(
+            "ESIA-007014",
+            "invalid_request",
+            "a mandatory parameter is missing",
+            _GENERIC_USER_MESSAGE,
+        ),
+        EsiaCode(
+            "ESIA-007015",
+            "invalid_request",
+            "the request timestamp is wrong (clock skew or bad format)",
+            "Не удалось войти через Госуслуги: неверное время на сервере школы. "
+            "Сообщите администратору.",
+        ),
+        EsiaCode(
+            "ESIA-007019",
+            "access_denied",
+            "the client has no permission for this access",
+            _SETUP_USER_MESSAGE,
+        ),
+        EsiaCode(
+            "ESIA-007023",
+            "invalid_request",
+            "the redirect_uri is not among those registered for the client",
+            _SETUP_USER_MESSAGE,
+        ),
+        EsiaCode(
+            "ESIA-007053",
+            "invalid_client",
+            "the client_secret is malformed or its signature does not match the "
+            "certificate registered for the client (or that certificate is inactive)",
+            _SETUP_USER_MESSAGE,
+        ),
+        EsiaCode(
+            "ESIA-007055",
+            "access_denied",
+            "the person's ESIA account is not confirmed (not trusted)",
+            "Вход возможен только с подтверждённой учётной записью Госуслуг. "
+            "Подтвердите личность на Госуслугах и повторите вход.",
+        ),
     )
 }
 
 _ACCESS_DENIED = EsiaCode(
-    "access_denied", "access_denied", "the person declined to grant access",
+    "access_denied",
+    "access_denied",
+    "the person declined to grant access",
     "Вход отменён: доступ к данным на Госуслугах не предоставлен.",
 )
 _CODE_IN_TEXT = re.compile(r"ESIA-\d{6}")
@@ -123,8 +181,10 @@ class EsiaRemoteError(EsiaError):
         self.description = description
         self.state = state
         self.user_message = self.info.user_message
-        super().__init__(f"{self.info.code}: {self.info.meaning} (ESIA said: {error}"
-                         f"{': ' + description if description else ''})")
+        super().__init__(
+            f"{self.info.code}: {self.info.meaning} (ESIA said: {error}"
+            f"{': ' + description if description else ''})"
+        )
 
     @property
     def code(self) -> str:

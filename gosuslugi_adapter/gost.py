@@ -13,6 +13,7 @@ implementations disagree. Every order below was checked against OpenSSL's GOST e
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 
 from asn1crypto import core
@@ -93,9 +94,7 @@ class _SubjectPublicKeyInfo(core.Sequence):
 
 
 def _algorithm(paramset: str) -> _AlgorithmIdentifier:
-    params = _GostParameters(
-        {"public_key_paramset": paramset, "digest_paramset": OID_STREEBOG256}
-    )
+    params = _GostParameters({"public_key_paramset": paramset, "digest_paramset": OID_STREEBOG256})
     return _AlgorithmIdentifier({"algorithm": OID_GOST2012_256, "parameters": params})
 
 
@@ -104,6 +103,11 @@ def _paramset_of(algorithm: _AlgorithmIdentifier) -> str:
         raise GostKeyError(f"not a GOST R 34.10-2012 256-bit key: {algorithm['algorithm'].dotted}")
     params = _GostParameters.load(algorithm["parameters"].dump())
     return str(params["public_key_paramset"].dotted)
+
+
+def spki_algorithm(der: bytes) -> str:
+    """The algorithm OID of any SubjectPublicKeyInfo (asn1crypto's own class rejects GOST's)."""
+    return str(_SubjectPublicKeyInfo.load(der)["algorithm"]["algorithm"].dotted)
 
 
 @dataclass(frozen=True)
@@ -130,9 +134,7 @@ class GostPublicKey:
         """SubjectPublicKeyInfo DER as OpenSSL writes it (OCTET STRING of X‖Y little-endian)."""
         point = self.x.to_bytes(SIZE, "little") + self.y.to_bytes(SIZE, "little")
         inner = core.OctetString(point).dump()
-        info = _SubjectPublicKeyInfo(
-            {"algorithm": _algorithm(self.paramset), "public_key": inner}
-        )
+        info = _SubjectPublicKeyInfo({"algorithm": _algorithm(self.paramset), "public_key": inner})
         return bytes(info.dump())
 
     @classmethod
@@ -203,8 +205,9 @@ class GostPrivateKey:
     @classmethod
     def generate(cls, paramset: str = OID_TC26_PARAMSET_A) -> GostPrivateKey:
         """A fresh random key on ``paramset`` (the secret is drawn below the group order)."""
-        engine = _engine(paramset)
-        return cls(paramset, int.from_bytes(engine._get_rand_k(), "big"))  # noqa: SLF001
+        _engine(paramset)
+        order = int(gostsignature.CURVES_R_1323565_1_024_2019[CURVE_NAMES[paramset]]["q"])
+        return cls(paramset, secrets.randbelow(order - 1) + 1)
 
 
 def _secret_from(raw: bytes) -> int:

@@ -23,6 +23,7 @@ from gosuslugi_adapter.gost import (
     GostKeyError,
     GostPrivateKey,
     GostPublicKey,
+    spki_algorithm,
     streebog256,
 )
 
@@ -124,9 +125,8 @@ def certificate_from_der(der: bytes) -> Certificate:
     """Parse a DER certificate; only RSA and GOST R 34.10-2012 256-bit keys are accepted."""
     try:
         parsed = x509.Certificate.load(der)
-        spki = parsed["tbs_certificate"]["subject_public_key_info"]
-        oid = spki["algorithm"]["algorithm"].dotted
-        spki_der = bytes(spki.dump())
+        spki_der = bytes(parsed["tbs_certificate"]["subject_public_key_info"].dump())
+        oid = spki_algorithm(spki_der)
     except (ValueError, TypeError, KeyError) as exc:
         raise KeyLoadError(f"malformed certificate: {exc}") from None
     return Certificate(bytes(der), _public_key(oid, spki_der), parsed)
@@ -167,8 +167,10 @@ def load_private_key(
     try:
         key = serialization.load_der_private_key(der, password=password)
     except (ValueError, TypeError) as exc:
-        raise KeyLoadError(f"unsupported or malformed private key ({kind or 'DER'}): {exc}; "
-                           f"as GOST: {gost_problem}") from None
+        raise KeyLoadError(
+            f"unsupported or malformed private key ({kind or 'DER'}): {exc}; "
+            f"as GOST: {gost_problem}"
+        ) from None
     if not isinstance(key, rsa.RSAPrivateKey):
         raise KeyLoadError("only RSA and GOST R 34.10-2012 256-bit private keys are supported")
     return RsaPrivateKey(key)

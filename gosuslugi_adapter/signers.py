@@ -1,0 +1,187 @@
+"""client_secret signers: one interface, three implementations.
+
+- :class:`RsaSigner` — RSA-SHA256. CMS detached for v1; for v2/v3 a bare PKCS#1 v1.5 signature
+  (only the emulator accepts that: the real ESIA wants GOST for v2/v3).
+- :class:`GostSigner` — GOST R 34.10-2012 256-bit in pure Python: CMS detached for v1, the raw
+  64-byte signature in OpenSSL's layout for v2/v3.
+- :class:`CommandSigner` — a certified crypto provider (e.g. a CryptoPro tool) run as a command:
+  it reads the text on stdin and writes the signature on stdout; the environment variable
+  ``ESIA_SIGNATURE_FORM`` says ``cms`` or ``raw``.
+
+Every signer knows its certificate, so ``certificate_hash`` (ESIA's ``client_certificate_hash``,
+Streebog-256 of the DER certificate, hex) comes from the same place as the signature.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shlex
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from enum import StrEnum
+
+from asn1crypto import pem
+
+from config.settings import EsiaSettings
+from gosuslugi_adapter.cms import CmsError, DetachedCmsTemplate, verify_detached
+from gosuslugi_adapter.errors import SignerError
+from gosuslugi_adapter.gost import GostPrivateKey, GostPublicKey
+from gosuslugi_adapter.keys import (
+    Certificate,
+    KeyLoadError,
+    PrivateKey,
+    RsaPrivateKey,
+    key_matches_certificate,
+    load_certificate,
+    load_private_key,
+)
+
+
+class SignatureForm(StrEnum):
+    """What a signer returns: a detached CMS (DER) or the bare signature bytes."""
+
+    CMS = "cms"
+    RAW = "raw"
+
+
+class Signer(ABC):
+    """Signs the text of an ESIA request with the key of ``certificate``."""
+
+    def __init__(self, certificate: Certificate) -> None:
+        self.certificate = certificate
+        self.certificate_hash = certificate.streebog_hex
+
+    @abstractmethod
+    async def sign(self, text: bytes, form: SignatureForm) -> bytes:
+        """The signature of ``text`` in ``form``; :class:`SignerError` when it cannot be made."""
+
+
+class KeySigner(Signer):
+    """A signer holding its private key in process memory."""
+
+    def __init__(self, key: PrivateKey, certificate: Certificate) -> None:
+        """Security: refuse a key that does not match the certificate, or ESIA would answer
+        ESIA-007053 on every login with nothing in the logs to say why."""
+        if not key_matches_certificate(key, certificate):
+            raise SignerError("the private key does not belong to the certificate")
+        super().__init__(certificate)
+        self._key = key
+        self._cms = DetachedCmsTemplate(key, certificate)
+
+    def sign_now(self, text: bytes, form: SignatureForm) -> bytes:
+        """Synchronous signing (benchmarks, and callers that are not in an event loop)."""
+        if form is SignatureForm.CMS:
+            return self._cms.sign(text)
+        return self._key.sign(text)
+
+    async def sign(self, text: bytes, form: SignatureForm) -> bytes:
+        return self.sign_now(text, form)
+
+
+class RsaSigner(KeySigner):
+    """RSA-SHA256 (PKCS#1 v1.5)."""
+
+    def __init__(self, key: PrivateKey, certificate: Certificate) -> None:
+        if not isinstance(key, RsaPrivateKey):
+            raise SignerError("the RSA signer needs an RSA key")
+        super().__init__(key, certificate)
+
+
+class GostSigner(KeySigner):
+    """GOST R 34.10-2012 256-bit with Streebog-256, pure Python."""
+
+    def __init__(self, key: PrivateKey, certificate: Certificate) -> None:
+        if not isinstance(key, GostPrivateKey):
+            raise SignerError("the GOST signer needs a GOST R 34.10-2012 256-bit key")
+        super().__init__(key, certificate)
+
+    async def sign(self, text: bytes, form: SignatureForm) -> bytes:
+        """Pure-Python GOST takes tens of ms: run it off the event loop."""
+        return await asyncio.to_thread(self.sign_now, text, form)
+
+
+class CommandSigner(Signer):
+    """An external command that signs stdin; its output is checked before it is used."""
+
+    def __init__(self, argv: Sequence[str], certificate: Certificate, timeout: float = 30.0):
+        if not argv:
+            raise SignerError("the command signer needs a command")
+        super().__init__(certificate)
+        self._argv = list(argv)
+        self._timeout = timeout
+
+    async def sign(self, text: bytes, form: SignatureForm) -> bytes:
+        output = await self._run(text, form)
+        if output.startswith(b"-----BEGIN"):
+            output = bytes(pem.unarmor(output)[2])
+        return self._checked(text, form, output)
+
+    async def _run(self, text: bytes, form: SignatureForm) -> bytes:
+        env = {**os.environ, "ESIA_SIGNATURE_FORM": form.value}
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *self._argv,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env=env,
+            )
+        except OSError as exc:
+            raise SignerError(f"cannot start the sign command: {exc.strerror}") from None
+        try:
+            out, err = await asyncio.wait_for(process.communicate(text), self._timeout)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+            raise SignerError(f"the sign command took longer than {self._timeout}s") from None
+        if process.returncode != 0 or not out:
+            tail = err.decode("utf-8", "replace").strip()[-300:]
+            raise SignerError(f"the sign command failed (exit {process.returncode}): {tail}")
+        return out
+
+    def _checked(self, text: bytes, form: SignatureForm, output: bytes) -> bytes:
+        """Security and diagnosis: verify the provider's signature against our certificate.
+
+        A raw GOST signature that verifies only byte-reversed is the CryptoAPI layout that
+        CryptoPro tools write; it is turned into OpenSSL's layout, which ESIA expects.
+        """
+        if form is SignatureForm.CMS:
+            try:
+                verify_detached(output, text, self.certificate)
+            except CmsError as exc:
+                raise SignerError(f"the sign command's CMS does not verify: {exc}") from None
+            return output
+        key = self.certificate.public_key
+        if key.verify(text, output):
+            return output
+        if isinstance(key, GostPublicKey) and key.verify(text, output[::-1]):
+            return output[::-1]
+        raise SignerError("the sign command's signature does not verify against the certificate")
+
+
+def load_signer(kind: str, *, key_file: str = "", cert_file: str = "", command: str = "") -> Signer:
+    """Build the signer named by ``kind`` (``rsa`` | ``gost`` | ``command``) from files."""
+    if not cert_file:
+        raise SignerError("esia.cert_file is required for every signer")
+    try:
+        certificate = load_certificate(cert_file)
+        if kind == "command":
+            return CommandSigner(shlex.split(command), certificate)
+        if not key_file:
+            raise SignerError(f"esia.key_file is required for signer {kind!r}")
+        key = load_private_key(key_file)
+    except KeyLoadError as exc:
+        raise SignerError(str(exc)) from None
+    if kind == "rsa":
+        return RsaSigner(key, certificate)
+    if kind == "gost":
+        return GostSigner(key, certificate)
+    raise SignerError(f"unknown signer {kind!r} (rsa, gost or command)")
+
+
+def signer_from_settings(esia: EsiaSettings) -> Signer:
+    """The signer the ``[esia]`` settings describe."""
+    return load_signer(
+        esia.signer, key_file=esia.key_file, cert_file=esia.cert_file, command=esia.sign_command
+    )

@@ -1,0 +1,244 @@
+"""Verification of ESIA's access tokens and id_tokens, every check spelled out.
+
+The checks, in order; each failure raises :class:`TokenRejected` naming its ``check``:
+
+``structure``  three base64url parts, header and claims JSON objects, at most 16 KiB.
+``alg``        ``RS256`` or ``GOST3410_2012_256`` only — never ``none``, never HMAC (an HMAC
+               "signed" with a public certificate would be forgeable by anyone); no ``crit``.
+``signature``  valid under one of the configured ESIA certificates (several during rotation)
+               whose key fits ``alg``; RS256 through joserfc, GOST through gostcrypto.
+``iss``        exactly the pinned issuer (``http://esia.gosuslugi.ru/`` in production).
+``exp``        present, numeric, and now ≤ exp + leeway.
+``nbf``        present, numeric, and nbf ≤ now + leeway.
+``iat``        present, numeric, and iat ≤ now + leeway (not issued in the future).
+``aud``        access token: ``client_id`` equals ours; id_token: ``aud`` is ours.
+``sbj``        access token: ``urn:esia:sbj_id``; id_token: ``urn:esia:sbj`` → ``urn:esia:sbj:oid``
+               (and ``sub``, when present, agrees).
+``nonce``      id_token only, when the login sent one: equal to it.
+
+The leeway is at most 60 s; the verifier refuses to exist without a certificate, an issuer and a
+client id.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from joserfc import jws
+from joserfc.errors import JoseError
+from joserfc.jwk import RSAKey
+
+from config.settings import EsiaSettings
+from gosuslugi_adapter.encoding import b64url_decode
+from gosuslugi_adapter.errors import EsiaError
+from gosuslugi_adapter.gost import GostPublicKey
+from gosuslugi_adapter.keys import Certificate, KeyLoadError, RsaPublicKey, load_certificate
+
+ALLOWED_ALGORITHMS = ("RS256", "GOST3410_2012_256")
+MAX_LEEWAY_SECONDS = 60
+MAX_TOKEN_BYTES = 16 * 1024
+#: ESIA puts its own fields (``sbt``, ``ver``) in the header; only RS256 goes through joserfc.
+RS256_REGISTRY = jws.JWSRegistry(algorithms=["RS256"], strict_check_header=False)
+
+
+class TokenRejected(EsiaError):
+    """A token failed one check; ``check`` names it. Never carries the token itself."""
+
+    def __init__(self, check: str, reason: str) -> None:
+        self.check = check
+        super().__init__(f"ESIA token refused ({check}): {reason}")
+
+
+class TokenConfigError(ValueError):
+    """The verifier cannot be built safely (no certificate, no issuer, leeway too large)."""
+
+
+@dataclass(frozen=True)
+class VerifiedToken:
+    """A token that passed every check: its header, claims and the person's oid."""
+
+    header: Mapping[str, Any]
+    claims: Mapping[str, Any]
+    oid: str
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    raw: str
+    header: dict[str, Any]
+    claims: dict[str, Any]
+    signing_input: bytes
+    signature: bytes
+
+
+class TokenVerifier:
+    """Checks ESIA tokens for one relying party (one ``client_id``)."""
+
+    def __init__(
+        self,
+        certificates: Sequence[Certificate],
+        *,
+        issuer: str,
+        client_id: str,
+        leeway_seconds: int = MAX_LEEWAY_SECONDS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """Security: fail closed at construction — a verifier without a certificate could only
+        accept everything or nothing, and a long leeway stretches stolen tokens' lives."""
+        if not certificates:
+            raise TokenConfigError("at least one ESIA certificate is required (esia.certificates)")
+        if not issuer or not client_id:
+            raise TokenConfigError("the ESIA issuer and our client_id are required")
+        if not 0 <= leeway_seconds <= MAX_LEEWAY_SECONDS:
+            raise TokenConfigError(f"leeway must be 0..{MAX_LEEWAY_SECONDS} seconds")
+        self._rsa = [
+            RSAKey.import_key(c.public_key.key)
+            for c in certificates
+            if isinstance(c.public_key, RsaPublicKey)
+        ]
+        self._gost = [c.public_key for c in certificates if isinstance(c.public_key, GostPublicKey)]
+        self.issuer = issuer
+        self.client_id = client_id
+        self.leeway = leeway_seconds
+        self._clock = clock
+
+    @classmethod
+    def from_settings(cls, esia: EsiaSettings) -> TokenVerifier:
+        """The verifier the ``[esia]`` settings describe; refuses to start without certificates."""
+        try:
+            certificates = [load_certificate(path) for path in esia.certificates]
+        except KeyLoadError as exc:
+            raise TokenConfigError(str(exc)) from None
+        return cls(
+            certificates,
+            issuer=esia.issuer,
+            client_id=esia.client_id,
+            leeway_seconds=esia.leeway_seconds,
+        )
+
+    def verify_access_token(self, token: str) -> VerifiedToken:
+        """Every check for an access token; returns its claims and ``urn:esia:sbj_id``."""
+        parsed = self._common(token)
+        _check_client_id(parsed.claims, self.client_id)
+        oid = _positive_oid(parsed.claims.get("urn:esia:sbj_id"), "urn:esia:sbj_id")
+        return VerifiedToken(parsed.header, parsed.claims, oid)
+
+    def verify_id_token(self, token: str, nonce: str | None = None) -> VerifiedToken:
+        """Every check for an id_token; returns its claims and ``urn:esia:sbj:oid``."""
+        parsed = self._common(token)
+        _check_audience(parsed.claims, self.client_id)
+        oid = _id_token_oid(parsed.claims)
+        if nonce is not None:
+            _check_nonce(parsed.claims, nonce)
+        return VerifiedToken(parsed.header, parsed.claims, oid)
+
+    def _common(self, token: str) -> _Parsed:
+        parsed = _split(token)
+        _check_algorithm(parsed.header)
+        self._check_signature(parsed)
+        _check_issuer(parsed.claims, self.issuer)
+        self._check_times(parsed.claims)
+        return parsed
+
+    def _check_signature(self, parsed: _Parsed) -> None:
+        if parsed.header["alg"] == "RS256":
+            ok = any(_rs256_ok(parsed.raw, key) for key in self._rsa)
+        else:
+            ok = any(key.verify(parsed.signing_input, parsed.signature) for key in self._gost)
+        if not ok:
+            raise TokenRejected("signature", "no configured ESIA certificate verifies it")
+
+    def _check_times(self, claims: Mapping[str, Any]) -> None:
+        now = self._clock()
+        exp, nbf, iat = (_number(claims, name) for name in ("exp", "nbf", "iat"))
+        if now > exp + self.leeway:
+            raise TokenRejected("exp", "the token has expired")
+        if nbf > now + self.leeway:
+            raise TokenRejected("nbf", "the token is not valid yet")
+        if iat > now + self.leeway:
+            raise TokenRejected("iat", "the token was issued in the future")
+
+
+def _split(token: str) -> _Parsed:
+    if not isinstance(token, str) or len(token) > MAX_TOKEN_BYTES:
+        raise TokenRejected("structure", "not a token of acceptable size")
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise TokenRejected("structure", "a JWS in compact form has three parts")
+    try:
+        header = json.loads(b64url_decode(parts[0]))
+        claims = json.loads(b64url_decode(parts[1]))
+        signature = b64url_decode(parts[2])
+    except (ValueError, UnicodeDecodeError):
+        raise TokenRejected("structure", "a part is not base64url JSON") from None
+    if not isinstance(header, dict) or not isinstance(claims, dict):
+        raise TokenRejected("structure", "header and claims must be JSON objects")
+    signing_input = f"{parts[0]}.{parts[1]}".encode("ascii")
+    return _Parsed(token, header, claims, signing_input, signature)
+
+
+def _check_algorithm(header: Mapping[str, Any]) -> None:
+    """Security: the allow-list is checked before any key is touched (no alg confusion)."""
+    if header.get("alg") not in ALLOWED_ALGORITHMS:
+        raise TokenRejected("alg", f"algorithm {header.get('alg')!r} is not allowed")
+    if "crit" in header:
+        raise TokenRejected("alg", "critical header extensions are not supported")
+
+
+def _rs256_ok(token: str, key: RSAKey) -> bool:
+    try:
+        jws.deserialize_compact(token, key, algorithms=["RS256"], registry=RS256_REGISTRY)
+    except (JoseError, ValueError):
+        return False
+    return True
+
+
+def _check_issuer(claims: Mapping[str, Any], issuer: str) -> None:
+    if claims.get("iss") != issuer:
+        raise TokenRejected("iss", f"issuer {claims.get('iss')!r} is not {issuer!r}")
+
+
+def _number(claims: Mapping[str, Any], name: str) -> float:
+    value = claims.get(name)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TokenRejected(name, f"claim {name} is missing or not a number")
+    return float(value)
+
+
+def _check_client_id(claims: Mapping[str, Any], client_id: str) -> None:
+    if claims.get("client_id") != client_id:
+        raise TokenRejected("aud", "the access token was issued to another client")
+
+
+def _check_audience(claims: Mapping[str, Any], client_id: str) -> None:
+    aud = claims.get("aud")
+    if aud != client_id and aud != [client_id]:
+        raise TokenRejected("aud", "the id_token is meant for another audience")
+
+
+def _positive_oid(value: Any, name: str) -> str:
+    text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
+    if not text.isdigit() or int(text) <= 0:
+        raise TokenRejected("sbj", f"{name} is missing or not a person oid")
+    return str(int(text))
+
+
+def _id_token_oid(claims: Mapping[str, Any]) -> str:
+    subject = claims.get("urn:esia:sbj")
+    if not isinstance(subject, dict):
+        raise TokenRejected("sbj", "urn:esia:sbj is missing")
+    oid = _positive_oid(subject.get("urn:esia:sbj:oid"), "urn:esia:sbj:oid")
+    if "sub" in claims and str(claims["sub"]) != oid:
+        raise TokenRejected("sbj", "sub and urn:esia:sbj:oid disagree")
+    return oid
+
+
+def _check_nonce(claims: Mapping[str, Any], nonce: str) -> None:
+    sent = str(claims.get("nonce", "")).encode("utf-8")
+    if not hmac.compare_digest(sent, nonce.encode("utf-8")):
+        raise TokenRejected("nonce", "the id_token's nonce is not the one this login sent")
