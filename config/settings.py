@@ -108,6 +108,12 @@ class EsiaSettings:
 class SessionSettings:
     idle_timeout_minutes: int = field(default=30, metadata=check(_positive))
     absolute_timeout_hours: int = field(default=12, metadata=check(_positive))
+    #: Sign-in throttling: failures allowed within the window per login, per client address,
+    #: and over the whole service, before further attempts get 429 with Retry-After.
+    throttle_window_minutes: int = field(default=5, metadata=check(_positive))
+    max_failures_per_login: int = field(default=10, metadata=check(_positive))
+    max_failures_per_address: int = field(default=50, metadata=check(_positive))
+    max_failures_overall: int = field(default=1000, metadata=check(_positive))
 
 
 @dataclass(frozen=True)
@@ -115,6 +121,10 @@ class FeedSettings:
     key_file: str = ""
     cert_file: str = ""
     issuer: str = "ediary-gateway"
+    token_lifetime_seconds: int = field(default=300, metadata=check(_positive))
+    rate_limit_per_minute: int = field(default=600, metadata=check(_positive))
+    cursor_retention_days: int = field(default=90, metadata=check(_positive))
+    document_cache_days: int = field(default=7, metadata=check(_positive))
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ an ESIA identity to the account. Passwords are hashed with argon2id; codes with 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -62,6 +63,18 @@ class AuthResult:
 
 def hash_password(password: str) -> str:
     return HASHER.hash(password)
+
+
+async def verify_password(stored: str, password: str) -> bool:
+    """Argon2 verification off the event loop (it takes tens of milliseconds by design)."""
+
+    def check() -> bool:
+        try:
+            return HASHER.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    return await asyncio.to_thread(check)
 
 
 def _digest(code: str) -> str:
@@ -285,9 +298,7 @@ async def authenticate(ctx: Ctx, login: str, password: str) -> AuthResult | None
         select(User).where(func.lower(User.login) == login.strip().lower())
     )
     stored = user.password_hash if user and user.is_active and user.password_hash else None
-    try:
-        HASHER.verify(stored or _DUMMY_HASH, password)
-    except (VerificationError, InvalidHashError):
+    if not await verify_password(stored or _DUMMY_HASH, password):
         return None
     if stored is None or user is None:
         return None
@@ -316,10 +327,8 @@ async def change_password(ctx: Ctx, current: str, new: str) -> None:
     user = await ctx.session.get(User, ctx.actor.user_id)
     if user is None or not user.password_hash:
         raise NotFound("учётная запись не найдена")
-    try:
-        HASHER.verify(user.password_hash, current)
-    except (VerificationError, InvalidHashError):
-        raise InvalidInput("текущий пароль указан неверно", field="current") from None
+    if not await verify_password(user.password_hash, current):
+        raise InvalidInput("текущий пароль указан неверно", field="current")
     if current == new:
         raise InvalidInput("новый пароль должен отличаться от текущего", field="password")
     check_new_password(new, user)

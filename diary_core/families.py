@@ -211,3 +211,42 @@ async def pending_guardianships(ctx: Ctx, class_id: int) -> list[PendingLink]:
         .order_by(Guardianship.id)
     )
     return [PendingLink(r.id, f"{r.pl} {r.pf}", f"{r.cl} {r.cf}", r.source) for r in rows]
+
+
+@dataclass(frozen=True)
+class FamilyPupil:
+    pupil_id: int
+    full_name: str
+    class_id: int
+    class_name: str
+    school_id: int
+    school_name: str
+
+
+async def my_pupils(ctx: Ctx) -> list[FamilyPupil]:
+    """The pupils whose diary the actor reads: his confirmed children, or himself."""
+    from diary_core.models import School
+
+    ids = [p.pupil_id for p in ctx.actor.family_places]
+    if not ids:
+        return []
+    rows = await ctx.session.execute(
+        select(
+            Pupil.id,
+            User.last_name,
+            User.first_name,
+            User.middle_name,
+            SchoolClass.id,
+            SchoolClass.name,
+            School.id,
+            School.name,
+        )
+        .join(User, User.id == Pupil.user_id)
+        .join(SchoolClass, SchoolClass.id == Pupil.class_id)
+        .join(School, School.id == Pupil.school_id)
+        .where(Pupil.id.in_(ids))
+        .order_by(User.first_name, Pupil.id)
+    )
+    return [
+        FamilyPupil(r[0], " ".join(p for p in r[1:4] if p), r[4], r[5], r[6], r[7]) for r in rows
+    ]

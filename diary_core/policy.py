@@ -251,3 +251,26 @@ def require(actor: Actor, action: Action, target: Target) -> None:
     if not _visible(actor, target):
         raise NotFound("объект не найден")
     raise Forbidden("недостаточно прав для этого действия")
+
+
+# ---------------------------------------------------------------------------------------------
+# The state services portal: a machine client, not a person (regulation 1.2, 2.1, 3.3).
+#
+# The portal reads progress on behalf of parents it has identified itself; the diary decides
+# only which schools a registered client serves. It has no Actor and takes no part in the
+# rules above.
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PortalClient:
+    """A registered portal client: the schools it serves (None: every school)."""
+
+    client_id: str
+    schools: frozenset[int] | None = None
+
+
+def portal_may_read(client: PortalClient, pupil: PupilPlace) -> bool:
+    """Whether the client may receive this pupil's progress. Callers answer a refusal exactly
+    as they answer an unknown pupil, so a client cannot probe other schools' rosters."""
+    return client.schools is None or pupil.school_id in client.schools

@@ -13,8 +13,10 @@ from config import Settings
 from diary_core.clock import Clock, SystemClock
 from diary_core.db import create_engine, session_factory
 from gateway import keys
+from gateway.auth import session_middleware
 from gateway.middlewares import error_middleware, security_headers_middleware
 from gateway.routes import setup_routes
+from gosuslugi_adapter.client import EsiaClient
 
 HERE = Path(__file__).parent
 
@@ -33,15 +35,33 @@ def _database(settings: Settings) -> web.CleanupContext:
     return ctx  # type: ignore[return-value]
 
 
+def _esia(settings: Settings) -> web.CleanupContext:
+    """The ESIA client, when ESIA sign-in is configured (``esia.client_id``). Built at
+    start-up so a missing key, certificate or ESIA token certificate stops the service
+    (fail closed) instead of failing at a parent's first sign-in."""
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        if not settings.esia.client_id:
+            yield
+            return
+        client = EsiaClient.from_settings(settings)
+        app[keys.ESIA] = client
+        yield
+        await client.close()
+
+    return ctx  # type: ignore[return-value]
+
+
 def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
     """The gateway. Stateless: everything it remembers lives in the database."""
     app = web.Application(
-        middlewares=[security_headers_middleware, error_middleware],
+        middlewares=[security_headers_middleware, error_middleware, session_middleware],
         client_max_size=8 * 1024 * 1024,
     )
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = clock or SystemClock()
     app.cleanup_ctx.append(_database(settings))
+    app.cleanup_ctx.append(_esia(settings))
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(HERE / "templates"),

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 
-import aiohttp_jinja2
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from diary_core.errors import Conflict, DiaryError, Forbidden, InvalidInput, NotFound
 from gateway import keys
+from gateway.pages import render
 
 log = logging.getLogger("ediary.gateway")
 
@@ -40,7 +40,7 @@ def _error_response(request: web.Request, status: int, title: str, detail: str) 
             status=status,
             content_type="application/problem+json",
         )
-    return aiohttp_jinja2.render_template(
+    return render(
         "error.html", request, {"status": status, "title": title, "detail": detail}, status=status
     )
 

@@ -13,6 +13,13 @@ from diary_core.models.people import (
     User,
     UserRole,
 )
+from diary_core.models.portal import (
+    PortalAssertion,
+    PortalClient,
+    PortalDocument,
+    PortalRateCounter,
+    PortalToken,
+)
 from diary_core.models.school import (
     AcademicYear,
     BellTime,
@@ -45,6 +52,11 @@ __all__ = [
     "OneTimeCode",
     "Period",
     "PeriodMark",
+    "PortalAssertion",
+    "PortalClient",
+    "PortalDocument",
+    "PortalRateCounter",
+    "PortalToken",
     "Pupil",
     "School",
     "SchoolClass",

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy import select
 
 from diary_core.models import School
 from gateway import keys
+from gateway.pages import render
 
 
-@aiohttp_jinja2.template("home.html")
-async def home(request: web.Request) -> dict[str, Any]:
+async def home(request: web.Request) -> web.Response:
     async with request.app[keys.SESSIONS]() as session:
         schools = list(await session.scalars(select(School.name).order_by(School.name)))
-    return {"schools": schools}
+    return render("home.html", request, {"schools": schools})
 
 
-@aiohttp_jinja2.template("help.html")
-async def help_page(request: web.Request) -> dict[str, Any]:
-    return {}
+async def help_page(request: web.Request) -> web.Response:
+    return render("help.html", request, {})

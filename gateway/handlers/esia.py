@@ -1,0 +1,260 @@
+"""Signing in through the state services portal (ESIA): ``/auth/esia/login`` and
+``/auth/esia/callback``, and the one-time-code page for identities that cannot be linked.
+
+Security decisions, in the order the callback takes them (nothing reaches ESIA's token
+endpoint before the first four pass):
+1. the browser has a session;
+2. the ``state`` names a login transaction started by *this* session (login CSRF, a state
+   from another browser);
+3. the transaction is unexpired (10 minutes) and is spent atomically, once (replay; any
+   gateway instance may complete it, none twice);
+4. an ``error`` redirect from ESIA ends here with a clear page;
+5. the code is exchanged and *every* token check of the adapter passes;
+6. only then is the identity linked (DESIGN §4) and a *new* session issued.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import update
+
+from diary_core import linking
+from diary_core.actors import roles_of
+from diary_core.context import Ctx
+from diary_core.errors import InvalidInput
+from diary_core.policy import Actor
+from gateway import auth, keys, sessions, throttle
+from gateway.handlers.signin import home_for, safe_next
+from gateway.pages import render
+from gateway.state.models import LoginTransaction
+from gosuslugi_adapter.client import EsiaClient
+from gosuslugi_adapter.errors import EsiaAuthorizationError, EsiaError
+from gosuslugi_adapter.identity import EsiaIdentity
+
+log = logging.getLogger("ediary.esia")
+TRANSACTION_TTL = timedelta(minutes=10)
+PENDING_KEY = "esia_pending"
+
+
+def _client(request: web.Request) -> EsiaClient:
+    client = request.app.get(keys.ESIA)
+    if client is None:
+        raise web.HTTPServiceUnavailable(
+            reason="Вход через Госуслуги на этом сервере не настроен. "
+            "Войдите по логину и паролю, выданным в школе."
+        )
+    return client
+
+
+def _problem(request: web.Request, message: str, status: int = 400) -> web.Response:
+    return render("esia_error.html", request, {"message": message}, status=status)
+
+
+async def esia_login(request: web.Request) -> web.Response:
+    """Start: remember the transaction in the database, then send the browser to ESIA."""
+    client = _client(request)
+    view = await sessions.ensure(request)
+    nonce = secrets.token_urlsafe(24)
+    authorization = await client.authorization_request(nonce=nonce)
+    now = request.app[keys.CLOCK].now()
+    async with request.app[keys.SESSIONS]() as db:
+        db.add(
+            LoginTransaction(
+                state=authorization.state,
+                session_hash=view.id_hash,
+                protocol=client.protocol.value,
+                next_path=safe_next(request.query.get("next")),
+                nonce=nonce,
+                created_at=now,
+                expires_at=now + TRANSACTION_TTL,
+            )
+        )
+        await db.commit()
+    raise web.HTTPSeeOther(authorization.url)
+
+
+async def _spend_transaction(request: web.Request, state: str) -> LoginTransaction | None:
+    """The transaction for ``state`` if this browser started it and it is unspent and fresh;
+    spent in the same statement that checks it, so two instances cannot both use it."""
+    view = auth.current_session(request)
+    if view is None or not state or len(state) > 64:
+        return None
+    now = request.app[keys.CLOCK].now()
+    async with request.app[keys.SESSIONS]() as db:
+        result = await db.execute(
+            update(LoginTransaction)
+            .where(
+                LoginTransaction.state == state,
+                LoginTransaction.session_hash == view.id_hash,
+                LoginTransaction.used_at.is_(None),
+                LoginTransaction.expires_at > now,
+            )
+            .values(used_at=now)
+        )
+        if (result.rowcount or 0) != 1:  # type: ignore[attr-defined]
+            await db.rollback()
+            return None
+        await db.commit()
+        return await db.get(LoginTransaction, state)
+
+
+def portal_person(identity: EsiaIdentity) -> linking.PortalPerson:
+    """The adapter's neutral record in the core's terms."""
+    return linking.PortalPerson(
+        oid=identity.oid,
+        last_name=identity.last_name,
+        first_name=identity.first_name,
+        middle_name=identity.middle_name,
+        birth_date=identity.birth_date,
+        snils=identity.snils,
+        trusted=identity.trusted,
+        children=tuple(
+            linking.PortalChild(c.last_name, c.first_name, c.middle_name, c.birth_date, c.snils)
+            for c in identity.children
+        ),
+    )
+
+
+def _person_to_json(person: linking.PortalPerson) -> dict[str, Any]:
+    data = dataclasses.asdict(person)
+    data["birth_date"] = person.birth_date.isoformat() if person.birth_date else None
+    for child in data["children"]:
+        child["birth_date"] = child["birth_date"].isoformat() if child["birth_date"] else None
+    return data
+
+
+def _person_from_json(data: dict[str, Any]) -> linking.PortalPerson:
+    from datetime import date
+
+    def day(value: str | None) -> date | None:
+        return date.fromisoformat(value) if value else None
+
+    children = tuple(
+        linking.PortalChild(
+            c["last_name"], c["first_name"], c["middle_name"], day(c["birth_date"]), c["snils"]
+        )
+        for c in data.get("children", [])
+    )
+    return linking.PortalPerson(
+        oid=data["oid"],
+        last_name=data["last_name"],
+        first_name=data["first_name"],
+        middle_name=data["middle_name"],
+        birth_date=day(data["birth_date"]),
+        snils=data["snils"],
+        trusted=bool(data["trusted"]),
+        children=children,
+    )
+
+
+def _record(request: web.Request, db: Any, user_id: int | None, ok: bool, reason: str) -> None:
+    throttle.record(
+        db,
+        at=request.app[keys.CLOCK].now(),
+        login="",
+        user_id=user_id,
+        ip=request.remote or "",
+        user_agent=request.headers.get("User-Agent", ""),
+        method="esia",
+        success=ok,
+        reason=reason,
+    )
+
+
+async def _finish_sign_in(
+    request: web.Request, db: Any, user_id: int, next_path: str
+) -> web.Response:
+    await sessions.rotate(request, db, user_id=user_id, method="esia")
+    _record(request, db, user_id, True, "")
+    roles = await roles_of(db, user_id)
+    await db.commit()
+    if auth.needs_role_choice(roles):
+        raise web.HTTPSeeOther(f"{auth.ROLE_CHOICE_PATH}?next={next_path}")
+    raise web.HTTPSeeOther(next_path or home_for(roles))
+
+
+async def esia_callback(request: web.Request) -> web.Response:
+    client = _client(request)
+    query = dict(request.query)
+    transaction = await _spend_transaction(request, query.get("state", ""))
+    if transaction is None:
+        return _problem(
+            request,
+            "Сеанс входа через Госуслуги не найден, устарел или уже использован. "
+            "Начните вход заново.",
+        )
+    try:
+        code = client.parse_callback(query, transaction.state)
+        tokens = await client.exchange_code(code, nonce=transaction.nonce or None)
+        identity = await client.identity(tokens)
+    except EsiaAuthorizationError as exc:
+        return _problem(request, f"Госуслуги не выполнили вход: {exc}", 400)
+    except EsiaError as exc:
+        log.warning("ESIA sign-in refused: %s", exc)
+        async with request.app[keys.SESSIONS]() as db:
+            _record(request, db, None, False, type(exc).__name__[:60])
+            await db.commit()
+        return _problem(
+            request,
+            "Не удалось подтвердить вход через Госуслуги: ответ портала не прошёл проверку. "
+            "Попробуйте ещё раз; если ошибка повторится, обратитесь к администратору школы.",
+            502,
+        )
+    person = portal_person(identity)
+    async with request.app[keys.SESSIONS]() as db:
+        ctx = Ctx(db, Actor.system_actor(), request.app[keys.CLOCK])
+        outcome = await linking.sign_in_portal_person(ctx, person)
+        if outcome.user_id is not None:
+            return await _finish_sign_in(request, db, outcome.user_id, transaction.next_path)
+        await db.commit()
+    await sessions.update_data(
+        request, **{PENDING_KEY: _person_to_json(person), "esia_next": transaction.next_path}
+    )
+    raise web.HTTPSeeOther("/auth/esia/link")
+
+
+def _pending(request: web.Request) -> linking.PortalPerson:
+    view = auth.current_session(request)
+    data = view.data.get(PENDING_KEY) if view is not None else None
+    if not data:
+        raise web.HTTPSeeOther("/login")
+    return _person_from_json(data)
+
+
+async def link_page(request: web.Request, error: str = "", status: int = 200) -> web.Response:
+    person = _pending(request)
+    return render(
+        "esia_link.html",
+        request,
+        {
+            "person": person,
+            "csrf_token": auth.csrf_token(request),
+            "error": error,
+        },
+        status=status,
+    )
+
+
+async def link_submit(request: web.Request) -> web.Response:
+    """Link the verified portal identity with the class teacher's one-time code."""
+    person = _pending(request)
+    form = await request.post()
+    code = str(form.get("code", "")).strip()
+    view = auth.current_session(request)
+    next_path = safe_next(str(view.data.get("esia_next", "")) if view else "")
+    async with request.app[keys.SESSIONS]() as db:
+        ctx = Ctx(db, Actor.system_actor(), request.app[keys.CLOCK])
+        try:
+            outcome = await linking.link_with_code(ctx, person, code)
+        except InvalidInput as exc:
+            _record(request, db, None, False, "bad_link_code")
+            await db.commit()
+            return await link_page(request, str(exc), 400)
+        assert outcome.user_id is not None
+        return await _finish_sign_in(request, db, outcome.user_id, next_path)

@@ -1,0 +1,283 @@
+"""Server-side browser sessions.
+
+The cookie holds only a random token (256 bits); the database keeps its SHA-256, the user,
+the CSRF token and the timeouts. Security decisions, each in one place:
+
+- ``HttpOnly``, ``SameSite=Lax``; ``Secure`` and the ``__Host-`` prefix whenever the public URL
+  is https (the prefix pins the cookie to this host and path ``/``).
+- A new token at every sign-in (:func:`rotate`): the pre-sign-in token stops working, so a
+  planted cookie (session fixation) never becomes a signed-in session.
+- Idle and absolute timeouts (settings ``session.*``); a session whose account was disabled or
+  whose roles changed since sign-in is ended on its next use.
+- Sign-out deletes the row; "sign out everywhere" deletes every row of the user.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from config import Settings
+from diary_core.actors import roles_of
+from diary_core.models import User
+from gateway import keys
+from gateway.state.models import WebSession
+
+_TOUCH_EVERY = timedelta(minutes=1)
+
+
+@dataclass
+class SessionView:
+    """The current request's session, as handlers see it."""
+
+    id_hash: str
+    csrf_token: str
+    user_id: int | None
+    acting_role: str | None
+    created_at: datetime
+    method: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def signed_in(self) -> bool:
+        return self.user_id is not None
+
+
+REQUEST_KEY = web.RequestKey("web_session", SessionView)
+_NEW_TOKEN_KEY = web.RequestKey("web_session_new_token", str)
+CLEARED_KEY = web.RequestKey("web_session_cleared", bool)
+
+
+def cookie_name(settings: Settings) -> str:
+    return "__Host-ediary_session" if settings.server.is_https else "ediary_session"
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _client_ip(request: web.Request) -> str:
+    return request.remote or ""
+
+
+def _view(row: WebSession) -> SessionView:
+    return SessionView(
+        row.id_hash,
+        row.csrf_token,
+        row.user_id,
+        row.acting_role,
+        row.created_at,
+        row.method,
+        dict(row.data or {}),
+    )
+
+
+async def _roles_fingerprint(db: AsyncSession, user_id: int) -> list[str]:
+    return sorted(await roles_of(db, user_id))
+
+
+async def load(request: web.Request) -> SessionView | None:
+    """The session named by the cookie, if it is alive; expired or stale ones are deleted."""
+    token = request.cookies.get(cookie_name(request.app[keys.SETTINGS]))
+    if not token or len(token) > 100:
+        return None
+    id_hash = _hash(token)
+    now = request.app[keys.CLOCK].now()
+    settings = request.app[keys.SETTINGS].session
+    async with request.app[keys.SESSIONS]() as db:
+        row = await db.get(WebSession, id_hash)
+        if row is None:
+            return None
+        idle_limit = row.last_seen_at + timedelta(minutes=settings.idle_timeout_minutes)
+        alive = now < row.expires_at and now < idle_limit
+        if alive and row.user_id is not None:
+            user = await db.get(User, row.user_id)
+            alive = (
+                user is not None
+                and user.is_active
+                and (row.data or {}).get("roles") == await _roles_fingerprint(db, row.user_id)
+            )
+        if not alive:
+            await db.delete(row)
+            await db.commit()
+            return None
+        if now - row.last_seen_at >= _TOUCH_EVERY:
+            row.last_seen_at = now
+            await db.commit()
+        return _view(row)
+
+
+async def _create(
+    request: web.Request,
+    db: AsyncSession,
+    *,
+    user_id: int | None,
+    method: str = "",
+    acting_role: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> str:
+    token = secrets.token_urlsafe(32)
+    now = request.app[keys.CLOCK].now()
+    hours = request.app[keys.SETTINGS].session.absolute_timeout_hours
+    payload = dict(data or {})
+    if user_id is not None:
+        payload["roles"] = await _roles_fingerprint(db, user_id)
+        user = await db.get(User, user_id)
+        payload["name"] = user.full_name if user else ""
+    db.add(
+        WebSession(
+            id_hash=_hash(token),
+            user_id=user_id,
+            acting_role=acting_role,
+            csrf_token=secrets.token_urlsafe(32),
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + timedelta(hours=hours),
+            ip=_client_ip(request)[:64],
+            user_agent=request.headers.get("User-Agent", "")[:300],
+            method=method,
+            data=payload,
+        )
+    )
+    await db.flush()
+    request[_NEW_TOKEN_KEY] = token
+    return token
+
+
+async def ensure(request: web.Request) -> SessionView:
+    """The current session, or a new anonymous one (for the CSRF token of a sign-in form)."""
+    current: SessionView | None = request.get(REQUEST_KEY)
+    if current is not None:
+        return current
+    async with request.app[keys.SESSIONS]() as db:
+        token = await _create(request, db, user_id=None)
+        await db.commit()
+        row = await db.get(WebSession, _hash(token))
+        assert row is not None
+        view = _view(row)
+    request[REQUEST_KEY] = view
+    return view
+
+
+async def rotate(
+    request: web.Request,
+    db: AsyncSession,
+    *,
+    user_id: int,
+    method: str,
+    acting_role: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """Sign in: drop the current session and issue a new token (never reuse the old id).
+    Runs in the caller's transaction, so the sign-in and its session commit together."""
+    current: SessionView | None = request.get(REQUEST_KEY)
+    if current is not None:
+        await db.execute(delete(WebSession).where(WebSession.id_hash == current.id_hash))
+    await _create(request, db, user_id=user_id, method=method, acting_role=acting_role, data=data)
+
+
+async def update_data(request: web.Request, **values: Any) -> None:
+    """Store values in the current session (e.g. a verified ESIA identity awaiting a code)."""
+    view: SessionView | None = request.get(REQUEST_KEY)
+    if view is None:
+        view = await ensure(request)
+    async with request.app[keys.SESSIONS]() as db:
+        row = await db.get(WebSession, view.id_hash)
+        if row is None:
+            return
+        merged = dict(row.data or {})
+        merged.update(values)
+        for key in [k for k, v in merged.items() if v is None]:
+            del merged[key]
+        row.data = merged
+        await db.commit()
+        view.data = merged
+
+
+async def set_acting_role(request: web.Request, role: str) -> None:
+    view: SessionView = request[REQUEST_KEY]
+    async with request.app[keys.SESSIONS]() as db:
+        row = await db.get(WebSession, view.id_hash)
+        if row is not None:
+            row.acting_role = role
+            await db.commit()
+    view.acting_role = role
+
+
+async def end(request: web.Request) -> None:
+    """Sign out this browser."""
+    view: SessionView | None = request.get(REQUEST_KEY)
+    if view is None:
+        return
+    async with request.app[keys.SESSIONS]() as db:
+        await db.execute(delete(WebSession).where(WebSession.id_hash == view.id_hash))
+        await db.commit()
+    request.pop(REQUEST_KEY, None)
+    request[CLEARED_KEY] = True
+
+
+async def end_all(db: AsyncSession, user_id: int) -> int:
+    """Sign the user out everywhere (every browser, every gateway instance)."""
+    result = await db.execute(delete(WebSession).where(WebSession.user_id == user_id))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class ActiveSession:
+    id_hash: str
+    created_at: datetime
+    last_seen_at: datetime
+    ip: str
+    user_agent: str
+    method: str
+    current: bool
+
+
+async def active_sessions(request: web.Request, user_id: int) -> list[ActiveSession]:
+    current: SessionView | None = request.get(REQUEST_KEY)
+    async with request.app[keys.SESSIONS]() as db:
+        rows = await db.scalars(
+            select(WebSession)
+            .where(WebSession.user_id == user_id)
+            .order_by(WebSession.last_seen_at.desc())
+        )
+        return [
+            ActiveSession(
+                r.id_hash,
+                r.created_at,
+                r.last_seen_at,
+                r.ip,
+                r.user_agent,
+                r.method,
+                current is not None and r.id_hash == current.id_hash,
+            )
+            for r in rows
+        ]
+
+
+def apply_cookie(request: web.Request, response: web.StreamResponse) -> None:
+    """Set the cookie of a session created during this request (or clear a signed-out one)."""
+    settings = request.app[keys.SETTINGS]
+    name = cookie_name(settings)
+    token = request.get(_NEW_TOKEN_KEY)
+    if token:
+        response.set_cookie(
+            name,
+            token,
+            path="/",
+            httponly=True,
+            samesite="Lax",
+            secure=settings.server.is_https,
+            max_age=settings.session.absolute_timeout_hours * 3600,
+        )
+    elif request.get(CLEARED_KEY):
+        response.del_cookie(
+            name, path="/", secure=settings.server.is_https, httponly=True, samesite="Lax"
+        )
