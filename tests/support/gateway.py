@@ -22,7 +22,8 @@ from gateway.app import create_app
 from gosuslugi_adapter.devkeys import generate_rsa_credentials
 from gosuslugi_adapter.emulator import EMULATOR, Emulator, RegisteredClient, load_persons
 from gosuslugi_adapter.emulator.app import make_emulator_app
-from gosuslugi_adapter.keys import load_certificate
+from gosuslugi_adapter.emulator.tokens import TokenIssuer
+from gosuslugi_adapter.keys import load_certificate, load_private_key
 
 CLIENT_ID = "EDIARY-TEST"
 TOKEN_PATHS = ("/aas/oauth2/te", "/aas/oauth2/v3/te")
@@ -36,11 +37,15 @@ def free_port() -> int:
 
 @dataclass
 class Esia:
-    """The running emulator, and how many times our gateway called its token endpoint."""
+    """The running emulator, how many times our gateway called its token endpoint, and a hook
+    to rewrite its token responses (``tamper``) signed with its own key (``token_key_pem``)."""
 
     base_url: str
     emulator: Emulator
+    token_key_pem: bytes = field(repr=False)
+    token_cert_pem: bytes = field(repr=False)
     token_calls: list[str] = field(default_factory=list)
+    tamper: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
 
 @asynccontextmanager
@@ -53,21 +58,31 @@ async def running_esia(
     persons_file = tmp / "persons.json"
     persons_file.write_text(json.dumps(persons, ensure_ascii=False), "utf-8")
     client = RegisteredClient(CLIENT_ID, load_certificate(creds.cert_pem), None)
-    app = make_emulator_app([client], load_persons(persons_file))
-    calls: list[str] = []
+    token_creds = generate_rsa_credentials("ESIA token signing (test)")
+    issuer = TokenIssuer(
+        load_private_key(token_creds.key_pem), load_certificate(token_creds.cert_pem)
+    )
+    app = make_emulator_app([client], load_persons(persons_file), token_issuer=issuer)
+    esia = Esia("", app[EMULATOR], token_creds.key_pem, token_creds.cert_pem)
 
     @web.middleware
-    async def count(request: web.Request, handler: Any) -> web.StreamResponse:
-        if request.path in TOKEN_PATHS:
-            calls.append(request.path)
-        return await handler(request)
+    async def count_and_tamper(request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.path not in TOKEN_PATHS:
+            return await handler(request)
+        esia.token_calls.append(request.path)
+        response = await handler(request)
+        if esia.tamper is None or not isinstance(response, web.Response) or response.status != 200:
+            return response
+        assert response.text is not None
+        return web.json_response(esia.tamper(json.loads(response.text)))
 
-    app.middlewares.append(count)
+    app.middlewares.append(count_and_tamper)
     server = TestServer(app, host="127.0.0.1", port=free_port())
     await server.start_server()
     token_cert = tmp / "esia-token.pem"
-    token_cert.write_bytes(app[EMULATOR].issuer.certificate.pem())
+    token_cert.write_bytes(token_creds.cert_pem)
     base = str(server.make_url("")).rstrip("/")
+    esia.base_url = base
     env = {
         "EDIARY_ESIA_BASE_URL": base,
         "EDIARY_ESIA_CLIENT_ID": CLIENT_ID,
@@ -78,7 +93,7 @@ async def running_esia(
         "EDIARY_ESIA_CERTIFICATES": str(token_cert),
     }
     try:
-        yield Esia(base, app[EMULATOR], calls), env
+        yield esia, env
     finally:
         await server.close()
 
