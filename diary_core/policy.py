@@ -35,6 +35,8 @@ class Action(StrEnum):
     READ_AUDIT = "read_audit"
     READ_REPLY_DASHBOARD = "read_reply_dashboard"
     MESSAGE = "message"  # start a conversation with a user
+    ASK_ADMINISTRATION = "ask_administration"  # regulation 6.1: a question to the school's admins
+    READ_DRAFT_TIMETABLE = "read_draft_timetable"  # unpublished timetables: staff's working copy
 
 
 @dataclass(frozen=True)
@@ -209,6 +211,8 @@ def allowed(actor: Actor, action: Action, target: Target) -> bool:
     if isinstance(target, ClassTarget):
         if action is Action.READ_CLASS:
             return _reads_class(actor, target)
+        if action is Action.READ_DRAFT_TIMETABLE:
+            return actor.staff_of(target.school_id)
         if action is Action.READ_CLASS_ROSTER:
             return actor.admin_of(target.school_id) or (
                 actor.staff_of(target.school_id) and target.class_id in actor.taught_classes
@@ -218,6 +222,10 @@ def allowed(actor: Actor, action: Action, target: Target) -> bool:
                 actor, target.school_id, target.class_id
             )
         return False
+    if action is Action.ASK_ADMINISTRATION:
+        return actor.staff_of(target.school_id) or any(
+            p.school_id == target.school_id for p in actor.family_places
+        )
     if action in (
         Action.MANAGE_SCHOOL,
         Action.LOCK_PERIOD_MARKS,

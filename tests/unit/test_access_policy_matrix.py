@@ -119,6 +119,20 @@ EXPECTED: dict[tuple[str, Action], dict[str, tuple[bool, ...]]] = {
         "parent": (T, F, F),
         "pupil": (T, F, F),
     },
+    ("class", Action.READ_DRAFT_TIMETABLE): {
+        "administrator": (T, T, F),
+        "teacher": (T, T, F),
+        "class_teacher": (T, T, F),
+        "parent": (F, F, F),
+        "pupil": (F, F, F),
+    },
+    ("school", Action.ASK_ADMINISTRATION): {
+        "administrator": (T, F),
+        "teacher": (T, F),
+        "class_teacher": (T, F),
+        "parent": (T, F),
+        "pupil": (T, F),
+    },
     ("class", Action.READ_CLASS_ROSTER): {
         "administrator": (T, T, F),
         "teacher": (T, F, F),

@@ -1,0 +1,538 @@
+"""Conversations between staff, parents and pupils (regulation 2.2, 3.2, 5.1, 6.1).
+
+Who may write to whom is the policy's ``MESSAGE`` decision; once in a conversation, its
+participants reply and read, and to anyone else it does not exist. Reply tracking: a message
+from a family member (parent or pupil) starts the wait unless one is already running; a
+message from a staff member of the conversation's school ends it. A wait of
+:data:`OVERDUE_AFTER` or more is overdue, flagged to the teacher and to the administration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Row, and_, exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from diary_core import audit
+from diary_core.actors import load_user_target
+from diary_core.context import Ctx
+from diary_core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from diary_core.models import (
+    Conversation,
+    ConversationParticipant,
+    Message,
+    Pupil,
+    User,
+    UserRole,
+)
+from diary_core.notifications import notify
+from diary_core.policy import Action, Actor, PupilTarget, SchoolTarget
+from diary_core.roles import STAFF_ROLES, Role
+
+#: Regulation 5.1: a teacher answers parents at least once a week.
+OVERDUE_AFTER = timedelta(days=7)
+MAX_BODY = 5000
+MAX_TOPIC = 200
+MAX_RECIPIENTS = 50
+
+
+# --- pure rules -------------------------------------------------------------------------
+
+
+def is_overdue(awaiting_since: datetime | None, now: datetime) -> bool:
+    """Whether a thread waiting since ``awaiting_since`` is overdue at ``now``: after
+    exactly seven days it is; a second earlier it is not. The one place this rule lives."""
+    return awaiting_since is not None and now - awaiting_since >= OVERDUE_AFTER
+
+
+def clean_body(body: str) -> str:
+    """A message body, stripped; empty or longer than :data:`MAX_BODY` is refused."""
+    text = body.strip()
+    if not text:
+        raise InvalidInput("сообщение не может быть пустым", field="body")
+    if len(text) > MAX_BODY:
+        raise InvalidInput(f"сообщение длиннее {MAX_BODY} символов", field="body")
+    return text
+
+
+def clean_topic(topic: str) -> str:
+    text = " ".join(topic.split())
+    if not text:
+        raise InvalidInput("укажите тему переписки", field="topic")
+    if len(text) > MAX_TOPIC:
+        raise InvalidInput(f"тема длиннее {MAX_TOPIC} символов", field="topic")
+    return text
+
+
+# --- views --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MessageView:
+    id: int
+    author_id: int
+    author_name: str
+    body: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ConversationSummary:
+    id: int
+    school_id: int
+    kind: str
+    topic: str
+    pupil_id: int | None
+    others: tuple[str, ...]  # the other participants' names
+    last_message_at: datetime
+    unread: int
+    awaiting_reply_since: datetime | None
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class Thread:
+    id: int
+    kind: str
+    topic: str
+    pupil_id: int | None
+    participants: tuple[str, ...]
+    messages: tuple[MessageView, ...]
+    awaiting_reply_since: datetime | None
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class AwaitingThread:
+    conversation_id: int
+    topic: str
+    pupil_id: int | None
+    awaiting_since: datetime
+    waiting: timedelta
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class TeacherReplyLoad:
+    """One staff member's unanswered threads: regulation 3.2 and 5.1."""
+
+    teacher_id: int
+    teacher_name: str
+    awaiting: int
+    overdue: int
+    oldest_waiting: timedelta
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def _name(*parts: str) -> str:
+    return " ".join(p for p in parts if p)
+
+
+def _require_person(actor: Actor) -> None:
+    if actor.system:
+        raise Forbidden("оператор сервера не участвует в переписке")
+
+
+async def start_conversation(
+    ctx: Ctx,
+    recipient_ids: Iterable[int],
+    topic: str,
+    body: str,
+    pupil_id: int | None = None,
+) -> int:
+    """Open a conversation with its first message; returns its id.
+
+    Every recipient must pass the policy's ``MESSAGE`` (a parent: teachers of his children's
+    classes and the administration; a pupil: his teachers; staff: anyone of their school).
+    ``pupil_id`` names the pupil it is about, one the writer may see.
+    """
+    _require_person(ctx.actor)
+    ids = sorted(set(recipient_ids))
+    if not ids:
+        raise InvalidInput("укажите получателя сообщения", field="recipient_ids")
+    if ctx.actor.user_id in ids:
+        raise InvalidInput("нельзя написать самому себе", field="recipient_ids")
+    if len(ids) > MAX_RECIPIENTS:
+        raise InvalidInput(f"не больше {MAX_RECIPIENTS} получателей", field="recipient_ids")
+    topic, body = clean_topic(topic), clean_body(body)
+    schools: set[int | None] = set()
+    for user_id in ids:
+        target = await load_user_target(ctx.session, user_id)
+        ctx.require(Action.MESSAGE, target)
+        schools.add(target.school_id)
+    school_id = _conversation_school(ctx.actor, schools)
+    if pupil_id is not None:
+        await _check_pupil(ctx, pupil_id, school_id)
+    conv = await _open(ctx, school_id, "direct", topic, pupil_id, ids, body)
+    return conv.id
+
+
+def _conversation_school(actor: Actor, recipient_schools: set[int | None]) -> int:
+    """Staff write within their school; a family writes to staff of one school at a time."""
+    if actor.is_staff and actor.school_id is not None:
+        return actor.school_id
+    if len(recipient_schools) != 1 or None in recipient_schools:
+        raise InvalidInput("все получатели должны быть из одной школы", field="recipient_ids")
+    (school_id,) = recipient_schools
+    assert school_id is not None
+    return school_id
+
+
+async def _check_pupil(ctx: Ctx, pupil_id: int, school_id: int) -> None:
+    pupil = await ctx.session.get(Pupil, pupil_id)
+    if pupil is None or pupil.school_id != school_id:
+        raise NotFound("обучающийся не найден")
+    ctx.require(Action.READ_PUPIL, PupilTarget(pupil.school_id, pupil.class_id, pupil.id))
+
+
+async def _open(
+    ctx: Ctx,
+    school_id: int,
+    kind: str,
+    topic: str,
+    pupil_id: int | None,
+    recipients: list[int],
+    body: str,
+) -> Conversation:
+    now = ctx.now()
+    conv = Conversation(
+        school_id=school_id,
+        topic=topic,
+        kind=kind,
+        pupil_id=pupil_id,
+        created_by_id=ctx.actor.user_id,
+        created_at=now,
+        last_message_at=now,
+    )
+    ctx.session.add(conv)
+    await ctx.session.flush()
+    ctx.session.add_all(
+        ConversationParticipant(conversation_id=conv.id, user_id=uid)
+        for uid in [ctx.actor.user_id, *recipients]
+    )
+    await ctx.session.flush()
+    audit.record(
+        ctx.session,
+        ctx.actor,
+        "conversation.start",
+        now,
+        school_id=school_id,
+        pupil_id=pupil_id,
+        object_type="conversation",
+        object_id=conv.id,
+        kind=kind,
+        participants=len(recipients) + 1,
+    )
+    await _post(ctx, conv, body)
+    return conv
+
+
+async def _post(ctx: Ctx, conv: Conversation, body: str) -> Message:
+    """Add a message, keep reply tracking, mark it read for its author, tell the others."""
+    now = ctx.now()
+    message = Message(
+        conversation_id=conv.id, author_id=ctx.actor.user_id, body=body, created_at=now
+    )
+    ctx.session.add(message)
+    conv.last_message_at = now
+    if ctx.actor.staff_of(conv.school_id):
+        conv.awaiting_reply_since = None
+    elif conv.awaiting_reply_since is None:
+        conv.awaiting_reply_since = now
+    mine = await ctx.session.get(ConversationParticipant, (conv.id, ctx.actor.user_id))
+    assert mine is not None
+    mine.last_read_at = now
+    await ctx.session.flush()
+    await _notify_others(ctx, conv)
+    audit.record(
+        ctx.session,
+        ctx.actor,
+        "message.post",
+        now,
+        school_id=conv.school_id,
+        pupil_id=conv.pupil_id,
+        object_type="message",
+        object_id=message.id,
+        conversation_id=conv.id,
+    )
+    return message
+
+
+async def _notify_others(ctx: Ctx, conv: Conversation) -> None:
+    others = await ctx.session.scalars(
+        select(ConversationParticipant.user_id).where(
+            ConversationParticipant.conversation_id == conv.id,
+            ConversationParticipant.user_id != ctx.actor.user_id,
+        )
+    )
+    author = await ctx.session.get(User, ctx.actor.user_id)
+    assert author is not None
+    what = "Вопрос администрации" if conv.kind == "admin_question" else "Новое сообщение"
+    text = f"{what} от {author.full_name}: «{conv.topic}»"
+    await notify(ctx.session, list(others), "message", text, conv.pupil_id, ctx.now())
+
+
+async def _participant_conversation(ctx: Ctx, conversation_id: int) -> Conversation:
+    """The conversation if the actor takes part in it; to anyone else it does not exist."""
+    is_participant = exists().where(
+        ConversationParticipant.conversation_id == Conversation.id,
+        ConversationParticipant.user_id == ctx.actor.user_id,
+    )
+    conv = await ctx.session.scalar(
+        select(Conversation).where(Conversation.id == conversation_id, is_participant)
+    )
+    if conv is None:
+        raise NotFound("переписка не найдена")
+    return conv
+
+
+async def reply(ctx: Ctx, conversation_id: int, body: str) -> int:
+    """A participant's message in a conversation; returns the message id."""
+    _require_person(ctx.actor)
+    conv = await _participant_conversation(ctx, conversation_id)
+    message = await _post(ctx, conv, clean_body(body))
+    return message.id
+
+
+async def ask_administration(ctx: Ctx, school_id: int, topic: str, body: str) -> int:
+    """Regulation 6.1: a question to the administration of a school, reaching all of its
+    administrators; returns the conversation id.
+
+    Security decision: only people of that school may ask (its staff, its pupils, the
+    confirmed parents of its pupils); to anyone else the school does not exist.
+    """
+    _require_person(ctx.actor)
+    ctx.require(Action.ASK_ADMINISTRATION, SchoolTarget(school_id))
+    topic, body = clean_topic(topic), clean_body(body)
+    admins = await _administrators(ctx.session, school_id, exclude=ctx.actor.user_id)
+    if not admins:
+        raise Conflict("в школе пока нет администратора, которому можно задать вопрос")
+    conv = await _open(ctx, school_id, "admin_question", topic, None, admins, body)
+    return conv.id
+
+
+async def _administrators(session: AsyncSession, school_id: int, *, exclude: int) -> list[int]:
+    rows = await session.scalars(
+        select(User.id)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(
+            User.school_id == school_id,
+            User.is_active,
+            User.id != exclude,
+            UserRole.role == Role.ADMINISTRATOR.value,
+        )
+        .order_by(User.id)
+    )
+    return list(rows)
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+async def list_conversations(ctx: Ctx, limit: int = 100) -> list[ConversationSummary]:
+    """The actor's conversations, latest activity first, each with its unread count.
+
+    A message is unread for a participant when someone else wrote it after he last read
+    (or wrote in) the conversation.
+    """
+    c = Conversation.__table__.c
+    me = ConversationParticipant.__table__.alias("me")
+    m = Message.__table__.alias("m")
+    unread = (
+        select(func.count(m.c.id))
+        .where(
+            m.c.conversation_id == c.id,
+            m.c.author_id != ctx.actor.user_id,
+            or_(me.c.last_read_at.is_(None), m.c.created_at > me.c.last_read_at),
+        )
+        .scalar_subquery()
+    )
+    rows = list(
+        await ctx.session.execute(
+            select(
+                c.id,
+                c.school_id,
+                c.kind,
+                c.topic,
+                c.pupil_id,
+                c.last_message_at,
+                c.awaiting_reply_since,
+                unread.label("unread"),
+            )
+            .join(me, and_(me.c.conversation_id == c.id, me.c.user_id == ctx.actor.user_id))
+            .order_by(c.last_message_at.desc(), c.id.desc())
+            .limit(limit)
+        )
+    )
+    others = await _others(ctx.session, [r.id for r in rows], ctx.actor.user_id)
+    now = ctx.now()
+    return [
+        ConversationSummary(
+            r.id,
+            r.school_id,
+            r.kind,
+            r.topic,
+            r.pupil_id,
+            tuple(others.get(r.id, [])),
+            r.last_message_at,
+            int(r.unread),
+            r.awaiting_reply_since,
+            is_overdue(r.awaiting_reply_since, now),
+        )
+        for r in rows
+    ]
+
+
+async def _others(
+    session: AsyncSession, conversation_ids: list[int], me: int
+) -> dict[int, list[str]]:
+    if not conversation_ids:
+        return {}
+    p = ConversationParticipant.__table__.c
+    rows = await session.execute(
+        select(p.conversation_id, User.last_name, User.first_name, User.middle_name)
+        .join(User, User.id == p.user_id)
+        .where(p.conversation_id.in_(conversation_ids), p.user_id != me)
+        .order_by(User.last_name, User.first_name, User.id)
+    )
+    out: dict[int, list[str]] = {}
+    for r in rows:
+        out.setdefault(r.conversation_id, []).append(
+            _name(r.last_name, r.first_name, r.middle_name)
+        )
+    return out
+
+
+async def unread_message_count(ctx: Ctx) -> int:
+    """All the actor's unread messages (for a badge)."""
+    return sum(s.unread for s in await list_conversations(ctx, limit=1000))
+
+
+async def read_conversation(ctx: Ctx, conversation_id: int) -> Thread:
+    """A participant's view of a conversation; it is marked read for him."""
+    conv = await _participant_conversation(ctx, conversation_id)
+    m = Message.__table__.c
+    rows = await ctx.session.execute(
+        select(
+            m.id,
+            m.author_id,
+            User.last_name,
+            User.first_name,
+            User.middle_name,
+            m.body,
+            m.created_at,
+        )
+        .join(User, User.id == m.author_id)
+        .where(m.conversation_id == conv.id)
+        .order_by(m.created_at, m.id)
+    )
+    messages = tuple(
+        MessageView(
+            r.id, r.author_id, _name(r.last_name, r.first_name, r.middle_name), r.body, r.created_at
+        )
+        for r in rows
+    )
+    names = await _others(ctx.session, [conv.id], me=0)
+    mine = await ctx.session.get(ConversationParticipant, (conv.id, ctx.actor.user_id))
+    assert mine is not None
+    mine.last_read_at = ctx.now()
+    await ctx.session.flush()
+    audit.record(
+        ctx.session,
+        ctx.actor,
+        "conversation.read",
+        ctx.now(),
+        school_id=conv.school_id,
+        pupil_id=conv.pupil_id,
+        object_type="conversation",
+        object_id=conv.id,
+    )
+    return Thread(
+        conv.id,
+        conv.kind,
+        conv.topic,
+        conv.pupil_id,
+        tuple(names.get(conv.id, [])),
+        messages,
+        conv.awaiting_reply_since,
+        is_overdue(conv.awaiting_reply_since, ctx.now()),
+    )
+
+
+async def awaiting_reply(ctx: Ctx) -> list[AwaitingThread]:
+    """A staff member's own threads waiting for a staff answer, longest wait first, each
+    flagged overdue per :func:`is_overdue` (regulation 5.1). Families have none."""
+    if not ctx.actor.is_staff or ctx.actor.school_id is None:
+        return []
+    c = Conversation.__table__.c
+    p = ConversationParticipant.__table__.c
+    rows = await ctx.session.execute(
+        select(c.id, c.topic, c.pupil_id, c.awaiting_reply_since)
+        .join(ConversationParticipant, p.conversation_id == c.id)
+        .where(
+            p.user_id == ctx.actor.user_id,
+            c.school_id == ctx.actor.school_id,
+            c.awaiting_reply_since.is_not(None),
+        )
+        .order_by(c.awaiting_reply_since, c.id)
+    )
+    now = ctx.now()
+    return [
+        AwaitingThread(
+            r.id,
+            r.topic,
+            r.pupil_id,
+            r.awaiting_reply_since,
+            now - r.awaiting_reply_since,
+            is_overdue(r.awaiting_reply_since, now),
+        )
+        for r in rows
+    ]
+
+
+async def reply_dashboard(ctx: Ctx, school_id: int) -> list[TeacherReplyLoad]:
+    """Per staff member of the school: threads awaiting his reply, how many are overdue, and
+    the longest wait (regulation 5.1, for the administration: ``READ_REPLY_DASHBOARD``).
+    Most overdue first."""
+    ctx.require(Action.READ_REPLY_DASHBOARD, SchoolTarget(school_id))
+    c = Conversation.__table__.c
+    p = ConversationParticipant.__table__.c
+    is_staff = exists().where(UserRole.user_id == User.id, UserRole.role.in_(STAFF_ROLES))
+    rows = await ctx.session.execute(
+        select(User.id, User.last_name, User.first_name, User.middle_name, c.awaiting_reply_since)
+        .join(ConversationParticipant, p.user_id == User.id)
+        .join(Conversation, c.id == p.conversation_id)
+        .where(
+            c.school_id == school_id,
+            c.awaiting_reply_since.is_not(None),
+            User.school_id == school_id,
+            is_staff,
+        )
+    )
+    return _aggregate(list(rows), ctx.now())
+
+
+def _aggregate(rows: list[Row[Any]], now: datetime) -> list[TeacherReplyLoad]:
+    loads: dict[int, TeacherReplyLoad] = {}
+    for r in rows:
+        waiting = now - r.awaiting_reply_since
+        late = int(is_overdue(r.awaiting_reply_since, now))
+        prev = loads.get(r.id)
+        if prev is None:
+            name = _name(r.last_name, r.first_name, r.middle_name)
+            loads[r.id] = TeacherReplyLoad(r.id, name, 1, late, waiting)
+        else:
+            loads[r.id] = TeacherReplyLoad(
+                r.id,
+                prev.teacher_name,
+                prev.awaiting + 1,
+                prev.overdue + late,
+                max(prev.oldest_waiting, waiting),
+            )
+    return sorted(loads.values(), key=lambda t: (-t.overdue, -t.oldest_waiting, t.teacher_name))
