@@ -182,3 +182,46 @@ def query_of(url: str) -> dict[str, str]:
 
 
 BrowserFactory = Callable[[], Browser]
+
+
+async def sign_in_as(
+    browser: Browser,
+    engine: Any,
+    user_id: int,
+    now: Any,
+    *,
+    acting_role: str | None = None,
+) -> None:
+    """Give ``browser`` a signed-in session for ``user_id`` without the password round trip
+    (for tests of pages, not of sign-in). ``now`` must be the gateway's clock time."""
+    import hashlib
+    import secrets
+    from datetime import timedelta
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from diary_core.actors import roles_of
+    from diary_core.models import User
+    from gateway.state.models import WebSession
+
+    token = secrets.token_urlsafe(32)
+    async with AsyncSession(engine) as db:
+        user = await db.get(User, user_id)
+        assert user is not None
+        db.add(
+            WebSession(
+                id_hash=hashlib.sha256(token.encode()).hexdigest(),
+                user_id=user_id,
+                acting_role=acting_role,
+                csrf_token=secrets.token_urlsafe(32),
+                created_at=now,
+                last_seen_at=now,
+                expires_at=now + timedelta(hours=12),
+                ip="127.0.0.1",
+                user_agent="test",
+                method="password",
+                data={"roles": sorted(await roles_of(db, user_id)), "name": user.full_name},
+            )
+        )
+        await db.commit()
+    browser.http.cookie_jar.update_cookies({"ediary_session": token})
