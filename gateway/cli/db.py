@@ -10,10 +10,14 @@ from gateway.cli.common import engine_from, settings_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    db = sub.add_parser("db", help="database schema")
+    db = sub.add_parser("db", help="схема базы данных")
     actions = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
-    up = actions.add_parser("upgrade", help="create or migrate the database to the newest schema")
-    up.add_argument("--revision", default="head", help="target revision (default: newest)")
+    up = actions.add_parser(
+        "upgrade", help="создать базу или обновить её схему до последней версии"
+    )
+    up.add_argument(
+        "--revision", default="head", help="целевая версия схемы (по умолчанию последняя)"
+    )
     up.set_defaults(func=_upgrade)
 
 

@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Электронный дневник школы: шлюз Госуслуг, консоль и дневник.",
     )
     parser.add_argument(
-        "--config", help="TOML settings file (default: $EDIARY_CONFIG, else built-in defaults)"
+        "--config", help="файл настроек TOML (по умолчанию $EDIARY_CONFIG или встроенные значения)"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:

@@ -23,17 +23,22 @@ EMULATOR_PORT = 8090
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    serve = sub.add_parser("serve", help="run the gateway as configured")
-    serve.add_argument("--host", help="override server.host")
-    serve.add_argument("--port", type=int, help="override server.port")
+    serve = sub.add_parser("serve", help="запустить шлюз по настройкам")
+    serve.add_argument("--host", help="адрес (вместо server.host)")
+    serve.add_argument("--port", type=int, help="порт (вместо server.port)")
     serve.set_defaults(func=_serve)
     demo = sub.add_parser(
         "demo",
-        help="the demo: SQLite under ./var/, a generated school, the gateway on "
-        "127.0.0.1:8080 and the ESIA emulator on 127.0.0.1:8090",
+        help="демонстрация: SQLite в ./var/, сгенерированная школа, шлюз на "
+        "127.0.0.1:8080 и эмулятор ЕСИА на 127.0.0.1:8090",
     )
-    demo.add_argument("--port", type=int, default=8080, help="gateway port (default 8080)")
-    demo.add_argument("--emulator-port", type=int, default=EMULATOR_PORT, help="ESIA emulator port")
+    demo.add_argument("--port", type=int, default=8080, help="порт шлюза (по умолчанию 8080)")
+    demo.add_argument(
+        "--emulator-port",
+        type=int,
+        default=EMULATOR_PORT,
+        help="порт эмулятора ЕСИА (по умолчанию 8090)",
+    )
     demo.set_defaults(func=_demo)
 
 

@@ -19,15 +19,15 @@ from gateway.cli.common import settings_from, with_engine
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    users = sub.add_parser("users", help="accounts")
+    users = sub.add_parser("users", help="учётные записи")
     actions = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
     admin = actions.add_parser(
         "create-admin",
-        help="create a school administrator (deputy director) with a one-time password",
+        help="создать администратора школы (заместителя директора) с одноразовым паролем",
     )
-    admin.add_argument("--school", required=True, help="school name")
+    admin.add_argument("--school", required=True, help="название школы")
     admin.add_argument(
-        "--create-school", action="store_true", help="create the school if it does not exist"
+        "--create-school", action="store_true", help="создать школу, если её ещё нет"
     )
     admin.add_argument("--last-name", required=True)
     admin.add_argument("--first-name", required=True)
