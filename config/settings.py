@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 
 DEFAULTS_FILE = Path(__file__).with_name("default.toml")
 ENV_PREFIX = "EDIARY_"
+#: Variables the test suite reads (EDIARY_TEST_POSTGRES, …): never settings, never refused.
+TEST_PREFIX = "EDIARY_TEST_"
 
 
 class ConfigError(ValueError):
@@ -177,6 +179,8 @@ def _env_layer(environ: Mapping[str, str]) -> dict[str, dict[str, Any]]:
     layer: dict[str, dict[str, Any]] = {}
     for name, raw in environ.items():
         if not name.startswith(ENV_PREFIX) or name == "EDIARY_CONFIG":
+            continue
+        if name.startswith(TEST_PREFIX):
             continue
         rest = name[len(ENV_PREFIX) :].lower()
         section = next((s for s in sections if rest.startswith(s + "_")), None)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, async_playwright
 
-CHROMIUM = os.environ.get("EDIARY_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM = os.environ.get("EDIARY_TEST_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(os.environ.get("EDIARY_TEST_ARTIFACTS", "test-artifacts"))
 #: Flags for a closed network: no background connections, no updates, no first-run UI.
 CHROMIUM_ARGS = [

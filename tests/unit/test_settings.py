@@ -34,6 +34,11 @@ def test_config_file_from_environment(tmp_path: Path) -> None:
     assert s.database.url.startswith("postgresql+asyncpg://")
 
 
+def test_test_suite_variables_are_not_settings() -> None:
+    s = load_settings(environ={"EDIARY_TEST_POSTGRES": "1", "EDIARY_TEST_ARTIFACTS": "x"})
+    assert s == load_settings(environ={})
+
+
 def test_list_from_environment() -> None:
     s = load_settings(environ={"EDIARY_ESIA_CERTIFICATES": "a.pem, b.pem"})
     assert s.esia.certificates == ("a.pem", "b.pem")
