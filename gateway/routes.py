@@ -7,6 +7,7 @@ from pathlib import Path
 from aiohttp import web
 
 from gateway.handlers import account, diary, esia, health, public, signin
+from gateway.handlers.admin import setup_admin_routes
 
 
 def setup_routes(app: web.Application, static_dir: Path) -> None:
@@ -29,3 +30,4 @@ def setup_routes(app: web.Application, static_dir: Path) -> None:
     app.router.add_get("/auth/esia/link", esia.link_page, name="esia_link")
     app.router.add_post("/auth/esia/link", esia.link_submit)
     app.router.add_static("/static/", static_dir, name="static", append_version=True)
+    setup_admin_routes(app)
