@@ -30,7 +30,7 @@ from diary_core.models import (
     User,
     WorkType,
 )
-from diary_core.policy import Action, ClassTarget, PupilTarget
+from diary_core.policy import Action, ClassTarget, PupilTarget, SubjectTarget
 
 
 @dataclass(frozen=True)
@@ -246,11 +246,12 @@ async def _class_subject_period(
     cls = await ctx.session.get(SchoolClass, class_id)
     if cls is None:
         raise NotFound("класс не найден")
-    ctx.require(Action.READ_CLASS_ROSTER, ClassTarget(cls.school_id, cls.id))
     subject = await ctx.session.get(Subject, subject_id)
-    period = await ctx.session.get(Period, period_id)
     if subject is None or subject.school_id != cls.school_id:
+        ctx.require(Action.READ_CLASS, ClassTarget(cls.school_id, cls.id))
         raise NotFound("предмет не найден")
+    ctx.require(Action.READ_GRADEBOOK, SubjectTarget(cls.school_id, cls.id, subject.id))
+    period = await ctx.session.get(Period, period_id)
     if period is None or period.school_id != cls.school_id:
         raise NotFound("учебный период не найден")
     return cls, subject, period

@@ -22,6 +22,7 @@ class Action(StrEnum):
     READ_PUPIL = "read_pupil"  # marks, attendance, period marks, profile of a pupil
     READ_CLASS = "read_class"  # timetable, lessons, homework, class announcements
     READ_CLASS_ROSTER = "read_class_roster"  # the list of a class's pupils and parents
+    READ_GRADEBOOK = "read_gradebook"  # a class × subject journal: all its pupils' marks
     WRITE_MARKS = "write_marks"  # marks and attendance in a class × subject
     EDIT_LESSON = "edit_lesson"  # topic and homework in a class × subject
     WRITE_PERIOD_MARKS = "write_period_marks"
@@ -207,6 +208,12 @@ def allowed(actor: Actor, action: Action, target: Target) -> bool:
             return _teaches(actor, target)
         if action is Action.WRITE_PERIOD_MARKS:
             return _teaches(actor, target) or actor.admin_of(target.school_id)
+        if action is Action.READ_GRADEBOOK:
+            return (
+                _teaches(actor, target)
+                or _leads(actor, target.school_id, target.class_id)
+                or actor.admin_of(target.school_id)
+            )
         return False
     if isinstance(target, ClassTarget):
         if action is Action.READ_CLASS:

@@ -160,6 +160,13 @@ EXPECTED: dict[tuple[str, Action], dict[str, tuple[bool, ...]]] = {
         }
         for action in (Action.WRITE_MARKS, Action.EDIT_LESSON)
     },
+    ("class_subject", Action.READ_GRADEBOOK): {
+        "administrator": (T, T, T, F),
+        "teacher": (T, F, F, F),
+        "class_teacher": (T, T, F, F),
+        "parent": (F, F, F, F),
+        "pupil": (F, F, F, F),
+    },
     ("class_subject", Action.WRITE_PERIOD_MARKS): {
         "administrator": (T, T, T, F),
         "teacher": (T, F, F, F),

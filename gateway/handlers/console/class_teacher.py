@@ -1,0 +1,321 @@
+"""The class teacher's pages: his class's pupils and parents, issuing their credentials and
+ESIA link codes on printable slips, pending guardianships, class announcements (including
+parent meetings) and timetable changes (regulation 3.1, 4.1, 2.3).
+
+Security decision: a one-time password or link code exists in clear only in the response to
+the POST that issued it. It is rendered straight into that response (no redirect, so it is
+never in a URL or a session), marked ``no-store`` so the browser keeps no copy, and the
+database holds only its hash. A later GET of the same address shows nothing of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from diary_core import accounts, announcements, families, school, staff_views, timetable
+from diary_core.context import Ctx
+from diary_core.errors import Conflict, InvalidInput, NotFound
+from diary_core.policy import Action, ClassTarget, allowed
+from gateway import auth, keys
+from gateway.handlers.console import NO_STORE, form_text, page, parse_day, parse_id, staff_actor
+
+ISSUE_KINDS = ("password", "link_code")
+KIND_TITLES = {"general": "Объявление", "parent_meeting": "Родительское собрание"}
+CHANGE_TITLES = {
+    "substitution": "Замена учителя",
+    "cancellation": "Отмена урока",
+    "room_change": "Смена кабинета",
+    "moved": "Перенос урока",
+}
+WEEKDAYS = ("понедельник", "вторник", "среда", "четверг", "пятница", "суббота")
+
+
+def _class_id(request: web.Request) -> int:
+    return int(request.match_info["class_id"])
+
+
+async def _form(request: web.Request) -> dict[str, str]:
+    return {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+
+
+# --- the class: roster, credentials, guardianships ---------------------------------------
+
+
+async def _class_context(ctx: Ctx, class_id: int) -> dict[str, Any]:
+    roster = await staff_views.class_roster(ctx, class_id)
+    return {
+        "roster": roster,
+        "pending": await families.pending_guardianships(ctx, class_id),
+        "tab": "class",
+    }
+
+
+async def _render_class(
+    request: web.Request, *, error: str = "", status: int = 200, selected: set[int] | None = None
+) -> web.Response:
+    class_id = _class_id(request)
+    context = await auth.run(request, lambda ctx: _class_context(ctx, class_id))
+    context.update(
+        error=error,
+        selected=selected or set(),
+        done=request.query.get("done", ""),
+    )
+    return page("console/class.html", request, context, status=status)
+
+
+async def class_page(request: web.Request) -> web.Response:
+    await staff_actor(request)
+    return await _render_class(request)
+
+
+@dataclass(frozen=True)
+class Slip:
+    """One printed slip: whose account, and the secret shown this once."""
+
+    full_name: str
+    role: str
+    login: str
+    password: str
+    code: str
+
+
+async def _issue(ctx: Ctx, class_id: int, user_ids: list[int], kind: str) -> dict[str, Any]:
+    """Issue to people of this class only: anyone else named in the form is "not found"."""
+    roster = await staff_views.class_roster(ctx, class_id)
+    slips = []
+    for user_id in user_ids:
+        found = roster.person(user_id)
+        if found is None:
+            raise NotFound("человек не найден в этом классе")
+        name, pupil = found
+        role = "обучающийся" if pupil.user_id == user_id else f"родитель: {pupil.full_name}"
+        if kind == "password":
+            issued = await accounts.issue_credentials(ctx, user_id)
+            slips.append(Slip(name, role, issued.login, issued.one_time_password, ""))
+        else:
+            code = await accounts.issue_link_code(ctx, user_id)
+            slips.append(Slip(name, role, "", "", code))
+    return {
+        "roster": roster,
+        "slips": slips,
+        "kind": kind,
+        "expires": ctx.now() + accounts.LINK_CODE_TTL,
+    }
+
+
+async def issue_submit(request: web.Request) -> web.Response:
+    """Issue passwords or link codes to the ticked people; answer with their slips."""
+    await staff_actor(request)
+    class_id = _class_id(request)
+    posted = await request.post()
+    kind = posted.get("what", "")
+    if kind not in ISSUE_KINDS:
+        raise InvalidInput("неизвестный вид доступа", field="what")
+    user_ids = [parse_id(v, "пользователь") for v in posted.getall("user_id", [])]
+    if not user_ids:
+        return await _render_class(
+            request, error="Отметьте, кому выдать доступ.", status=400, selected=set()
+        )
+    context = await auth.run(request, lambda ctx: _issue(ctx, class_id, user_ids, str(kind)))
+    context["login_url"] = request.app[keys.SETTINGS].server.public_url.rstrip("/") + "/login"
+    return page("console/slips.html", request, context, headers=NO_STORE)
+
+
+async def slips_gone(request: web.Request) -> web.Response:
+    """What a reload or a bookmark of the slip page shows: nothing secret, and why."""
+    await staff_actor(request)
+    class_id = _class_id(request)
+    cls = await auth.run(request, lambda ctx: school.get_class(ctx, class_id), commit=False)
+    return page("console/slips_gone.html", request, {"class_id": cls.id, "class_name": cls.name})
+
+
+async def guardianship_submit(request: web.Request) -> web.Response:
+    """Confirm or reject a pending parent–pupil link of this class."""
+    await staff_actor(request)
+    class_id = _class_id(request)
+    link_id = int(request.match_info["link_id"])
+    decision = form_text(await _form(request), "decision")
+    if decision not in ("confirm", "reject"):
+        raise InvalidInput("неизвестное решение", field="decision")
+
+    async def decide(ctx: Ctx) -> None:
+        pending = await families.pending_guardianships(ctx, class_id)
+        if all(p.guardianship_id != link_id for p in pending):
+            raise NotFound("заявка на связь не найдена среди ожидающих в этом классе")
+        await families.decide_guardianship(ctx, link_id, accept=decision == "confirm")
+
+    await auth.run(request, decide)
+    done = "confirmed" if decision == "confirm" else "rejected"
+    raise web.HTTPSeeOther(f"/console/class/{class_id}?done={done}")
+
+
+# --- announcements --------------------------------------------------------------------------
+
+
+async def _announcements_context(ctx: Ctx, class_id: int) -> dict[str, Any]:
+    cls = await school.get_class(ctx, class_id)
+    items = [a for a in await announcements.announcements_for(ctx) if a.class_id == cls.id]
+    return {
+        "cls": cls,
+        "items": items,
+        "may_announce": allowed(ctx.actor, Action.ANNOUNCE, ClassTarget(cls.school_id, cls.id)),
+        "kinds": KIND_TITLES,
+        "tab": "announcements",
+    }
+
+
+async def _render_announcements(
+    request: web.Request, form: Mapping[str, str], error: str = "", status: int = 200
+) -> web.Response:
+    class_id = _class_id(request)
+    context = await auth.run(
+        request, lambda ctx: _announcements_context(ctx, class_id), commit=False
+    )
+    context.update(form=form, error=error, posted=request.query.get("posted", ""))
+    return page("console/class_announcements.html", request, context, status=status)
+
+
+async def announcements_page(request: web.Request) -> web.Response:
+    await staff_actor(request)
+    return await _render_announcements(request, {"kind": "general"})
+
+
+def _expiry(form: Mapping[str, str]) -> datetime | None:
+    """Shown through the day given (to its end), or without end when none is given."""
+    raw = form_text(form, "expires").strip()
+    if not raw:
+        return None
+    last_day = parse_day(raw, "показывать до")
+    return datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=UTC)
+
+
+async def announcement_submit(request: web.Request) -> web.Response:
+    await staff_actor(request)
+    class_id = _class_id(request)
+    form = await _form(request)
+
+    async def post(ctx: Ctx) -> None:
+        cls = await school.get_class(ctx, class_id)
+        await announcements.announce(
+            ctx,
+            form_text(form, "title"),
+            form_text(form, "body"),
+            form_text(form, "kind"),
+            cls.school_id,
+            cls.id,
+            expires_at=_expiry(form),
+        )
+
+    try:
+        await auth.run(request, post)
+    except InvalidInput as exc:
+        return await _render_announcements(request, form, str(exc), status=400)
+    raise web.HTTPSeeOther(f"/console/class/{class_id}/announcements?posted=1")
+
+
+# --- the week and its changes -----------------------------------------------------------------
+
+
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+async def _timetable_context(ctx: Ctx, class_id: int, week: date | None) -> dict[str, Any]:
+    cls = await school.get_class(ctx, class_id)
+    today = ctx.now().date()
+    monday = _monday(week or today)
+    target = ClassTarget(cls.school_id, cls.id)
+    may_change = allowed(ctx.actor, Action.CHANGE_TIMETABLE, target)
+    return {
+        "cls": cls,
+        "week": await timetable.week_timetable(ctx, class_id, monday),
+        "prev_week": monday - timedelta(days=7),
+        "next_week": monday + timedelta(days=7),
+        "options": await staff_views.timetable_change_options(ctx, class_id)
+        if may_change
+        else None,
+        "tomorrow": today + timedelta(days=1),
+        "change_titles": CHANGE_TITLES,
+        "weekdays": WEEKDAYS,
+        "tab": "timetable",
+    }
+
+
+async def _render_timetable(
+    request: web.Request,
+    week: date | None,
+    form: Mapping[str, str],
+    error: str = "",
+    status: int = 200,
+) -> web.Response:
+    class_id = _class_id(request)
+    context = await auth.run(
+        request, lambda ctx: _timetable_context(ctx, class_id, week), commit=False
+    )
+    context.update(form=form, error=error, notified=request.query.get("notified", ""))
+    return page("console/class_timetable.html", request, context, status=status)
+
+
+async def timetable_page(request: web.Request) -> web.Response:
+    await staff_actor(request)
+    raw = request.query.get("week")
+    week = parse_day(raw, "неделя") if raw else None
+    return await _render_timetable(request, week, {})
+
+
+def _optional_id(form: Mapping[str, str], name: str, label: str) -> int | None:
+    raw = form_text(form, name).strip()
+    return parse_id(raw, label) if raw else None
+
+
+def change_request(form: Mapping[str, str]) -> timetable.ChangeRequest:
+    """The change as the form describes it; fields of other kinds are ignored."""
+    kind = form_text(form, "kind")
+    moved_day = form_text(form, "moved_to_date").strip()
+    moved_lesson = form_text(form, "moved_to_lesson").strip()
+    return timetable.ChangeRequest(
+        kind=kind,
+        teacher_id=_optional_id(form, "teacher_id", "заменяющий учитель")
+        if kind == "substitution"
+        else None,
+        subject_id=_optional_id(form, "subject_id", "предмет") if kind == "substitution" else None,
+        room=form_text(form, "room") if kind == "room_change" else None,
+        moved_to_date=parse_day(moved_day, "перенести на дату")
+        if kind == "moved" and moved_day
+        else None,
+        moved_to_lesson=parse_id(moved_lesson, "номер урока переноса")
+        if kind == "moved" and moved_lesson
+        else None,
+        note=form_text(form, "note"),
+    )
+
+
+async def timetable_submit(request: web.Request) -> web.Response:
+    """One lesson of one date changes; the class's families are notified (regulation 4.1)."""
+    await staff_actor(request)
+    class_id = _class_id(request)
+    form = await _form(request)
+    day: date | None = None
+    try:
+        day = parse_day(form_text(form, "date"), "дата")
+        number = parse_id(form_text(form, "lesson_number"), "номер урока")
+        req = change_request(form)
+
+        async def change(ctx: Ctx) -> timetable.ChangeInfo:
+            return await timetable.change_timetable(
+                ctx, class_id, day, number, req, announce=form.get("announce") == "1"
+            )
+
+        info = await auth.run(request, change)
+    except (InvalidInput, Conflict) as exc:
+        status = 409 if isinstance(exc, Conflict) else 400
+        return await _render_timetable(request, day, form, str(exc), status=status)
+    raise web.HTTPSeeOther(
+        f"/console/class/{class_id}/timetable?week={_monday(day).isoformat()}"
+        f"&notified={info.notified}"
+    )

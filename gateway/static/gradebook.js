@@ -1,0 +1,59 @@
+// The journal grid from the keyboard: arrows move between cells, Enter moves down.
+// Progressive enhancement only: without it the grid is an ordinary form.
+(function () {
+  "use strict";
+  var form = document.getElementById("grid");
+  if (!form) { return; }
+
+  function cellAt(row, col) {
+    return form.querySelector('input.cell[data-r="' + row + '"][data-c="' + col + '"]');
+  }
+
+  function move(input, dr, dc) {
+    var row = Number(input.dataset.r), col = Number(input.dataset.c);
+    for (var step = 1; step < 200; step += 1) {
+      var next = cellAt(row + dr * step, col + dc * step);
+      if (next) { next.focus(); next.select(); return true; }
+      if (row + dr * step < 0 || col + dc * step < 0) { return false; }
+      if (!cellAt(row + dr * step, 0) && dr !== 0) { return false; }
+    }
+    return false;
+  }
+
+  function atStart(input) { return input.selectionStart === 0 && input.selectionEnd === 0; }
+  function atEnd(input) {
+    var n = input.value.length;
+    return input.selectionStart === n && input.selectionEnd === n;
+  }
+
+  form.addEventListener("keydown", function (event) {
+    var input = event.target;
+    if (!(input instanceof HTMLInputElement) || !input.classList.contains("cell")) { return; }
+    var moved = false;
+    switch (event.key) {
+      case "ArrowUp": moved = move(input, -1, 0); break;
+      case "ArrowDown": moved = move(input, 1, 0); break;
+      case "ArrowLeft": if (atStart(input)) { moved = move(input, 0, -1); } break;
+      case "ArrowRight": if (atEnd(input)) { moved = move(input, 0, 1); } break;
+      case "Enter":
+        if (event.ctrlKey || event.metaKey) { return; } // Ctrl+Enter saves the grid
+        event.preventDefault();
+        move(input, event.shiftKey ? -1 : 1, 0);
+        return;
+      default: return;
+    }
+    if (moved) { event.preventDefault(); }
+  });
+
+  form.addEventListener("focusin", function (event) {
+    var input = event.target;
+    if (input instanceof HTMLInputElement && input.classList.contains("cell")) { input.select(); }
+  });
+
+  form.addEventListener("input", function (event) {
+    var input = event.target;
+    if (input instanceof HTMLInputElement && input.classList.contains("cell")) {
+      input.classList.toggle("changed", input.value !== input.defaultValue);
+    }
+  });
+}());
