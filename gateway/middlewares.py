@@ -33,10 +33,38 @@ def _wants_json(request: web.Request) -> bool:
     )
 
 
-def _error_response(request: web.Request, status: int, title: str, detail: str) -> web.Response:
+_CODES = {
+    400: "invalid_input",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    500: "internal_error",
+}
+
+
+def _error_response(
+    request: web.Request,
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    code: str | None = None,
+    field: str | None = None,
+) -> web.Response:
     if _wants_json(request):
+        problem: dict[str, object] = {
+            "type": "about:blank",
+            "title": title,
+            "status": status,
+            "detail": detail,
+        }
+        problem["code"] = code or _CODES.get(status, "error")  # stable, for machines
+        if field:
+            problem["field"] = field
         return web.json_response(
-            {"type": "about:blank", "title": title, "status": status, "detail": detail},
+            problem,
             status=status,
             content_type="application/problem+json",
         )
@@ -47,6 +75,7 @@ def _error_response(request: web.Request, status: int, title: str, detail: str) 
 
 _TITLES = {
     400: "Неверный запрос",
+    401: "Требуется вход",
     403: "Доступ запрещён",
     404: "Не найдено",
     405: "Метод не поддерживается",
@@ -63,7 +92,14 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except DiaryError as exc:
         status = STATUS.get(type(exc), 400)
-        return _error_response(request, status, _TITLES.get(status, "Ошибка"), str(exc))
+        return _error_response(
+            request,
+            status,
+            _TITLES.get(status, "Ошибка"),
+            str(exc),
+            code=exc.code,
+            field=getattr(exc, "field", None),
+        )
     except web.HTTPException as exc:
         if exc.status < 400 or exc.status not in _TITLES:
             raise

@@ -1,0 +1,1 @@
+"""The API's handlers by area; each module lists its endpoints in ``ENDPOINTS``."""
