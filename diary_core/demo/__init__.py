@@ -1,0 +1,32 @@
+"""Deterministic demo data: the demo school with a realistic year, and districts for
+benchmarks (see :mod:`diary_core.demo.generator`)."""
+
+from diary_core.demo.generator import (
+    DEFAULT_SEED,
+    DEMO_LOGINS,
+    DEMO_PASSWORD,
+    DEMO_SCHOOL_NAME,
+    DemoAccount,
+    DemoCounts,
+    DemoSummary,
+    DistrictSummary,
+    ensure_demo_school,
+    generate_demo_school,
+    generate_district,
+    rebuild_summary,
+)
+
+__all__ = [
+    "DEFAULT_SEED",
+    "DEMO_LOGINS",
+    "DEMO_PASSWORD",
+    "DEMO_SCHOOL_NAME",
+    "DemoAccount",
+    "DemoCounts",
+    "DemoSummary",
+    "DistrictSummary",
+    "ensure_demo_school",
+    "generate_demo_school",
+    "generate_district",
+    "rebuild_summary",
+]
