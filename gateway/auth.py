@@ -57,7 +57,11 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
     view = await sessions.load(request)
     if view is not None:
         request[sessions.REQUEST_KEY] = view
+    is_api = request.path.startswith("/api/")
     try:
+        if is_api and (view is None or not view.signed_in):
+            if request.method not in SAFE_METHODS or request.path != "/api/v1/openapi.json":
+                raise web.HTTPUnauthorized(reason="Требуется вход в систему")
         if request.method not in SAFE_METHODS:
             if view is None or not _csrf_ok(view.csrf_token, await _given_csrf(request)):
                 raise web.HTTPForbidden(
@@ -70,6 +74,8 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
             and view.data.get("must_change_password")
             and not request.path.startswith(ALLOWED_WHILE_PASSWORD_CHANGE)
         ):
+            if is_api:
+                raise web.HTTPForbidden(reason="Сначала смените одноразовый пароль")
             raise web.HTTPSeeOther(PASSWORD_CHANGE_PATH)
         response = await handler(request)
     except web.HTTPException as exc:
@@ -115,6 +121,8 @@ async def request_actor(request: web.Request) -> Actor:
             raise web.HTTPSeeOther("/login") from None
     roles = acting_roles(actor.roles, view.acting_role)
     if not roles:
+        if request.path.startswith("/api/"):
+            raise web.HTTPConflict(reason="Сначала выберите роль: сотрудник или родитель")
         raise web.HTTPSeeOther(ROLE_CHOICE_PATH)
     actor = Actor(
         user_id=actor.user_id,

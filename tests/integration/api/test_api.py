@@ -108,6 +108,12 @@ async def test_no_session_is_401_problem(api_as: SignIn, world: World) -> None:
         assert "Смирнов" not in answer.text
 
 
+async def test_unsafe_request_without_session_is_401_not_403(api_as: SignIn) -> None:
+    nobody = await api_as(None)
+    answer = await nobody.call("POST", "/marks", body={})
+    assert answer.status == 401 and answer.body["code"] == "unauthorized"
+
+
 async def test_unknown_path_and_method_are_problem_json(api_as: SignIn, world: World) -> None:
     api = await api_as(world.parent_a1)
     missing = await api.get("/no-such-thing")
