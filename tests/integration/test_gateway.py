@@ -66,10 +66,10 @@ async def test_unknown_page_is_a_russian_404(client: TestClient) -> None:  # typ
 
 
 async def test_api_errors_are_problem_json(client: TestClient) -> None:  # type: ignore[type-arg]
-    resp = await client.get("/api/v1/no-such-thing")
-    assert resp.status == 404
+    resp = await client.get("/api/v1/no-such-thing")  # anonymous: told to sign in first
+    assert resp.status == 401
     assert resp.content_type == "application/problem+json"
-    assert (await resp.json())["status"] == 404
+    assert (await resp.json())["status"] == 401
 
 
 async def test_home_lists_schools(world: World, client: TestClient) -> None:  # type: ignore[type-arg]
