@@ -6,8 +6,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from gateway.handlers import account, diary, esia, health, public, signin
 from gateway.api import setup_api_routes
+from gateway.handlers import account, diary, esia, health, messages, public, signin
 from gateway.handlers.admin import setup_admin_routes
 from gateway.handlers.console import setup_console_routes
 
@@ -32,6 +32,7 @@ def setup_routes(app: web.Application, static_dir: Path) -> None:
     app.router.add_get("/auth/esia/link", esia.link_page, name="esia_link")
     app.router.add_post("/auth/esia/link", esia.link_submit)
     app.router.add_static("/static/", static_dir, name="static", append_version=True)
+    messages.setup_communication_routes(app)
     setup_api_routes(app)
     setup_admin_routes(app)
     setup_console_routes(app)

@@ -1,55 +1,171 @@
-"""The parent's and pupil's diary at ``/diary``: a child switch and the child's marks."""
+"""The parent's and pupil's diary at ``/diary``: a child switch, and for the chosen child his
+marks by subject (what each was for, weighted averages, period marks) for a chosen period,
+attendance, homework, the week's timetable with its changes, announcements and notifications.
+
+Query parameters: ``pupil`` (one of the actor's children; any other id is 404), ``period``
+(a period of the child's school year), ``week`` (any date of the week to show).
+"""
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
 
-from diary_core import families, journal
+from diary_core import (
+    announcements,
+    families,
+    family_views,
+    journal,
+    lessons,
+    notifications,
+    timetable,
+)
 from diary_core.context import Ctx
-from diary_core.errors import NotFound
-from diary_core.models import Period
+from diary_core.errors import InvalidInput, NotFound
+from diary_core.families import FamilyPupil
+from diary_core.family_views import PeriodChoice
 from diary_core.roles import FAMILY_ROLES
 from gateway import auth
 from gateway.pages import render
 
+HOMEWORK_DAYS = 7  # the last week's homework, and the coming week's
+NEW_MARKS_DAYS = 7
+NOTIFICATIONS_SHOWN = 10
+ANNOUNCEMENTS_SHOWN = 5
+WEEKDAYS = ("Пн", "Вт", "Ср", "Чт", "Пт", "Сб", "Вс")
+CHANGE_TITLES = {
+    "substitution": "замена",
+    "cancellation": "отменён",
+    "room_change": "другой кабинет",
+    "moved": "перенесён",
+    "moved_in": "перенесён сюда",
+}
 
-async def _current_period(ctx: Ctx, school_id: int, today: date) -> Period | None:
-    periods = list(
-        await ctx.session.scalars(
-            select(Period)
-            .where(Period.school_id == school_id, Period.kind != "year")
-            .order_by(Period.starts_on)
-        )
-    )
-    inside = [p for p in periods if p.starts_on <= today <= p.ends_on]
-    past = [p for p in periods if p.ends_on < today]
-    return (inside or past[-1:] or periods[:1] or [None])[0]
+
+def week_monday(raw: str | None, today: date) -> date:
+    """The Monday of the week asked for (``YYYY-MM-DD``, any day of it); by default this
+    week, or the coming one on a Sunday."""
+    if raw:
+        try:
+            day = date.fromisoformat(raw)
+        except ValueError:
+            raise InvalidInput("неделя указана неверно: ожидается дата ГГГГ-ММ-ДД") from None
+    else:
+        day = today + timedelta(days=1) if today.isoweekday() == 7 else today
+    return day - timedelta(days=day.isoweekday() - 1)
+
+
+def _chosen(pupils: list[FamilyPupil], wanted: str | None) -> FamilyPupil:
+    if not wanted:
+        return pupils[0]
+    found = next((p for p in pupils if str(p.pupil_id) == wanted), None)
+    if found is None:
+        raise NotFound("обучающийся не найден")
+    return found
+
+
+def _period(periods: list[PeriodChoice], wanted: str | None, today: date) -> PeriodChoice | None:
+    if not wanted:
+        return family_views.default_period(periods, today)
+    found = next((p for p in periods if str(p.id) == wanted), None)
+    if found is None:
+        raise NotFound("учебный период не найден")
+    return found
+
+
+@dataclass(frozen=True)
+class _Query:
+    pupil: str | None
+    period: str | None
+    monday: date
+
+
+async def _marks(ctx: Ctx, pupil: FamilyPupil, q: _Query) -> dict[str, Any]:
+    today = ctx.now().date()
+    periods = await family_views.pupil_periods(ctx, pupil.pupil_id)
+    period = _period(periods, q.period, today)
+    if period is None:
+        return {"periods": periods, "period": None, "report": None, "attendance": None}
+    report = await journal.pupil_marks(ctx, pupil.pupil_id, period.starts_on, period.ends_on)
+    return {
+        "periods": periods,
+        "period": period,
+        "period_names": {p.id: p.name for p in periods},
+        "report": report,
+        "attendance": await family_views.pupil_attendance(ctx, report),
+    }
+
+
+async def _homework(ctx: Ctx, pupil: FamilyPupil) -> dict[str, Any]:
+    today = ctx.now().date()
+    span = timedelta(days=HOMEWORK_DAYS)
+    given = [
+        lesson
+        for lesson in await lessons.class_lessons(ctx, pupil.class_id, today - span, today + span)
+        if lesson.homework
+    ]
+    return {
+        "homework_coming": [h for h in given if h.date >= today],
+        "homework_past": sorted((h for h in given if h.date < today), key=lambda h: h.date)[::-1],
+    }
+
+
+async def _news(ctx: Ctx, pupil: FamilyPupil) -> dict[str, Any]:
+    """Announcements for the child's school and class, notifications, new marks."""
+    shown = [
+        a
+        for a in await announcements.announcements_for(ctx)
+        if a.school_id == pupil.school_id and a.class_id in (None, pupil.class_id)
+    ]
+    since = ctx.now() - timedelta(days=NEW_MARKS_DAYS)
+    return {
+        "announcements": shown[:ANNOUNCEMENTS_SHOWN],
+        "announcements_unread": sum(1 for a in shown if not a.is_read),
+        "notifications": await notifications.notifications_for(ctx, limit=NOTIFICATIONS_SHOWN),
+        "notifications_unread": await notifications.unread_notification_count(ctx),
+        "new_marks": await family_views.recent_marks(ctx, pupil.pupil_id, since),
+    }
+
+
+async def _diary(ctx: Ctx, q: _Query) -> dict[str, Any]:
+    pupils = await families.my_pupils(ctx)
+    if not pupils:
+        return {"pupils": [], "current": None}
+    current = _chosen(pupils, q.pupil)
+    week = await timetable.week_timetable(ctx, current.class_id, q.monday)
+    return {
+        "pupils": pupils,
+        "current": current,
+        "today": ctx.now().date(),
+        "week": week,
+        "prev_week": q.monday - timedelta(days=7),
+        "next_week": q.monday + timedelta(days=7),
+        **await _marks(ctx, current, q),
+        **await _homework(ctx, current),
+        **await _news(ctx, current),
+    }
+
+
+def _query(request: web.Request) -> _Query:
+    today = auth.clock_of(request).now().date()
+    query: Mapping[str, str] = request.query
+    return _Query(query.get("pupil"), query.get("period"), week_monday(query.get("week"), today))
 
 
 async def diary_page(request: web.Request) -> web.Response:
+    """The diary of one of the actor's children (or the pupil's own); staff go to the console."""
     actor = await auth.request_actor(request)
     if not actor.roles & FAMILY_ROLES:
         raise web.HTTPSeeOther("/console")
+    q = _query(request)
 
-    async def load(ctx: Ctx) -> dict[str, object]:
-        pupils = await families.my_pupils(ctx)
-        if not pupils:
-            return {"pupils": [], "current": None, "report": None, "period": None}
-        wanted = request.query.get("pupil")
-        current = next((p for p in pupils if str(p.pupil_id) == wanted), None)
-        if wanted and current is None:
-            raise NotFound("обучающийся не найден")
-        current = current or pupils[0]
-        period = await _current_period(ctx, current.school_id, ctx.now().date())
-        report = None
-        if period is not None:
-            report = await journal.pupil_marks(
-                ctx, current.pupil_id, period.starts_on, period.ends_on
-            )
-        return {"pupils": pupils, "current": current, "report": report, "period": period}
+    async def load(ctx: Ctx) -> dict[str, Any]:
+        return await _diary(ctx, q)
 
     context = await auth.run(request, load, commit=False)
+    context.update(weekdays=WEEKDAYS, change_titles=CHANGE_TITLES)
     return render("diary.html", request, context)

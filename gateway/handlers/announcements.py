@@ -1,0 +1,57 @@
+"""Announcements for the signed-in person at ``/announcements`` (regulation 2.3, 4.1):
+unread first, each marked read with a button (the receipt the author sees)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from diary_core import announcements
+from diary_core.context import Ctx
+from diary_core.errors import NotFound
+from gateway import auth
+from gateway.pages import render
+
+KIND_TITLES = {
+    "general": "объявление",
+    "timetable_change": "изменение расписания",
+    "parent_meeting": "родительское собрание",
+}
+
+
+async def list_page(request: web.Request) -> web.Response:
+    """The unexpired announcements of his school and classes, unread first."""
+
+    async def load(ctx: Ctx) -> dict[str, Any]:
+        items = await announcements.announcements_for(ctx)
+        return {"items": items, "unread": sum(1 for a in items if not a.is_read)}
+
+    context = await auth.run(request, load, commit=False)
+    context.update(kinds=KIND_TITLES, csrf_token=auth.csrf_token(request))
+    return render("announcements.html", request, context)
+
+
+async def read_one(request: web.Request) -> web.Response:
+    """Mark one announcement read; one outside his audience does not exist (404)."""
+    raw = request.match_info["announcement_id"]
+    if not raw.isdigit():
+        raise NotFound("объявление не найдено")
+
+    async def mark(ctx: Ctx) -> None:
+        await announcements.mark_read(ctx, int(raw))
+
+    await auth.run(request, mark)
+    raise web.HTTPSeeOther("/announcements")
+
+
+async def read_all(request: web.Request) -> web.Response:
+    """Mark every announcement he is shown read."""
+
+    async def mark(ctx: Ctx) -> None:
+        for item in await announcements.announcements_for(ctx):
+            if not item.is_read:
+                await announcements.mark_read(ctx, item.id)
+
+    await auth.run(request, mark)
+    raise web.HTTPSeeOther("/announcements")
