@@ -55,9 +55,7 @@ def upgrade() -> None:
         sa.Column("used_at", UTC(), nullable=True),
         sa.PrimaryKeyConstraint("state", name=op.f("pk_login_transactions")),
     )
-    op.create_index(
-        op.f("ix_login_transactions_expires_at"), "login_transactions", ["expires_at"]
-    )
+    op.create_index(op.f("ix_login_transactions_expires_at"), "login_transactions", ["expires_at"])
     op.create_table(
         "sign_in_events",
         sa.Column("id", BIG, nullable=False),
