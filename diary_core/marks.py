@@ -25,6 +25,7 @@ from diary_core.grading import parse_attendance, parse_mark
 from diary_core.models import (
     AcademicYear,
     Attendance,
+    Guardianship,
     Lesson,
     Mark,
     Period,
@@ -33,6 +34,7 @@ from diary_core.models import (
     Subject,
     WorkType,
 )
+from diary_core.notifications import notify
 from diary_core.policy import Action, PupilTarget, SchoolTarget, SubjectTarget
 
 MAX_COMMENT = 500
@@ -117,7 +119,7 @@ async def record_mark(
     """A new mark by a teacher of the pupil's class in that subject."""
     pupil = await _pupil(ctx, pupil_id)
     ctx.require(Action.WRITE_MARKS, SubjectTarget(pupil.school_id, pupil.class_id, subject_id))
-    await _subject_of_school(ctx, subject_id, pupil.school_id)
+    subject = await _subject_of_school(ctx, subject_id, pupil.school_id)
     work_type = await ctx.session.get(WorkType, work_type_id)
     if work_type is None or work_type.school_id != pupil.school_id:
         raise InvalidInput("неизвестный вид работы", field="work_type")
@@ -155,7 +157,22 @@ async def record_mark(
         actor_id=actor_id,
         at=now,
     )
+    text = (
+        f"Новая отметка «{mark.value}» по предмету «{subject.name}» "
+        f"({work_type.name.lower()}, {day.strftime('%d.%m')})"
+    )
+    await _tell_family(ctx, pupil, text)
     return mark
+
+
+async def _tell_family(ctx: Ctx, pupil: Pupil, text: str) -> None:
+    """A notification for the pupil and his confirmed parents (never a pending link)."""
+    guardians = await ctx.session.scalars(
+        select(Guardianship.guardian_id).where(
+            Guardianship.pupil_id == pupil.id, Guardianship.status == "confirmed"
+        )
+    )
+    await notify(ctx.session, [pupil.user_id, *guardians], "mark", text, pupil.id, ctx.now())
 
 
 async def _mark_for_teacher(ctx: Ctx, mark_id: int) -> Mark:
@@ -192,6 +209,14 @@ async def correct_mark(
     new = mark_snapshot(mark)
     if new == old:
         return mark
+    if new["value"] != old["value"]:
+        subject = await ctx.session.get(Subject, mark.subject_id)
+        await _tell_family(
+            ctx,
+            await _pupil(ctx, mark.pupil_id),
+            f"Отметка по предмету «{subject.name if subject else ''}» за "
+            f"{mark.date.strftime('%d.%m')} исправлена: «{old['value']}» → «{mark.value}»",
+        )
     mark.updated_at, mark.updated_by_id = ctx.now(), _actor_id(ctx)
     await ctx.session.flush()
     log_change(

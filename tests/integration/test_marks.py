@@ -278,3 +278,23 @@ async def test_lessons_without_topic_or_marks_are_listed(world: World) -> None:
         )
         == []
     )
+
+
+async def test_new_mark_notifies_the_pupil_and_confirmed_parents_only(world: World) -> None:
+    from diary_core.models import Notification
+
+    await _mark(world, "5", "Контрольная работа")
+    rows = (await world.session.execute(select(Notification.user_id, Notification.text))).all()
+    told = {user_id for user_id, _ in rows}
+    assert told == {world.pupil_a1_user, world.parent_a1}  # not parent_pending
+    assert all("«5»" in text and "Математика" in text for _, text in rows)
+
+
+async def test_correction_notifies_with_old_and_new_value(world: World) -> None:
+    from diary_core.models import Notification
+
+    mark = await _mark(world, "3")
+    ctx = await world.ctx(world.teacher_math)
+    await marks.correct_mark(ctx, mark.id, value="4")
+    texts = list(await world.session.scalars(select(Notification.text).order_by(Notification.id)))
+    assert any("«3» → «4»" in t for t in texts)
