@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import aiohttp_jinja2
@@ -19,9 +19,10 @@ from gateway.routes import setup_routes
 from gosuslugi_adapter.client import EsiaClient
 
 HERE = Path(__file__).parent
+CleanupCtx = Callable[[web.Application], AsyncIterator[None]]
 
 
-def _database(settings: Settings) -> web.CleanupContext:
+def _database(settings: Settings) -> CleanupCtx:
     """Engine lifecycle: created at start-up, disposed at shutdown (``cleanup_ctx``)."""
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
@@ -32,10 +33,10 @@ def _database(settings: Settings) -> web.CleanupContext:
         yield
         await engine.dispose()
 
-    return ctx  # type: ignore[return-value]
+    return ctx
 
 
-def _esia(settings: Settings) -> web.CleanupContext:
+def _esia(settings: Settings) -> CleanupCtx:
     """The ESIA client, when ESIA sign-in is configured (``esia.client_id``). Built at
     start-up so a missing key, certificate or ESIA token certificate stops the service
     (fail closed) instead of failing at a parent's first sign-in."""
@@ -49,7 +50,7 @@ def _esia(settings: Settings) -> web.CleanupContext:
         yield
         await client.close()
 
-    return ctx  # type: ignore[return-value]
+    return ctx
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:

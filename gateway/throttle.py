@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import SessionSettings
@@ -26,7 +26,7 @@ class Verdict:
 
 
 async def _failures(
-    db: AsyncSession, since: datetime, *conditions: object
+    db: AsyncSession, since: datetime, *conditions: ColumnElement[bool]
 ) -> tuple[int, datetime | None]:
     row = (
         await db.execute(
@@ -43,7 +43,7 @@ async def check(
 ) -> Verdict:
     window = timedelta(minutes=settings.throttle_window_minutes)
     since = now - window
-    limits = (
+    limits: tuple[tuple[int, tuple[ColumnElement[bool], ...]], ...] = (
         (settings.max_failures_per_login, (SignInEvent.login == login.lower(),)),
         (settings.max_failures_per_address, (SignInEvent.ip == ip,)),
         (settings.max_failures_overall, ()),

@@ -14,6 +14,8 @@ from aiohttp import web
 from config import Settings
 from diary_core.clock import SystemClock
 from diary_core.db import is_current, upgrade
+from diary_core.demo.generator import DemoSummary, ensure_demo_school
+from diary_core.roles import ROLE_TITLES, Role
 from gateway.app import create_app
 from gateway.cli.common import engine_from, settings_from
 
@@ -80,15 +82,19 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _prepare_database(settings: Settings) -> object:
-    from diary_core.demo.generator import ensure_demo_school
-
+async def _prepare_database(settings: Settings) -> DemoSummary:
     engine = engine_from(settings)
     try:
         await upgrade(engine)
-        return await ensure_demo_school(engine, SystemClock())
+        summary = await ensure_demo_school(engine, SystemClock())
     finally:
         await engine.dispose()
+    if summary is None:
+        raise SystemExit(
+            "ediary demo: в базе уже есть другие школы, а демонстрационной нет; "
+            "укажите пустую базу (EDIARY_DATABASE_URL) или удалите ./var/ediary.sqlite"
+        )
+    return summary
 
 
 async def _run_demo(settings: Settings, port: int, emulator_port: int) -> None:
@@ -97,7 +103,7 @@ async def _run_demo(settings: Settings, port: int, emulator_port: int) -> None:
 
     print("Готовлю базу данных и демонстрационную школу…", flush=True)
     summary = await _prepare_database(settings)
-    key_file, cert_file, persons_file = _demo_files(summary.esia_persons)  # type: ignore[attr-defined]
+    key_file, cert_file, persons_file = _demo_files(summary.esia_persons)
     public_url = f"http://127.0.0.1:{port}"
     client = RegisteredClient(
         DEMO_CLIENT_ID, load_certificate(cert_file.read_bytes()), public_url + "/"
@@ -147,12 +153,20 @@ def _demo_files(esia_persons: list[dict[str, object]]) -> tuple[Path, Path, Path
     return key_file, cert_file, persons_file
 
 
-def _print_demo(public_url: str, esia_url: str, summary: object) -> None:
+def _print_demo(public_url: str, esia_url: str, summary: DemoSummary) -> None:
     print()
     print(f"Электронный дневник: {public_url}/")
     print(f"Эмулятор ЕСИА (Госуслуги): {esia_url}/")
-    print(f"Школа: {summary.school_name}")  # type: ignore[attr-defined]
-    print("Демонстрационные учётные записи:")
-    for account in summary.accounts:  # type: ignore[attr-defined]
-        print(f"  {account.role:<22} {account.login:<14} {account.password}  ({account.full_name})")
+    print(f"Школа: {summary.school_name}")
+    print("Демонстрационные учётные записи (логин и пароль):")
+    for account in summary.accounts:
+        title = ROLE_TITLES.get(Role(account.role), account.role)
+        print(f"  {title:<22} {account.login:<14} {account.password}  ({account.full_name})")
+    if summary.esia_persons:
+        first = summary.esia_persons[0]
+        name = f"{first['lastName']} {first['firstName']} {first['middleName']}"
+        print(
+            "Вход через Госуслуги: нажмите «Войти через Госуслуги» и выберите на странице "
+            f"эмулятора, например, {name} (родитель)."
+        )
     print("Остановить: Ctrl+C", flush=True)
