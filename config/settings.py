@@ -44,6 +44,16 @@ def _one_of(*choices: str) -> Callable[[str], str | None]:
     return check
 
 
+def _timezone(value: str) -> str | None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return "must be an IANA time zone name such as Europe/Moscow"
+    return None
+
+
 def _port(value: int) -> str | None:
     return None if 0 <= value <= 65535 else "must be a port number 0..65535"
 
@@ -72,6 +82,8 @@ class ServerSettings:
     host: str = "127.0.0.1"
     port: int = field(default=8080, metadata=check(_port))
     public_url: str = field(default="http://127.0.0.1:8080", metadata=check(_http_url))
+    #: The school's time zone: times are stored in UTC and shown to people in this zone.
+    timezone: str = field(default="Europe/Moscow", metadata=check(_timezone))
 
     @property
     def esia_redirect_uri(self) -> str:

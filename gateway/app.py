@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
 import jinja2
@@ -53,6 +55,11 @@ def _esia(settings: Settings) -> CleanupCtx:
     return ctx
 
 
+def local_time(moment: datetime | None, zone: ZoneInfo, fmt: str) -> str:
+    """An aware UTC moment as people at the school read it (``[server] timezone``)."""
+    return "" if moment is None else moment.astimezone(zone).strftime(fmt)
+
+
 def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
     """The gateway. Stateless: everything it remembers lives in the database."""
     app = web.Application(
@@ -70,5 +77,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
         undefined=jinja2.StrictUndefined,
     )
     env.globals["static"] = lambda path: f"/static/{path}"
+    zone = ZoneInfo(settings.server.timezone)
+    env.filters["local"] = lambda moment, fmt="%d.%m.%Y %H:%M": local_time(moment, zone, fmt)
     setup_routes(app, HERE / "static")
     return app

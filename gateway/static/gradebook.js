@@ -36,8 +36,8 @@
       case "ArrowLeft": if (atStart(input)) { moved = move(input, 0, -1); } break;
       case "ArrowRight": if (atEnd(input)) { moved = move(input, 0, 1); } break;
       case "Enter":
-        if (event.ctrlKey || event.metaKey) { return; } // Ctrl+Enter saves the grid
         event.preventDefault();
+        if (event.ctrlKey || event.metaKey) { form.requestSubmit(); return; } // Ctrl+Enter saves
         move(input, event.shiftKey ? -1 : 1, 0);
         return;
       default: return;

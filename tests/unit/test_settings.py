@@ -59,6 +59,7 @@ def test_list_from_environment() -> None:
         ({"EDIARY_DATABASE_URL": "mysql://x"}, "database.url"),
         ({"EDIARY_DATABASE_ECHO": "perhaps"}, "database.echo"),
         ({"EDIARY_SERVER_PUBLIC_URL": "ftp://x"}, "server.public_url"),
+        ({"EDIARY_SERVER_TIMEZONE": "Mars/Olympus"}, "server.timezone"),
     ],
 )
 def test_bad_environment_names_the_key(env: dict[str, str], named: str) -> None:

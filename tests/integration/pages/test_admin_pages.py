@@ -340,7 +340,8 @@ async def test_publishing_timetable_is_audited_and_shown(
     )
     assert published.status == 303
     shown = await (await browser.get(base + published.headers["Location"])).text()
-    assert "Опубликовано 15.10.2025 10:00, Завучева Анна" in shown
+    # 10:00 UTC, shown in the school's time zone (Europe/Moscow by default)
+    assert "Опубликовано 15.10.2025 13:00, Завучева Анна" in shown
     async with AsyncSession(engine) as db:
         tt = await db.get(Timetable, tt_id)
         event = await db.scalar(select(AuditEvent).where(AuditEvent.action == "timetable.publish"))
