@@ -17,6 +17,7 @@ from diary_core.db import create_engine, session_factory
 from gateway import keys
 from gateway.auth import session_middleware
 from gateway.middlewares import error_middleware, security_headers_middleware
+from gateway.portal import setup_portal
 from gateway.routes import setup_routes
 from gosuslugi_adapter.client import EsiaClient
 
@@ -80,4 +81,5 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     zone = ZoneInfo(settings.server.timezone)
     env.filters["local"] = lambda moment, fmt="%d.%m.%Y %H:%M": local_time(moment, zone, fmt)
     setup_routes(app, HERE / "static")
+    setup_portal(app)
     return app

@@ -17,6 +17,9 @@ COMMAND_MODULES = (
     "gateway.cli.users",
     "gateway.cli.demo_data",
     "gateway.cli.esia_emulator",
+    "gateway.cli.portal",
+    "gateway.cli.feed",
+    "gateway.cli.keys",
 )
 
 

@@ -32,8 +32,10 @@ from tests.support.gateway import Browser, free_port, gateway_settings, running_
 from tests.support.world import World
 
 DAY = date(2025, 10, 14)
-#: Routes that name no object of anyone else's (the caller's own things, public pages).
-SKIP_PREFIXES = ("/static", "/auth/esia/", "/healthz")
+#: Routes that name no object of anyone else's (the caller's own things, public pages), and
+#: the portal's machine interface, which people cannot call (bearer tokens of registered
+#: clients; its client-scope rule has its own tests in tests/integration/portal/).
+SKIP_PREFIXES = ("/static", "/auth/esia/", "/healthz", "/portal/", "/.well-known/")
 
 #: Which kind of object each path parameter names.
 PARAM_KINDS = {

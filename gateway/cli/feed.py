@@ -1,0 +1,96 @@
+"""``ediary feed export``: every pupil's signed progress document of a school, streamed to a
+file (memory stays flat whatever the school's size; progress on stderr)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import tempfile
+from datetime import date
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from config import Settings
+from config.settings import FeedSettings
+from diary_core.clock import SystemClock
+from diary_core.db import session_factory
+from diary_core.errors import InvalidInput
+from diary_core.models import School
+from diary_core.progress import check_range, school_year_range
+from gateway.cli.common import Progress, settings_from, with_engine
+from gateway.portal.export import BATCH, ExportJob, export, now_meta, signing_pool
+from gateway.portal.signing import self_signed_certificate
+
+log = logging.getLogger("ediary.portal")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    feed = subparsers.add_parser("feed", help="подписанные документы для портала госуслуг")
+    actions = feed.add_subparsers(dest="feed_command", metavar="ACTION", required=True)
+    cmd = actions.add_parser("export", help="выгрузить документы всех обучающихся школы")
+    cmd.add_argument("--school", required=True, help="название школы, как оно заведено")
+    cmd.add_argument("--format", required=True, choices=("xml", "jose"), dest="fmt")
+    cmd.add_argument("--out", required=True, type=Path, help="файл для выгрузки")
+    cmd.add_argument("--from", dest="start", type=date.fromisoformat, help="ГГГГ-ММ-ДД")
+    cmd.add_argument("--to", dest="end", type=date.fromisoformat, help="ГГГГ-ММ-ДД")
+    cmd.add_argument("--workers", type=int, default=None, help="процессов подписи (по ядрам)")
+    cmd.set_defaults(func=_run)
+
+
+async def _job(engine: AsyncEngine, args: argparse.Namespace, settings: Settings) -> ExportJob:
+    now = SystemClock().now()
+    async with session_factory(engine)() as session:
+        school = await session.scalar(select(School).where(School.name == args.school.strip()))
+        if school is None:
+            raise InvalidInput(f"школа «{args.school}» не найдена")
+        start, end = args.start, args.end
+        if start is None or end is None:
+            year = await school_year_range(session, school.id, now.date())
+            start, end = start or year[0], end or year[1]
+    check_range(start, end)
+    return ExportJob(
+        school.id, school.name, start, end, args.fmt, now_meta(settings.feed.issuer, now)
+    )
+
+
+def _with_key_files(feed: FeedSettings, folder: Path) -> FeedSettings:
+    """Worker processes must share one key: without [feed] keys, a throwaway one on disk."""
+    if feed.key_file and feed.cert_file:
+        return feed
+    log.warning("[feed] key_file/cert_file are not set: the export is signed with a throwaway key")
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    cert = self_signed_certificate(key, feed.issuer)
+    (folder / "feed.key").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    (folder / "feed.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return FeedSettings(**{**feed.__dict__, "key_file": str(folder / "feed.key"),
+                           "cert_file": str(folder / "feed.crt")})  # fmt: skip
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+
+    async def work(engine: AsyncEngine) -> tuple[int, int]:
+        job = await _job(engine, args, settings)
+        progress = Progress("отметок выгружено", every=BATCH * 100)
+        with tempfile.TemporaryDirectory() as tmp:
+            feed = _with_key_files(settings.feed, Path(tmp))
+            with signing_pool(feed, args.workers) as pool, args.out.open("wb") as out:
+                counts = await export(session_factory(engine), job, out, pool, progress.advance)
+        progress.finish()
+        return counts.pupils, counts.marks
+
+    pupils, marks = asyncio.run(with_engine(settings, work))
+    print(f"Выгружено документов: {pupils} (отметок: {marks}) → {args.out}", file=sys.stderr)
+    return 0

@@ -1,0 +1,197 @@
+"""The portal's documents as JSON: the payload of the JWS, and the unsigned representation.
+
+The XML documents (:mod:`gateway.portal.xml`) carry exactly the same data in the same order.
+Every document states its issuer, when it was issued and the moment its data is as of.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # plain data in, JSON out: no database code is needed to render
+    from diary_core.progress import (
+        AttendanceEntry,
+        Change,
+        ChangesPage,
+        PeriodInfo,
+        PeriodMarkEntry,
+        Progress,
+        ProgressMark,
+        PupilInfo,
+        SchoolInfo,
+    )
+
+Json = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Meta:
+    """Who issued a document and when; ``as_of`` is when its data was read."""
+
+    issuer: str
+    issued_at: datetime
+    as_of: datetime
+
+
+def timestamp(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def dumps(doc: Json) -> bytes:
+    """The canonical bytes of a JSON document (UTF-8, no insignificant whitespace)."""
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _header(kind: str, meta: Meta) -> Json:
+    return {
+        "type": kind,
+        "version": 1,
+        "issuer": meta.issuer,
+        "issuedAt": timestamp(meta.issued_at),
+        "asOf": timestamp(meta.as_of),
+    }
+
+
+def school_json(s: SchoolInfo) -> Json:
+    return {"id": s.id, "name": s.name}
+
+
+def pupil_json(p: PupilInfo, *, with_school: bool = False) -> Json:
+    doc: Json = {
+        "snils": p.snils,
+        "lastName": p.last_name,
+        "firstName": p.first_name,
+        "middleName": p.middle_name,
+        "class": p.class_name,
+    }
+    if with_school:
+        doc["school"] = school_json(p.school)
+    return doc
+
+
+def mark_json(m: ProgressMark, *, with_subject: bool = False) -> Json:
+    doc: Json = {"id": m.id, "date": m.date.isoformat()}
+    if with_subject:
+        doc.update(subjectId=m.subject_id, subject=m.subject)
+    doc.update(
+        workType=m.work_type,
+        weight=m.weight,
+        value=m.value,
+        numeric=m.numeric,
+        countsInAverage=m.counts,
+    )
+    return doc
+
+
+def absence_json(a: AttendanceEntry) -> Json:
+    return {
+        "id": a.id,
+        "date": a.date.isoformat(),
+        "lessonNumber": a.lesson_number,
+        "subjectId": a.subject_id,
+        "subject": a.subject,
+        "kind": a.kind,
+    }
+
+
+def period_json(p: PeriodInfo) -> Json:
+    return {
+        "id": p.id,
+        "kind": p.kind,
+        "number": p.number,
+        "name": p.name,
+        "from": p.starts_on.isoformat(),
+        "to": p.ends_on.isoformat(),
+    }
+
+
+def period_mark_json(pm: PeriodMarkEntry) -> Json:
+    return {
+        "id": pm.id,
+        "period": period_json(pm.period),
+        "subjectId": pm.subject_id,
+        "subject": pm.subject,
+        "value": pm.value,
+        "numeric": pm.numeric,
+    }
+
+
+def _subjects(p: Progress) -> list[Json]:
+    marks: dict[int, list[Json]] = {}
+    for m in p.marks:
+        marks.setdefault(m.subject_id, []).append(mark_json(m))
+    return [
+        {
+            "id": a.subject_id,
+            "name": a.subject,
+            "average": None if a.average is None else str(a.average),
+            "marks": marks[a.subject_id],
+        }
+        for a in p.averages
+    ]
+
+
+def progress_json(p: Progress, meta: Meta) -> Json:
+    """A pupil's progress for a range: marks by subject with averages, attendance, period
+    marks of the periods overlapping the range."""
+    return {
+        **_header("progress", meta),
+        "range": {"from": p.start.isoformat(), "to": p.end.isoformat()},
+        "school": school_json(p.pupil.school),
+        "pupil": pupil_json(p.pupil),
+        "subjects": _subjects(p),
+        "attendance": [absence_json(a) for a in p.attendance],
+        "periodMarks": [period_mark_json(pm) for pm in p.period_marks],
+    }
+
+
+def guardian_json(esia_oid: str, pupils: list[PupilInfo], meta: Meta) -> Json:
+    """The confirmed children of a parent (those the client may see)."""
+    return {
+        **_header("guardianPupils", meta),
+        "guardian": {"esiaOid": esia_oid},
+        "pupils": [pupil_json(p, with_school=True) for p in pupils],
+    }
+
+
+def _change_state(c: Change) -> tuple[str, Json] | None:
+    from diary_core.progress import AttendanceEntry, PeriodMarkEntry, ProgressMark
+
+    state = c.state
+    if isinstance(state, ProgressMark):
+        return "mark", mark_json(state, with_subject=True)
+    if isinstance(state, AttendanceEntry):
+        return "absence", absence_json(state)
+    if isinstance(state, PeriodMarkEntry):
+        return "periodMark", period_mark_json(state)
+    return None
+
+
+def change_json(c: Change) -> Json:
+    doc: Json = {
+        "cursor": str(c.seq),
+        "at": timestamp(c.at),
+        "entity": c.entity,
+        "id": c.entity_id,
+        "action": c.action,
+        "schoolId": c.school_id,
+        "pupilSnils": c.pupil_snils,
+    }
+    state = _change_state(c)
+    if state is not None:
+        doc[state[0]] = state[1]
+    return doc
+
+
+def changes_json(page: ChangesPage, cursor: int, meta: Meta) -> Json:
+    """One page of the changes feed; a deletion is a tombstone (no state)."""
+    return {
+        **_header("changes", meta),
+        "cursor": str(cursor),
+        "nextCursor": str(page.next_cursor),
+        "hasMore": page.has_more,
+        "changes": [change_json(c) for c in page.changes],
+    }

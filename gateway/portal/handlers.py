@@ -1,0 +1,267 @@
+"""The portal endpoints of DESIGN §5. Thin: parse, call the core, render, sign."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from diary_core.policy import PupilPlace, portal_may_read
+from diary_core.progress import (
+    changes_after,
+    check_cursor,
+    check_range,
+    data_version,
+    find_pupil,
+    guardian_pupils,
+    load_progress,
+)
+from gateway.portal import auth, documents, negotiation, problems, tokens
+from gateway.portal.cache import DocKey
+from gateway.portal.endpoint import Call, serve
+from gateway.portal.state import PORTAL
+from gateway.portal.xml import XSD_PATH, changes_xml, guardian_xml, progress_xml
+
+MAX_LIMIT = 1000
+DEFAULT_LIMIT = 100
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_OID = re.compile(r"[0-9]{1,20}")
+_CURSOR = re.compile(r"[0-9]{1,19}")
+ToXml = Callable[[documents.Json], Any]
+
+
+async def token(request: web.Request) -> web.Response:
+    """``POST /portal/oauth/token`` (client credentials, private_key_jwt)."""
+    return await serve(request, "portal.token", None, _token)
+
+
+async def _token(call: Call) -> web.Response:
+    form = await call.request.post()
+    assertion = auth.check_form(form)
+    audience = call.settings.server.public_url.rstrip("/") + auth.TOKEN_PATH
+    call.details["claimed_client"] = _claimed_client(assertion)
+    client = await auth.authenticate_client(call.session, assertion, audience, call.now)
+    call.client = client
+    if form.get("client_id") not in (None, client.client_id):
+        raise problems.oauth(401, "invalid_client", "client_id не совпадает с iss утверждения")
+    limit = call.settings.feed.rate_limit_per_minute
+    if await tokens.used_in_window(call.session, client, call.now) >= limit:
+        raise problems.rate_limited(tokens.retry_after(call.now))
+    scopes = auth.granted_scopes(client, _str(form.get("scope")))
+    await tokens.prune(call.session, call.now, auth.LEEWAY)
+    lifetime = call.settings.feed.token_lifetime_seconds
+    issued = await tokens.issue_token(call.session, client, scopes, call.now, lifetime)
+    call.details["scopes"] = " ".join(sorted(scopes))
+    return auth.token_response(issued, scopes, lifetime)
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _claimed_client(assertion: str) -> str:
+    try:
+        return str(auth.unverified_parts(assertion)[1].get("iss", ""))[:64]
+    except problems.Problem:
+        return ""
+
+
+def _format(call: Call) -> str:
+    fmt = negotiation.choose(call.request.headers.get("Accept"))
+    if fmt is None:
+        raise problems.not_acceptable()
+    call.details["format"] = fmt
+    return fmt
+
+
+def _date(query: Any, name: str) -> date:
+    raw = query.get(name)
+    if raw is None:
+        raise problems.bad_request("invalid_date", f"нужен параметр {name} (ГГГГ-ММ-ДД)")
+    try:
+        if not _DATE.fullmatch(raw):
+            raise ValueError
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise problems.bad_request(
+            "invalid_date", f"параметр {name}: ожидается дата ГГГГ-ММ-ДД, получено «{raw[:40]}»"
+        ) from None
+
+
+def _matches(request: web.Request, etag: str) -> bool:
+    """If-None-Match names this ETag (weak comparison, RFC 9110 §13.1.2) or is ``*``."""
+    header = request.headers.get("If-None-Match")
+    if not header:
+        return False
+    tags = {t.strip().removeprefix("W/") for t in header.split(",")}
+    return "*" in tags or etag in tags
+
+
+def _headers(etag: str) -> dict[str, str]:
+    return {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Accept, Authorization"}
+
+
+def _document(fmt: str, body: bytes, etag: str) -> web.Response:
+    charset = None if fmt == "jose" else "utf-8"
+    return web.Response(
+        body=body,
+        content_type=negotiation.MEDIA_TYPES[fmt],
+        charset=charset,
+        headers=_headers(etag),
+    )
+
+
+def _not_modified(etag: str) -> web.Response:
+    return web.Response(status=304, headers=_headers(etag))
+
+
+def _render(call: Call, fmt: str, doc: documents.Json, to_xml: ToXml) -> bytes:
+    """The document in the asked representation, signed unless it is plain JSON."""
+    signer = call.state.signer
+    if fmt == "xml":
+        return signer.sign_xml(to_xml(doc))
+    if fmt == "jose":
+        return signer.sign_jws(documents.dumps(doc)).encode()
+    return documents.dumps(doc)
+
+
+def _meta(call: Call) -> documents.Meta:
+    return documents.Meta(call.settings.feed.issuer, call.now, call.now)
+
+
+async def progress(request: web.Request) -> web.Response:
+    """``GET /portal/v1/pupils/{snils}/progress?from=&to=``."""
+    return await serve(request, "portal.progress.read", "progress.read", _progress)
+
+
+async def _progress(call: Call) -> web.Response:
+    fmt = _format(call)
+    start, end = _date(call.request.query, "from"), _date(call.request.query, "to")
+    check_range(start, end)
+    call.details.update({"from": start.isoformat(), "to": end.isoformat()})
+    place = await find_pupil(call.session, call.request.match_info["snils"])
+    pupil_id = await _readable(call, place)
+    version = await data_version(call.session, pupil_id)
+    if version is None:
+        raise problems.pupil_not_found()
+    key = DocKey(pupil_id, start, end, fmt)
+    etag = key.etag(version, call.state.signer.key_id)
+    if _matches(call.request, etag):
+        return _not_modified(etag)
+    body = await call.state.cache.get(call.session, key, etag)
+    if body is None:
+        found = await load_progress(call.session, pupil_id, start, end)
+        if found is None:
+            raise problems.pupil_not_found()
+        body = _render(call, fmt, documents.progress_json(found, _meta(call)), progress_xml)
+        await call.state.cache.put(call.session, key, etag, body, call.now)
+    return _document(fmt, body, etag)
+
+
+async def _readable(call: Call, place: PupilPlace | None) -> int:
+    """The pupil's id if the client may read him; an unknown pupil and a pupil of a school
+    the client does not serve get the same 404 (the audit log still names the latter)."""
+    if place is not None:
+        call.school_id, call.pupil_id = place.school_id, place.pupil_id
+    if place is None or call.client is None or not portal_may_read(call.client.reach, place):
+        raise problems.pupil_not_found()
+    return place.pupil_id
+
+
+def _content_etag(fmt: str, doc: documents.Json, key_id: str) -> str:
+    """An ETag from a document's content, its issue and as-of times left out."""
+    content = {k: v for k, v in doc.items() if k not in ("issuedAt", "asOf")}
+    raw = json.dumps(content, ensure_ascii=False, sort_keys=True) + fmt + key_id
+    return '"' + hashlib.sha256(raw.encode()).hexdigest()[:40] + '"'
+
+
+def _signed(call: Call, fmt: str, doc: documents.Json, to_xml: ToXml) -> web.Response:
+    etag = _content_etag(fmt, doc, call.state.signer.key_id)
+    if _matches(call.request, etag):
+        return _not_modified(etag)
+    return _document(fmt, _render(call, fmt, doc, to_xml), etag)
+
+
+async def guardian(request: web.Request) -> web.Response:
+    """``GET /portal/v1/guardians/{esia_oid}/pupils``."""
+    return await serve(request, "portal.guardian.read", "progress.read", _guardian)
+
+
+async def _guardian(call: Call) -> web.Response:
+    fmt = _format(call)
+    oid = call.request.match_info["esia_oid"]
+    if not _OID.fullmatch(oid):
+        raise problems.bad_request("invalid_oid", "идентификатор ЕСИА (oid) — это до 20 цифр")
+    call.details["esia_oid"] = oid
+    found = await guardian_pupils(call.session, oid)
+    reach = call.client.reach if call.client else None
+    pupils = [
+        p
+        for p in (found.pupils if found else ())
+        if reach and portal_may_read(reach, PupilPlace(p.id, p.school.id, p.class_id))
+    ]
+    if not pupils:
+        raise problems.guardian_not_found()
+    call.details["pupil_ids"] = [p.id for p in pupils]
+    if len(pupils) == 1:
+        call.school_id, call.pupil_id = pupils[0].school.id, pupils[0].id
+    doc = documents.guardian_json(oid, pupils, _meta(call))
+    return _signed(call, fmt, doc, guardian_xml)
+
+
+def _limit(query: Any) -> int:
+    raw = query.get("limit", str(DEFAULT_LIMIT))
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise problems.bad_request("invalid_limit", f"limit — целое число от 1 до {MAX_LIMIT}")
+    return int(raw)
+
+
+def _cursor(query: Any) -> int:
+    raw = query.get("cursor", "0") or "0"
+    if not _CURSOR.fullmatch(raw):
+        raise problems.bad_request(
+            "invalid_cursor", f"курсор — это значение nextCursor из ответа, получено «{raw[:40]}»"
+        )
+    return int(raw)
+
+
+async def changes(request: web.Request) -> web.Response:
+    """``GET /portal/v1/changes?cursor=&limit=``."""
+    return await serve(request, "portal.changes.read", "changes.read", _changes)
+
+
+async def _changes(call: Call) -> web.Response:
+    fmt = _format(call)
+    cursor, limit = _cursor(call.request.query), _limit(call.request.query)
+    call.details.update(cursor=cursor, limit=limit)
+    retention = call.settings.feed.cursor_retention_days
+    await check_cursor(call.session, cursor, call.now, timedelta(days=retention))
+    schools = call.client.reach.schools if call.client else frozenset()
+    page = await changes_after(call.session, cursor, limit, schools)
+    call.details.update(
+        next_cursor=page.next_cursor, pupil_ids=sorted({c.pupil_id for c in page.changes})
+    )
+    doc = documents.changes_json(page, cursor, _meta(call))
+    return _signed(call, fmt, doc, changes_xml)
+
+
+async def jwks(request: web.Request) -> web.Response:
+    """``GET /.well-known/jwks.json``: the keys that verify the feed's JWS."""
+    return web.json_response(
+        request.app[PORTAL].signer.jwks(), headers={"Cache-Control": "public, max-age=300"}
+    )
+
+
+async def schema(request: web.Request) -> web.Response:
+    """``GET /portal/v1/schema/progress.xsd``."""
+    return web.Response(
+        body=XSD_PATH.read_bytes(),
+        content_type="application/xml",
+        charset="utf-8",
+        headers={"Cache-Control": "public, max-age=3600"},
+    )

@@ -1,0 +1,145 @@
+"""Access tokens, single-use assertion ids and per-client request counters, all in the
+database so that any gateway instance answers any request."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from diary_core.models import PortalAssertion, PortalClient, PortalRateCounter, PortalToken
+from gateway.portal.clients import Client, client_of
+
+WINDOW = timedelta(minutes=1)
+RATE_SHARDS = 16
+KEEP_EXPIRED = timedelta(hours=1)
+
+
+def _insert(session: AsyncSession, model: Any) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT (PostgreSQL and SQLite alike)."""
+    if session.bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(model)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def issue_token(
+    session: AsyncSession, client: Client, scopes: frozenset[str], now: datetime, lifetime: int
+) -> str:
+    """A new opaque bearer token; only its hash is stored."""
+    token = secrets.token_urlsafe(32)
+    session.add(
+        PortalToken(
+            token_hash=token_hash(token),
+            client_id=client.id,
+            scopes=" ".join(sorted(scopes)),
+            created_at=now,
+            expires_at=now + timedelta(seconds=lifetime),
+        )
+    )
+    await session.flush()
+    return token
+
+
+async def use_assertion_id(
+    session: AsyncSession, client: Client, jti: str, expires_at: datetime
+) -> bool:
+    """Record an assertion's jti; False if this client has used it before (a replay)."""
+    stmt = (
+        _insert(session, PortalAssertion)
+        .values(client_id=client.id, jti=jti, expires_at=expires_at)
+        .on_conflict_do_nothing(index_elements=["client_id", "jti"])
+        .returning(PortalAssertion.id)
+    )
+    return (await session.scalar(stmt)) is not None
+
+
+async def prune(session: AsyncSession, now: datetime, leeway: timedelta) -> None:
+    """Forget what can no longer matter: expired assertion ids, tokens, old counters."""
+    await session.execute(delete(PortalAssertion).where(PortalAssertion.expires_at < now - leeway))
+    await session.execute(delete(PortalToken).where(PortalToken.expires_at < now - KEEP_EXPIRED))
+    await session.execute(
+        delete(PortalRateCounter).where(PortalRateCounter.window_start < now - KEEP_EXPIRED)
+    )
+
+
+def window_of(now: datetime) -> datetime:
+    return now.replace(second=0, microsecond=0)
+
+
+@dataclass(frozen=True)
+class Bearer:
+    client: Client
+    scopes: frozenset[str]
+    used_in_window: int  # requests of this client in the current window, before this one
+
+
+def _used(client_id: Any, now: datetime | None) -> Any:
+    """Requests in the window (a bound parameter ``window`` when ``now`` is None)."""
+    window = (
+        bindparam("window", type_=PortalRateCounter.window_start.type)
+        if now is None
+        else window_of(now)
+    )
+    return select(func.coalesce(func.sum(PortalRateCounter.count), 0)).where(
+        PortalRateCounter.client_id == client_id, PortalRateCounter.window_start == window
+    )
+
+
+async def used_in_window(session: AsyncSession, client: Client, now: datetime) -> int:
+    """Requests of the client in the current window so far (token requests included)."""
+    return int(await session.scalar(_used(client.id, now)) or 0)
+
+
+_AUTHENTICATE = (
+    select(PortalClient, PortalToken.scopes, _used(PortalClient.id, None).scalar_subquery())
+    .join(PortalToken, PortalToken.client_id == PortalClient.id)
+    .where(
+        PortalToken.token_hash == bindparam("token_hash"),
+        PortalToken.expires_at > bindparam("now", type_=PortalToken.expires_at.type),
+        PortalClient.active.is_(True),
+    )
+)
+
+
+async def authenticate(session: AsyncSession, token: str, now: datetime) -> Bearer | None:
+    """The client behind a live bearer token (its client active), with its request count in
+    the current window, in one query; None for an unknown or expired token."""
+    params = {"token_hash": token_hash(token), "now": now, "window": window_of(now)}
+    row = (await session.execute(_AUTHENTICATE, params)).first()
+    if row is None:
+        return None
+    return Bearer(client_of(row[0]), frozenset(row[1].split()), int(row[2]))
+
+
+async def count_request(session: AsyncSession, client: Client, now: datetime) -> None:
+    """Count one request in the client's current window (on a random shard row: concurrent
+    requests of one client do not wait for each other's row lock)."""
+    stmt = _insert(session, PortalRateCounter).values(
+        client_id=client.id,
+        window_start=window_of(now),
+        shard=random.randrange(RATE_SHARDS),
+        count=1,
+    )
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["client_id", "window_start", "shard"],
+            set_={"count": PortalRateCounter.count + 1},
+        )
+    )
+
+
+def retry_after(now: datetime) -> int:
+    """Seconds until the current window ends (at least 1)."""
+    return max(1, int((window_of(now) + WINDOW - now).total_seconds() + 0.999))
