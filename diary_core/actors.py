@@ -2,13 +2,39 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from diary_core.errors import NotFound
 from diary_core.models import Guardianship, Pupil, SchoolClass, TeachingAssignment, User, UserRole
 from diary_core.policy import Actor, PupilPlace, UserTarget
-from diary_core.roles import Role
+from diary_core.roles import STAFF_ROLES, Role
+
+
+@dataclass(frozen=True)
+class Account:
+    """An account as sign-in checks see it: active or not, its school and its roles."""
+
+    is_active: bool
+    school_id: int | None
+    roles: frozenset[Role]
+
+
+async def account_of(session: AsyncSession, user_id: int) -> Account | None:
+    """The account and its roles in one query (a request's hot path); None if unknown."""
+    rows = (
+        await session.execute(
+            select(User.is_active, User.school_id, UserRole.role)
+            .outerjoin(UserRole, UserRole.user_id == User.id)
+            .where(User.id == user_id)
+        )
+    ).all()
+    if not rows:
+        return None
+    roles = frozenset(Role(r.role) for r in rows if r.role is not None)
+    return Account(rows[0].is_active, rows[0].school_id, roles)
 
 
 async def roles_of(session: AsyncSession, user_id: int) -> frozenset[Role]:
@@ -49,16 +75,20 @@ async def _teaching(
 
 
 async def load_actor(session: AsyncSession, user_id: int) -> Actor:
-    """The actor for an account; a disabled or unknown account is :class:`NotFound`."""
-    user = await session.get(User, user_id)
-    if user is None or not user.is_active:
+    """The actor for an account; a disabled or unknown account is :class:`NotFound`.
+
+    Teaching assignments and led classes are read for staff only: the policy consults them
+    only for staff (``Actor.staff_of``), so a family account skips those two queries."""
+    account = await account_of(session, user_id)
+    if account is None or not account.is_active:
         raise NotFound("учётная запись не найдена")
-    roles = await roles_of(session, user_id)
-    taught, led = await _teaching(session, user_id)
+    roles = account.roles
+    no_classes: tuple[frozenset[tuple[int, int]], frozenset[int]] = (frozenset(), frozenset())
+    taught, led = await _teaching(session, user_id) if roles & STAFF_ROLES else no_classes
     return Actor(
         user_id=user_id,
         roles=roles,
-        school_id=user.school_id,
+        school_id=account.school_id,
         taught=taught,
         led_classes=led,
         own_pupil=await _own_pupil(session, user_id) if Role.PUPIL in roles else None,

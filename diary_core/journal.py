@@ -137,29 +137,31 @@ async def pupil_marks(ctx: Ctx, pupil_id: int, start: date, end: date) -> PupilR
     pupil, name, class_name = await _pupil_place(ctx, pupil_id)
     ctx.require(Action.READ_PUPIL, PupilTarget(pupil.school_id, pupil.class_id, pupil.id))
     rows = await ctx.session.execute(
-        _marks_query(start, end).where(Mark.pupil_id == pupil_id).order_by(Mark.date, Mark.id)
+        _marks_query(start, end)
+        .add_columns(Subject.name)
+        .join(Subject, Subject.id == Mark.subject_id)
+        .where(Mark.pupil_id == pupil_id)
+        .order_by(Mark.date, Mark.id)
     )
     by_subject: dict[int, list[MarkRow]] = defaultdict(list)
+    names: dict[int, str] = {}  # subject id → name, read with the marks (no query of its own)
     for r in rows:
         by_subject[r[1]].append(MarkRow(*r[:11]))
+        names[r[1]] = r[-1]
     period_rows = await ctx.session.execute(
-        select(PeriodMark.subject_id, PeriodMark.period_id, PeriodMark.value)
+        select(PeriodMark.subject_id, PeriodMark.period_id, PeriodMark.value, Subject.name)
         .join(Period, Period.id == PeriodMark.period_id)
+        .join(Subject, Subject.id == PeriodMark.subject_id)
         .where(
             PeriodMark.pupil_id == pupil_id,
             and_(Period.starts_on <= end, Period.ends_on >= start),
         )
     )
     periods: dict[int, dict[int, str]] = defaultdict(dict)
-    for subject_id, period_id, value in period_rows:
+    for subject_id, period_id, value, subject_name in period_rows:
         periods[subject_id][period_id] = value
+        names[subject_id] = subject_name
     subject_ids = set(by_subject) | set(periods)
-    names: dict[int, str] = {
-        sid: name
-        for sid, name in await ctx.session.execute(
-            select(Subject.id, Subject.name).where(Subject.id.in_(subject_ids))
-        )
-    }
     subjects = [
         SubjectMarks(
             sid, names[sid], by_subject[sid], _average(by_subject[sid]), periods.get(sid, {})

@@ -25,7 +25,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import Settings
-from diary_core.actors import roles_of
+from diary_core.actors import account_of, roles_of
 from diary_core.models import User
 from gateway import keys
 from gateway.state.models import WebSession
@@ -98,11 +98,11 @@ async def load(request: web.Request) -> SessionView | None:
         idle_limit = row.last_seen_at + timedelta(minutes=settings.idle_timeout_minutes)
         alive = now < row.expires_at and now < idle_limit
         if alive and row.user_id is not None:
-            user = await db.get(User, row.user_id)
+            account = await account_of(db, row.user_id)
             alive = (
-                user is not None
-                and user.is_active
-                and (row.data or {}).get("roles") == await _roles_fingerprint(db, row.user_id)
+                account is not None
+                and account.is_active
+                and (row.data or {}).get("roles") == sorted(account.roles)
             )
         if not alive:
             await db.delete(row)
