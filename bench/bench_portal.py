@@ -14,7 +14,8 @@ core, sharing the port with SO_REUSEPORT), 50 concurrent connections:
 It prints requests/s, p50, p99 and the ratio to the ceiling; it asserts nothing about time.
 A database ``ediary_bench_portal_<random>`` is created on 127.0.0.1:5432 and dropped after.
 
-    python bench/bench_portal.py [--schools 5] [--pupils 1700] [--seconds 10] [--servers N]
+    python bench/bench_portal.py [--schools 5] [--pupils 1800] [--repeat 2]
+        [--keep-db | --reuse-db NAME] [--skip http|export] [--seconds 10] [--servers N]
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -207,20 +209,33 @@ def cold_paths(snils: list[str]) -> Iterator[str]:
 
 
 async def run_http(ns: argparse.Namespace, base: str, snils: list[str], ids: list[int],
-                   client_id: str, key: rsa.RSAPrivateKey) -> list[Result]:  # fmt: skip
-    results: list[Result] = []
+                   client_id: str, key: rsa.RSAPrivateKey) -> list[list[Result]]:  # fmt: skip
+    """``ns.repeat`` rounds of every scenario, each round with its own ceiling; cold paths
+    continue across rounds, so a cold request is never for a document signed before."""
+    rounds: list[list[Result]] = []
     c, secs = ns.concurrency, ns.seconds
     ceiling = [f"/bench/ceiling/{i}" for i in ids]
-    results.append(await load("ceiling (1 row by PK, JSON)", base, cycle(ceiling), {}, c, secs))
-    warm_set = [progress_path(s, *YEAR) for s in snils[: ns.warm_pupils]]
-    for fmt, accept in (("JWS", "application/jose"), ("XML", "application/xml")):
-        headers = {"Accept": accept, "Authorization": f"Bearer {await token(base, client_id, key)}"}
-        await load("prime", base, iter(warm_set), headers, c, 600)  # sign them once
-        results.append(await load(f"{fmt} warm", base, cycle(warm_set), headers, c, secs))
-        headers["Authorization"] = f"Bearer {await token(base, client_id, key)}"
-        cold = cold_paths(snils) if fmt == "JWS" else cold_paths(list(reversed(snils)))
-        results.append(await load(f"{fmt} cold", base, cold, headers, c, secs))
-    return results
+    # Pupils in a fixed random order: every grade, not only the first grades' pupils (who
+    # have few or no marks) that the enrolment order would give.
+    mixed = list(snils)
+    random.Random(1).shuffle(mixed)
+    warm_set = [progress_path(s, *YEAR) for s in mixed[: ns.warm_pupils]]
+    cold = {"JWS": cold_paths(mixed), "XML": cold_paths(list(reversed(mixed)))}
+    primed: set[str] = set()
+    for _ in range(ns.repeat):
+        results = [await load("ceiling (1 row by PK, JSON)", base, cycle(ceiling), {}, c, secs)]
+        for fmt, accept in (("JWS", "application/jose"), ("XML", "application/xml")):
+            bearer = f"Bearer {await token(base, client_id, key)}"
+            headers = {"Accept": accept, "Authorization": bearer}
+            if fmt not in primed:
+                await load("prime", base, iter(warm_set), headers, c, 600)  # sign them once
+                primed.add(fmt)
+            results.append(await load(f"{fmt} warm", base, cycle(warm_set), headers, c, secs))
+            headers["Authorization"] = f"Bearer {await token(base, client_id, key)}"
+            results.append(await load(f"{fmt} cold", base, cold[fmt], headers, c, secs))
+        report(results)
+        rounds.append(results)
+    return rounds
 
 
 def report(results: list[Result]) -> None:
@@ -231,6 +246,16 @@ def report(results: list[Result]) -> None:
     for r in results:
         print(f"{r.name:32} {r.rps:9.0f} {r.pct(0.5):8.1f} {r.pct(0.99):8.1f} "
               f"{r.rps / top:9.2f} {r.errors:7d}")  # fmt: skip
+
+
+def report_ranges(rounds: list[list[Result]]) -> None:
+    """Each scenario's range over the rounds (ratios to the ceiling of the same round)."""
+    print(f"\nover {len(rounds)} rounds: {'scenario':32} {'req/s':>13} {'×ceiling':>11}")
+    for i, first in enumerate(rounds[0]):
+        rps = [r[i].rps for r in rounds]
+        ratio = [r[i].rps / r[0].rps for r in rounds]
+        print(f"{'':15} {first.name:32} {min(rps):6.0f}–{max(rps):<6.0f} "
+              f"{min(ratio):5.2f}–{max(ratio):<5.2f}")  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- export side
@@ -294,7 +319,7 @@ async def prepare(url: str, ns: argparse.Namespace, key: rsa.RSAPrivateKey) -> d
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
         client_id = await register_client(
-            s, name="bench", jwks=parse_public_keys(public),
+            s, name=f"bench {uuid.uuid4().hex[:8]}", jwks=parse_public_keys(public),
             scopes=frozenset({"progress.read", "changes.read"}), school_ids=None,
             now=datetime.now(UTC),
         )  # fmt: skip
@@ -310,8 +335,8 @@ async def prepare(url: str, ns: argparse.Namespace, key: rsa.RSAPrivateKey) -> d
     }
 
 
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(database="postgres", **PG)  # type: ignore[arg-type]
+async def _admin(sql: str, database: str = "postgres") -> None:
+    conn = await asyncpg.connect(database=database, **PG)  # type: ignore[arg-type]
     try:
         await conn.execute(sql)
     finally:
@@ -340,8 +365,9 @@ def main() -> None:
         return serve(ns)
     if ns.command == "export-child":
         return export_child(ns)
-    name = f"ediary_bench_portal_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    name = ns.reuse_db or f"ediary_bench_portal_{uuid.uuid4().hex[:8]}"
+    if not ns.reuse_db:
+        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
     tmp = Path(tempfile.mkdtemp(prefix="bench-portal-"))
     procs: list[subprocess.Popen[bytes]] = []
     try:
@@ -351,7 +377,7 @@ def main() -> None:
             p.terminate()
         for p in procs:
             p.wait(timeout=30)
-        if not ns.keep_db:
+        if not (ns.keep_db or ns.reuse_db):
             asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         for f in tmp.iterdir():
             f.unlink()
@@ -368,23 +394,31 @@ def run(ns: argparse.Namespace, url: str, tmp: Path, procs: list[subprocess.Pope
     client_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     print(f"generating {ns.schools} schools × ~{ns.pupils} pupils …", flush=True)
     data = asyncio.run(prepare(url, ns, client_key))
+    # A freshly generated district has no planner statistics and no visibility map yet; a
+    # live one has both (autovacuum): measure that state, not the bulk load's aftermath.
+    asyncio.run(_admin("VACUUM ANALYZE", url.rsplit("/", 1)[1]))
     total = sum(data["marks"].values())
     print(f"district: {len(data['schools'])} schools, {total:,} marks "
           f"(generated in {data['generated']:.0f} s); HTTP on {data['schools'][0][1]} "
           f"({len(data['ids'])} pupils); {ns.servers} server processes, {os.cpu_count()} cores",
           flush=True)  # fmt: skip
+    if total < 1_000_000:
+        print(f"warning: {total:,} marks, fewer than the 1,000,000 the target is set for")
     common = ["--db", url, "--port", str(ns.port), "--feed-key", str(tmp / "feed.key"),
               "--feed-cert", str(tmp / "feed.crt")]  # fmt: skip
     procs += start_servers(common, ns.servers, ns.port)
     base = f"http://127.0.0.1:{ns.port}"
-    results = asyncio.run(
-        run_http(ns, base, data["snils"], data["ids"], data["client_id"], client_key)
-    )
-    report(results)
+    if ns.skip != "http":
+        rounds = asyncio.run(
+            run_http(ns, base, data["snils"], data["ids"], data["client_id"], client_key)
+        )
+        report_ranges(rounds)
     for p in procs:
         p.terminate()
+    if ns.skip == "export":
+        return
     print("\nexport (ediary feed export, every school of the district, one after another):")
-    for fmt in ("xml", "jose"):
+    for fmt in ("xml", "jose") * ns.repeat:
         seconds, peak = 0.0, 0
         for sid, school in data["schools"]:
             spent, rss = run_export(ns, common, school, fmt, tmp / f"export-{sid}.{fmt}")
@@ -401,14 +435,17 @@ def parse() -> argparse.Namespace:
     )
     p.add_argument("--schools", type=int, default=5)
     p.add_argument(
-        "--pupils", type=int, default=1700, help="pupils per school (the generator: ≤ ~2000)"
+        "--pupils", type=int, default=1800, help="pupils per school (the generator: ≤ ~2000)"
     )
     p.add_argument("--seconds", type=float, default=10.0, help="per HTTP scenario")
     p.add_argument("--concurrency", type=int, default=50)
     p.add_argument("--warm-pupils", type=int, default=300)
     p.add_argument("--servers", type=int, default=os.cpu_count() or 1)
     p.add_argument("--port", type=int, default=18080)
-    p.add_argument("--keep-db", action="store_true")
+    p.add_argument("--keep-db", action="store_true", help="do not drop the database after")
+    p.add_argument("--reuse-db", help="run on this database generated before (--keep-db)")
+    p.add_argument("--repeat", type=int, default=2, help="runs of each scenario (a range)")
+    p.add_argument("--skip", choices=("http", "export"), help="leave one part out")
     p.add_argument("--db")
     p.add_argument("--feed-key")
     p.add_argument("--feed-cert")

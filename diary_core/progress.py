@@ -5,8 +5,9 @@ the pupil's (or the batch's) size:
 
 - :func:`load_progress` / :func:`load_progress_batch` — school, pupil, marks, per-subject
   weighted averages (:mod:`diary_core.grading`), attendance and period marks for a range;
-- :func:`data_version` — a fingerprint of everything such a document is built from, so a
-  signed document can be reused while it is unchanged (see its docstring for what it covers);
+- :func:`data_version` / :func:`pupil_version` — a fingerprint of everything such a document
+  is built from, so a signed document can be reused while it is unchanged (see the docstring
+  of :func:`data_version` for what it covers);
 - :func:`guardian_pupils` — the confirmed children of a parent known by his ESIA oid;
 - :func:`changes_after` — the change log after a cursor, deletions as tombstones.
 
@@ -17,8 +18,7 @@ No access decision is taken here: the portal is a machine client, and its reach 
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -192,32 +192,79 @@ async def load_progress_batch(
     session: AsyncSession, pupil_ids: Sequence[int], start: date, end: date
 ) -> dict[int, Progress]:
     """Progress of several pupils in four queries (for exports); missing ids are left out."""
+    return assemble(await load_progress_rows(session, pupil_ids, start, end))
+
+
+Row = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class ProgressRows:
+    """Several pupils' progress as the database returned it: plain tuples, ordered by pupil,
+    cheap to hand to another process (the export's signing workers); :func:`assemble` makes
+    the :class:`Progress` of each pupil from them."""
+
+    start: date
+    end: date
+    pupils: list[Row]  # as _pupils_query, by pupil id
+    marks: list[Row]  # pupil id, then the fields of ProgressMark, in document order
+    attendance: list[Row]  # pupil id, then the fields of AttendanceEntry
+    period_marks: list[Row]  # pupil id, mark id, the 6 period fields, subject id/name, value…
+
+
+async def _rows(session: AsyncSession, stmt: Any) -> list[Row]:
+    return [tuple(r) for r in await session.execute(stmt)]
+
+
+async def load_progress_rows(
+    session: AsyncSession, pupil_ids: Sequence[int], start: date, end: date
+) -> ProgressRows:
+    """What the progress of these pupils is built from, in four queries."""
     ids = list(pupil_ids)
-    pupils = {
-        r[0]: _pupil_info(r)
-        for r in await session.execute(_pupils_query().where(Pupil.id.in_(ids)))
-    }
-    marks = await _marks(session, ids, start, end)
-    attendance = await _attendance(session, ids, start, end)
-    periods = await _period_marks(session, ids, start, end)
-    return {
-        pid: Progress(
-            pupil=info,
-            start=start,
-            end=end,
-            marks=tuple(marks[pid]),
-            averages=_averages(marks[pid]),
-            attendance=tuple(attendance[pid]),
-            period_marks=tuple(periods[pid]),
+    return ProgressRows(
+        start,
+        end,
+        await _rows(session, _pupils_query().where(Pupil.id.in_(ids)).order_by(Pupil.id)),
+        await _rows(session, _marks_query(ids, start, end)),
+        await _rows(session, _attendance_query(ids, start, end)),
+        await _rows(session, _period_marks_query(ids, start, end)),
+    )
+
+
+def _by_pupil(rows: list[Row]) -> dict[int, list[Row]]:
+    out: dict[int, list[Row]] = {}
+    for r in rows:
+        out.setdefault(r[0], []).append(r)
+    return out
+
+
+def assemble(rows: ProgressRows) -> dict[int, Progress]:
+    """Each pupil's :class:`Progress` (in pupil id order) from :func:`load_progress_rows`.
+    Pure: no database, so the export's worker processes run it."""
+    return {p.pupil.id: p for p in iter_progress(rows)}
+
+
+def iter_progress(rows: ProgressRows) -> Iterator[Progress]:
+    """:func:`assemble` one pupil at a time (the export keeps one document in memory)."""
+    marks, attendance = _by_pupil(rows.marks), _by_pupil(rows.attendance)
+    periods = _by_pupil(rows.period_marks)
+    for r in rows.pupils:
+        pupil_marks = tuple(ProgressMark(*m[1:]) for m in marks.pop(r[0], ()))
+        yield Progress(
+            pupil=_pupil_info(r),
+            start=rows.start,
+            end=rows.end,
+            marks=pupil_marks,
+            averages=_averages(pupil_marks),
+            attendance=tuple(AttendanceEntry(*a[1:]) for a in attendance.pop(r[0], ())),
+            period_marks=tuple(
+                PeriodMarkEntry(p[1], PeriodInfo(*p[2:8]), *p[8:]) for p in periods.pop(r[0], ())
+            ),
         )
-        for pid, info in pupils.items()
-    }
 
 
-async def _marks(
-    session: AsyncSession, ids: list[int], start: date, end: date
-) -> defaultdict[int, list[ProgressMark]]:
-    rows = await session.execute(
+def _marks_query(ids: list[int], start: date, end: date) -> Any:
+    return (
         select(
             Mark.pupil_id,
             Mark.id,
@@ -235,10 +282,6 @@ async def _marks(
         .where(Mark.pupil_id.in_(ids), Mark.date >= start, Mark.date <= end)
         .order_by(Mark.pupil_id, Subject.name, Mark.subject_id, Mark.date, Mark.id)
     )
-    out: defaultdict[int, list[ProgressMark]] = defaultdict(list)
-    for r in rows:
-        out[r[0]].append(ProgressMark(*r[1:]))
-    return out
 
 
 def _averages(marks: Iterable[ProgressMark]) -> tuple[SubjectAverage, ...]:
@@ -256,10 +299,8 @@ def _averages(marks: Iterable[ProgressMark]) -> tuple[SubjectAverage, ...]:
     )
 
 
-async def _attendance(
-    session: AsyncSession, ids: list[int], start: date, end: date
-) -> defaultdict[int, list[AttendanceEntry]]:
-    rows = await session.execute(
+def _attendance_query(ids: list[int], start: date, end: date) -> Any:
+    return (
         select(
             Attendance.pupil_id,
             Attendance.id,
@@ -273,10 +314,6 @@ async def _attendance(
         .where(Attendance.pupil_id.in_(ids), Attendance.date >= start, Attendance.date <= end)
         .order_by(Attendance.pupil_id, Attendance.date, Attendance.lesson_number)
     )
-    out: defaultdict[int, list[AttendanceEntry]] = defaultdict(list)
-    for r in rows:
-        out[r[0]].append(AttendanceEntry(*r[1:]))
-    return out
 
 
 _PERIOD_COLUMNS = (
@@ -289,11 +326,9 @@ _PERIOD_COLUMNS = (
 )
 
 
-async def _period_marks(
-    session: AsyncSession, ids: list[int], start: date, end: date
-) -> defaultdict[int, list[PeriodMarkEntry]]:
+def _period_marks_query(ids: list[int], start: date, end: date) -> Any:
     """Period marks of the periods that overlap the range."""
-    rows = await session.execute(
+    return (
         select(
             PeriodMark.pupil_id,
             PeriodMark.id,
@@ -311,10 +346,6 @@ async def _period_marks(
         )
         .order_by(PeriodMark.pupil_id, Period.starts_on, Period.ends_on, Subject.name)
     )
-    out: defaultdict[int, list[PeriodMarkEntry]] = defaultdict(list)
-    for r in rows:
-        out[r[0]].append(PeriodMarkEntry(r[1], PeriodInfo(*r[2:8]), *r[8:]))
-    return out
 
 
 def _names_of(model: Any, *columns: Any) -> Any:
@@ -330,13 +361,14 @@ def _names_of(model: Any, *columns: Any) -> Any:
     )
 
 
-def _version_query() -> Any:
-    log = select(func.count(ChangeLogEntry.id), func.max(ChangeLogEntry.id)).where(
-        ChangeLogEntry.pupil_id == Pupil.id
-    )
+def _version_query(key: Any) -> Any:
+    """The pupil where ``key`` holds, his place, and everything his documents are built
+    from (the fingerprint's inputs, see :func:`pupil_version`)."""
+    log = select(ChangeLogEntry.id).where(ChangeLogEntry.pupil_id == Pupil.id)
     return (
         select(
             Pupil.id,
+            Pupil.school_id,
             Pupil.class_id,
             User.snils,
             User.last_name,
@@ -344,7 +376,7 @@ def _version_query() -> Any:
             User.middle_name,
             SchoolClass.name,
             School.name,
-            log.with_only_columns(func.count(ChangeLogEntry.id)).scalar_subquery(),
+            log.with_only_columns(func.count()).scalar_subquery(),
             log.with_only_columns(func.max(ChangeLogEntry.id)).scalar_subquery(),
             _names_of(Subject, Subject.id, Subject.name),
             _names_of(WorkType, WorkType.id, WorkType.name),
@@ -353,11 +385,17 @@ def _version_query() -> Any:
         .join(User, User.id == Pupil.user_id)
         .join(SchoolClass, SchoolClass.id == Pupil.class_id)
         .join(School, School.id == Pupil.school_id)
-        .where(Pupil.id == bindparam("pupil_id"))
+        .where(key)
     )
 
 
-_VERSION = _version_query()  # built once: the portal asks it on every request
+# Built once: the portal asks one of them on every request.
+_VERSION = _version_query(Pupil.id == bindparam("pupil_id"))
+_VERSION_BY_SNILS = _version_query(User.snils == bindparam("snils"))
+
+
+def _fingerprint(row: Sequence[Any]) -> str:
+    return hashlib.sha256(repr(tuple(row)).encode()).hexdigest()
 
 
 async def data_version(session: AsyncSession, pupil_id: int) -> str | None:
@@ -372,9 +410,17 @@ async def data_version(session: AsyncSession, pupil_id: int) -> str | None:
     (A period mark's lock state is not part of the document, so it is not covered.)
     """
     row = (await session.execute(_VERSION, {"pupil_id": pupil_id})).first()
+    return None if row is None else _fingerprint(row)
+
+
+async def pupil_version(session: AsyncSession, snils: str) -> tuple[PupilPlace, str] | None:
+    """:func:`find_pupil` and :func:`data_version` in one query: the pupil with this SNILS
+    (any spelling; a malformed one raises InvalidInput) and the fingerprint of his data, or
+    None. The caller still decides whether the pupil may be read before using either."""
+    row = (await session.execute(_VERSION_BY_SNILS, {"snils": normalize_snils(snils)})).first()
     if row is None:
         return None
-    return hashlib.sha256(repr(tuple(row)).encode()).hexdigest()
+    return PupilPlace(row[0], row[1], row[2]), _fingerprint(row)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """Bulk export of a school's signed progress documents as a stream (``ediary feed export``).
 
-Pupils are read in keyset-paginated batches; while worker processes sign one batch the next
-is read from the database, and signed documents are written out in pupil order as they come.
-Memory holds about two batches, whatever the school's size.
+Pupils are read in keyset-paginated batches of plain row tuples; worker processes build and
+sign whole batches while the next ones are read, and the signed batches are written out in
+pupil order as they come. At most :data:`IN_FLIGHT` batches are out at once, so memory stays
+flat whatever the school's size.
 
 Formats (documented in docs/portal.md):
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -27,13 +29,14 @@ from xml.sax.saxutils import quoteattr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config.settings import FeedSettings
-from diary_core.progress import load_progress_batch, school_pupil_ids
+from diary_core.progress import ProgressRows, load_progress_rows, school_pupil_ids
 from gateway.portal import documents
-from gateway.portal.signing_worker import init_worker, sign
+from gateway.portal.signing import DECLARATION
+from gateway.portal.signing_worker import init_worker, sign_batch
 from gateway.portal.xml import NS
 
-BATCH = 200
-_DECLARATION = b"<?xml version='1.0' encoding='UTF-8'?>\n"
+BATCH = 25  # pupils per batch (about 3,000 marks in a full year: small working sets)
+IN_FLIGHT = 2 * (os.cpu_count() or 1) + 1  # batches being signed or waiting to be written
 
 
 @dataclass(frozen=True)
@@ -63,20 +66,18 @@ def _head(job: ExportJob) -> bytes:
         "issuedAt": documents.timestamp(job.meta.issued_at),
     }
     text = " ".join(f"{k}={quoteattr(v)}" for k, v in attrs.items())
-    return _DECLARATION + f'<p:Export xmlns:p="{NS}" {text}>\n'.encode()
+    return DECLARATION + f'<p:Export xmlns:p="{NS}" {text}>\n'.encode()
 
 
-async def _docs(
+async def _rows(
     sessions: async_sessionmaker[AsyncSession], job: ExportJob, after: int
-) -> tuple[int, list[documents.Json], int] | None:
-    """The next batch: (last pupil id, JSON documents, number of marks), or None at the end."""
+) -> tuple[int, ProgressRows] | None:
+    """The next batch as plain rows (last pupil id, rows), or None at the end."""
     async with sessions() as session:
         ids = await school_pupil_ids(session, job.school_id, after, BATCH)
         if not ids:
             return None
-        batch = await load_progress_batch(session, ids, job.start, job.end)
-    docs = [documents.progress_json(batch[i], job.meta) for i in ids if i in batch]
-    return ids[-1], docs, sum(len(batch[i].marks) for i in ids if i in batch)
+        return ids[-1], await load_progress_rows(session, ids, job.start, job.end)
 
 
 async def export(
@@ -85,23 +86,35 @@ async def export(
     out: IO[bytes],
     pool: Executor,
     advance: Callable[[int], None],
+    in_flight: int = IN_FLIGHT,
 ) -> Counts:
-    """Write every pupil's signed document to ``out``; ``advance(marks)`` after each batch."""
+    """Write every pupil's signed document to ``out``; ``advance(marks)`` after each batch.
+
+    The main process only reads rows and writes bytes: the workers build and sign whole
+    batches. At most ``in_flight`` batches are out at once (memory stays flat), and they are
+    written in pupil order as they come back."""
     loop = asyncio.get_running_loop()
     counts = Counts()
     if job.fmt == "xml":
         out.write(_head(job))
-    following = await _docs(sessions, job, 0)
-    while following is not None:
-        last, docs, marks = following
-        signing = [loop.run_in_executor(pool, sign, job.fmt, d) for d in docs]
-        following = await _docs(sessions, job, last)  # read while the workers sign
-        for body in await asyncio.gather(*signing):
-            out.write(body)
-            out.write(b"\n")
-        counts.pupils += len(docs)
-        counts.marks += marks
-        advance(marks)
+    pending: deque[tuple[asyncio.Future[bytes], int, int]] = deque()
+    after, done = 0, False
+    while True:
+        if not done:
+            batch = await _rows(sessions, job, after)
+            done = batch is None
+            if batch is not None:
+                after, rows = batch
+                signing = loop.run_in_executor(pool, sign_batch, job.fmt, rows, job.meta)
+                pending.append((signing, len(rows.pupils), len(rows.marks)))
+        if not pending:
+            break
+        if done or len(pending) >= in_flight:
+            signed, pupils, marks = pending.popleft()
+            out.write(await signed)
+            counts.pupils += pupils
+            counts.marks += marks
+            advance(marks)
     if job.fmt == "xml":
         out.write(b"</p:Export>\n")
     return counts

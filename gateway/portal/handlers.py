@@ -16,10 +16,9 @@ from diary_core.progress import (
     changes_after,
     check_cursor,
     check_range,
-    data_version,
-    find_pupil,
     guardian_pupils,
     load_progress,
+    pupil_version,
 )
 from gateway.portal import auth, documents, negotiation, problems, tokens
 from gateway.portal.cache import DocKey
@@ -144,11 +143,9 @@ async def _progress(call: Call) -> web.Response:
     start, end = _date(call.request.query, "from"), _date(call.request.query, "to")
     check_range(start, end)
     call.details.update({"from": start.isoformat(), "to": end.isoformat()})
-    place = await find_pupil(call.session, call.request.match_info["snils"])
-    pupil_id = await _readable(call, place)
-    version = await data_version(call.session, pupil_id)
-    if version is None:
-        raise problems.pupil_not_found()
+    found = await pupil_version(call.session, call.request.match_info["snils"])
+    pupil_id = await _readable(call, found[0] if found else None)
+    version = found[1] if found else ""
     key = DocKey(pupil_id, start, end, fmt)
     etag = key.etag(version, call.state.signer.key_id)
     if _matches(call.request, etag):

@@ -32,6 +32,9 @@ from config.settings import ConfigError, FeedSettings
 
 log = logging.getLogger("ediary.portal")
 
+#: What ``sign_xml`` output starts with (the export strips it from embedded documents).
+DECLARATION = b"<?xml version='1.0' encoding='UTF-8'?>\n"
+
 
 class DocumentSigner(Protocol):
     """Signs the portal's documents; verifiers find its keys in :meth:`jwks` (JOSE) or in the

@@ -102,8 +102,16 @@ async def used_in_window(session: AsyncSession, client: Client, now: datetime) -
     return int(await session.scalar(_used(client.id, now)) or 0)
 
 
-_AUTHENTICATE = (
-    select(PortalClient, PortalToken.scopes, _used(PortalClient.id, None).scalar_subquery())
+_AUTHENTICATE = (  # plain columns, no ORM entity: this runs on every portal request
+    select(
+        PortalClient.id,
+        PortalClient.client_id,
+        PortalClient.name,
+        PortalClient.scopes,
+        PortalClient.school_ids,
+        PortalToken.scopes.label("token_scopes"),
+        _used(PortalClient.id, None).scalar_subquery().label("used"),
+    )
     .join(PortalToken, PortalToken.client_id == PortalClient.id)
     .where(
         PortalToken.token_hash == bindparam("token_hash"),
@@ -120,7 +128,7 @@ async def authenticate(session: AsyncSession, token: str, now: datetime) -> Bear
     row = (await session.execute(_AUTHENTICATE, params)).first()
     if row is None:
         return None
-    return Bearer(client_of(row[0]), frozenset(row[1].split()), int(row[2]))
+    return Bearer(client_of(row), frozenset(row.token_scopes.split()), int(row.used))
 
 
 async def count_request(session: AsyncSession, client: Client, now: datetime) -> None:

@@ -49,25 +49,21 @@ def _q(tag: str) -> str:
     return qname
 
 
-def _text(value: Any) -> str | None:
-    """An attribute's text; None for what is not an attribute (absent values, children)."""
-    kind = type(value)
-    if kind is str:
-        return value  # type: ignore[no-any-return]
-    if kind is int:
-        return str(value)
-    if kind is bool:
-        return "true" if value else "false"
-    return None
-
-
 def _attrs(doc: Json, skip: tuple[str, ...] = ()) -> dict[str, str]:
-    """Scalar members as attributes (None: left out; objects and lists: not attributes)."""
+    """Scalar members as attributes: strings as they are, integers in decimal, booleans as
+    ``true``/``false``; None (absent values), objects and lists are not attributes.
+    (Inline type checks: this runs for every mark of every document.)"""
     out: dict[str, str] = {}
     for k, v in doc.items():
-        text = _text(v)
-        if text is not None and k not in skip:
-            out[k] = text
+        kind = type(v)
+        if kind is str:
+            out[k] = v
+        elif kind is int:
+            out[k] = str(v)
+        elif kind is bool:
+            out[k] = "true" if v else "false"
+    for k in skip:
+        out.pop(k, None)
     return out
 
 
