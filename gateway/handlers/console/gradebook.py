@@ -16,6 +16,7 @@ from datetime import date
 from typing import Any
 
 from aiohttp import web
+from markupsafe import Markup
 
 from diary_core import journal, lessons, marks, staff_views
 from diary_core.context import Ctx
@@ -241,6 +242,7 @@ async def _grid_context(
         "grid": grid,
         "periods": periods,
         "work_types": types,
+        "type_options": _type_options(types),
         "column_types": {
             lesson.id: _column_type(grid, lesson.id, by_name, types) for lesson in grid.lessons
         },
@@ -255,6 +257,23 @@ async def _grid_context(
         "has_unplaced": any(row.unplaced for row in grid.rows),
         "lesson_day": _lesson_day(ctx.now().date(), periods, grid.period_id),
     }
+
+
+def _type_options(types: list[staff_views.WorkTypeInfo]) -> dict[str, Markup]:
+    """The work-type ``<option>`` list once per possible selection (a handful), instead of
+    rendering it again for each of the grid's dozens of lesson columns."""
+
+    def options(selected: str) -> Markup:
+        return Markup("").join(
+            Markup('<option value="{}"{}>{} ({})</option>').format(
+                w.id, Markup(" selected") if str(w.id) == selected else "", w.name, w.weight
+            )
+            for w in types
+        )
+
+    variants = {str(w.id): options(str(w.id)) for w in types}
+    variants[""] = options("")
+    return variants
 
 
 def _lesson_day(today: date, periods: list[staff_views.PeriodInfo], period_id: int) -> date:
