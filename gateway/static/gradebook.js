@@ -5,17 +5,25 @@
   var form = document.getElementById("grid");
   if (!form) { return; }
 
+  var table = form.querySelector("table");
+
+  // Positions come from the table itself (row and cell indexes), so the page need not
+  // repeat them on each of its thousands of inputs.
   function cellAt(row, col) {
-    return form.querySelector('input.cell[data-r="' + row + '"][data-c="' + col + '"]');
+    var tr = table.rows[row];
+    var td = tr && tr.cells[col];
+    return td ? td.querySelector("input.cell") : null;
   }
 
   function move(input, dr, dc) {
-    var row = Number(input.dataset.r), col = Number(input.dataset.c);
+    var row = input.closest("tr").rowIndex, col = input.closest("td").cellIndex;
     for (var step = 1; step < 200; step += 1) {
-      var next = cellAt(row + dr * step, col + dc * step);
+      var r = row + dr * step, c = col + dc * step;
+      if (r < 0 || c < 0 || r >= table.rows.length || c >= table.rows[r].cells.length) {
+        return false;
+      }
+      var next = cellAt(r, c);
       if (next) { next.focus(); next.select(); return true; }
-      if (row + dr * step < 0 || col + dc * step < 0) { return false; }
-      if (!cellAt(row + dr * step, 0) && dr !== 0) { return false; }
     }
     return false;
   }
