@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select, update
 
@@ -103,6 +104,12 @@ def _actor_id(ctx: Ctx) -> int | None:
     return None if ctx.actor.system else ctx.actor.user_id
 
 
+def _stamps(ctx: Ctx) -> dict[str, Any]:
+    """Who and when, for a new row (DESIGN §2: every write records both)."""
+    now, who = ctx.now(), _actor_id(ctx)
+    return {"created_at": now, "updated_at": now, "created_by_id": who, "updated_by_id": who}
+
+
 async def record_mark(
     ctx: Ctx,
     *,
@@ -138,10 +145,7 @@ async def record_mark(
         weight=_weight(weight, work_type.weight),
         counts=counts,
         comment=_comment(comment),
-        created_at=now,
-        updated_at=now,
-        created_by_id=actor_id,
-        updated_by_id=actor_id,
+        **_stamps(ctx),
     )
     ctx.session.add(mark)
     await ctx.session.flush()
@@ -338,10 +342,7 @@ async def set_attendance(ctx: Ctx, *, pupil_id: int, lesson_id: int, kind: str |
         date=lesson.date,
         lesson_number=lesson.lesson_number,
         kind=code,
-        created_at=now,
-        updated_at=now,
-        created_by_id=actor_id,
-        updated_by_id=actor_id,
+        **_stamps(ctx),
     )
     ctx.session.add(row)
     await ctx.session.flush()
@@ -400,10 +401,7 @@ async def set_period_mark(
             period_id=period_id,
             value=parsed.text,
             numeric=parsed.numeric,
-            created_at=now,
-            updated_at=now,
-            created_by_id=actor_id,
-            updated_by_id=actor_id,
+            **_stamps(ctx),
         )
         ctx.session.add(mark)
         await ctx.session.flush()
