@@ -11,7 +11,7 @@ from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
 
-from diary_core import school
+from diary_core import audit, school
 from diary_core.context import Ctx
 from diary_core.errors import NotFound
 from diary_core.models import AcademicYear, School
@@ -51,6 +51,24 @@ async def import_target(ctx: Ctx, school_id: int) -> tuple[School, AcademicYear]
         raise NotFound("школа не найдена")
     year = await school.current_year(ctx, school_id, ctx.now().date())
     return target, year
+
+
+async def record_import(
+    ctx: Ctx, kind: str, school_id: int, file_name: str, year: AcademicYear, counts: dict[str, Any]
+) -> None:
+    """One audit event per import (``roster.import`` / ``marks.import``), in its transaction."""
+    audit.record(
+        ctx.session,
+        ctx.actor,
+        f"{kind}.import",
+        ctx.now(),
+        school_id=school_id,
+        object_type="import",
+        file=file_name,
+        year=year.name,
+        **counts,
+    )
+    await ctx.session.flush()
 
 
 def table(model: type[Any]) -> Table:

@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.sql.expression import bindparam
 
-from diary_core import audit
 from diary_core.changes import Snapshot, change_row
 from diary_core.context import Ctx
 from diary_core.errors import InvalidInput
@@ -30,6 +29,7 @@ from diary_core.imports.common import (
     chunked,
     import_target,
     name_key,
+    record_import,
     select_in_chunks,
     table,
 )
@@ -520,16 +520,5 @@ async def import_marks(
             done += len(part)
             if progress is not None:
                 progress(done, report.rows)
-    audit.record(
-        ctx.session,
-        ctx.actor,
-        "marks.import",
-        ctx.now(),
-        school_id=school_id,
-        object_type="import",
-        file=file_name,
-        year=year.name,
-        **report.as_dict(),
-    )
-    await ctx.session.flush()
+    await record_import(ctx, "marks", school_id, file_name, year, report.as_dict())
     return report

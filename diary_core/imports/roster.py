@@ -19,7 +19,6 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.sql.expression import bindparam
 
-from diary_core import audit
 from diary_core.context import Ctx
 from diary_core.errors import InvalidInput
 from diary_core.imports.common import (
@@ -28,6 +27,7 @@ from diary_core.imports.common import (
     actor_id,
     chunked,
     import_target,
+    record_import,
     select_in_chunks,
     table,
 )
@@ -634,16 +634,5 @@ async def import_roster(
         done += len(rows)
         if progress is not None:
             progress(done, report.rows)
-    audit.record(
-        ctx.session,
-        ctx.actor,
-        "roster.import",
-        ctx.now(),
-        school_id=school_id,
-        object_type="import",
-        file=file_name,
-        year=year.name,
-        **report.as_dict(),
-    )
-    await ctx.session.flush()
+    await record_import(ctx, "roster", school_id, file_name, year, report.as_dict())
     return report
