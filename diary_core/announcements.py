@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, false, or_, select, union
+from sqlalchemy import ColumnElement, Select, and_, bindparam, case, exists, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from diary_core import audit
@@ -152,17 +152,6 @@ def _reach(actor: Actor) -> tuple[set[int], set[int]]:
     return schools, classes
 
 
-def _audience_filter(actor: Actor) -> ColumnElement[bool]:
-    schools, classes = _reach(actor)
-    if not schools and not classes:
-        return false()
-    a = Announcement.__table__.c
-    return or_(
-        and_(a.class_id.is_(None), a.school_id.in_(schools)),
-        a.class_id.in_(classes),
-    )
-
-
 def _in_audience(actor: Actor, school_id: int, class_id: int | None) -> bool:
     schools, classes = _reach(actor)
     return class_id in classes if class_id is not None else school_id in schools
@@ -262,31 +251,15 @@ async def announce(
 async def announcements_for(ctx: Ctx) -> list[AnnouncementView]:
     """The unexpired announcements the actor is in the audience of: unread first, then
     newest first."""
-    a = Announcement.__table__.c
-    r = AnnouncementReceipt.__table__.alias("r")
-    author = User.__table__.alias("author")
-    unread_first = case((r.c.read_at.is_(None), 0), else_=1)
+    schools, classes = _reach(ctx.actor)
     rows = await ctx.session.execute(
-        select(
-            a.id,
-            a.school_id,
-            a.class_id,
-            a.kind,
-            a.title,
-            a.body,
-            a.created_by_id,
-            author.c.last_name,
-            author.c.first_name,
-            author.c.middle_name,
-            a.created_at,
-            a.expires_at,
-            r.c.read_at,
-        )
-        .join(author, author.c.id == a.created_by_id)
-        .outerjoin(r, and_(r.c.announcement_id == a.id, r.c.user_id == ctx.actor.user_id))
-        .where(_audience_filter(ctx.actor))
-        .where(or_(a.expires_at.is_(None), a.expires_at > ctx.now()))
-        .order_by(unread_first, a.created_at.desc(), a.id.desc())
+        _FOR_READER,
+        {
+            "schools": sorted(schools),
+            "classes": sorted(classes),
+            "reader": ctx.actor.user_id,
+            "now": ctx.now(),
+        },
     )
     return [
         AnnouncementView(
@@ -304,6 +277,45 @@ async def announcements_for(ctx: Ctx) -> list[AnnouncementView]:
         )
         for row in rows
     ]
+
+
+def _for_reader_query() -> Select[Any]:
+    """Built once (its aliases are costly to build per call): the announcements of the
+    ``schools`` (school-wide) and ``classes`` the ``reader`` is in the audience of (the
+    rule of :func:`_reach`), unexpired at ``now``, with his receipt; unread first."""
+    a = Announcement.__table__.c
+    r = AnnouncementReceipt.__table__.alias("r")
+    author = User.__table__.alias("author")
+    unread_first = case((r.c.read_at.is_(None), 0), else_=1)
+    audience = or_(
+        and_(a.class_id.is_(None), a.school_id.in_(bindparam("schools", expanding=True))),
+        a.class_id.in_(bindparam("classes", expanding=True)),
+    )
+    return (
+        select(
+            a.id,
+            a.school_id,
+            a.class_id,
+            a.kind,
+            a.title,
+            a.body,
+            a.created_by_id,
+            author.c.last_name,
+            author.c.first_name,
+            author.c.middle_name,
+            a.created_at,
+            a.expires_at,
+            r.c.read_at,
+        )
+        .join(author, author.c.id == a.created_by_id)
+        .outerjoin(r, and_(r.c.announcement_id == a.id, r.c.user_id == bindparam("reader")))
+        .where(audience)
+        .where(or_(a.expires_at.is_(None), a.expires_at > bindparam("now")))
+        .order_by(unread_first, a.created_at.desc(), a.id.desc())
+    )
+
+
+_FOR_READER = _for_reader_query()
 
 
 def _name(*parts: str) -> str:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 
 from diary_core import audit
 from diary_core.accounts import _person, add_role
 from diary_core.context import Ctx
 from diary_core.errors import Conflict, InvalidInput, NotFound
-from diary_core.models import Guardianship, Pupil, SchoolClass, User
+from diary_core.models import Guardianship, Pupil, School, SchoolClass, User
 from diary_core.policy import Action, ClassTarget, PupilTarget, SchoolTarget
 from diary_core.roles import Role
 from diary_core.snils import normalize_snils
@@ -225,28 +226,25 @@ class FamilyPupil:
 
 async def my_pupils(ctx: Ctx) -> list[FamilyPupil]:
     """The pupils whose diary the actor reads: his confirmed children, or himself."""
-    from diary_core.models import School
-
-    ids = [p.pupil_id for p in ctx.actor.family_places]
+    ids = sorted(p.pupil_id for p in ctx.actor.family_places)
     if not ids:
         return []
-    rows = await ctx.session.execute(
-        select(
-            Pupil.id,
-            User.last_name,
-            User.first_name,
-            User.middle_name,
-            SchoolClass.id,
-            SchoolClass.name,
-            School.id,
-            School.name,
-        )
-        .join(User, User.id == Pupil.user_id)
-        .join(SchoolClass, SchoolClass.id == Pupil.class_id)
-        .join(School, School.id == Pupil.school_id)
-        .where(Pupil.id.in_(ids))
-        .order_by(User.first_name, Pupil.id)
-    )
+    rows = await ctx.session.execute(_MY_PUPILS, {"ids": ids})
     return [
         FamilyPupil(r[0], " ".join(p for p in r[1:4] if p), r[4], r[5], r[6], r[7]) for r in rows
     ]
+
+
+def _my_pupils_query() -> Select[Any]:
+    p, u, c, s = Pupil.__table__.c, User.__table__.c, SchoolClass.__table__.c, School.__table__.c
+    return (
+        select(p.id, u.last_name, u.first_name, u.middle_name, c.id, c.name, s.id, s.name)
+        .join(User.__table__, u.id == p.user_id)
+        .join(SchoolClass.__table__, c.id == p.class_id)
+        .join(School.__table__, s.id == p.school_id)
+        .where(p.id.in_(bindparam("ids", expanding=True)))
+        .order_by(u.first_name, p.id)
+    )
+
+
+_MY_PUPILS = _my_pupils_query()

@@ -1,6 +1,7 @@
 """Reads for the family's diary and the messaging pages that the other use cases lack:
-a pupil's periods, attendance with subject names, his newest marks, the people the actor may
-write to, the pupils conversations are about, and the schools he may ask a question of.
+a pupil's periods, attendance with subject names, his newest marks, his class's homework,
+the people the actor may write to, the pupils conversations are about, and the schools he
+may ask a question of.
 
 Every read checks the access policy; the list of people to write to is a query narrowed to
 likely candidates and then filtered by the policy's own ``MESSAGE`` decision, so the form
@@ -14,16 +15,17 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, select, union
+from sqlalchemy import Select, bindparam, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from diary_core import audit
 from diary_core.context import Ctx
-from diary_core.errors import NotFound
 from diary_core.journal import PupilReport
+from diary_core.lessons import LessonRow
 from diary_core.models import (
     AcademicYear,
     Guardianship,
+    Lesson,
     Mark,
     Period,
     Pupil,
@@ -55,15 +57,13 @@ def _name(*parts: str) -> str:
     return " ".join(p for p in parts if p)
 
 
-async def _readable_pupil(ctx: Ctx, pupil_id: int) -> Pupil:
-    pupil = await ctx.session.get(Pupil, pupil_id)
-    if pupil is None:
-        raise NotFound("обучающийся не найден")
-    ctx.require(Action.READ_PUPIL, PupilTarget(pupil.school_id, pupil.class_id, pupil.id))
-    return pupil
+def _require_pupil(ctx: Ctx, pupil: PupilPlace) -> None:
+    """The policy's ``READ_PUPIL`` on a pupil whose place the caller has just read from the
+    database (the diary reads it with the family's children, :func:`families.my_pupils`)."""
+    ctx.require(Action.READ_PUPIL, PupilTarget(pupil.school_id, pupil.class_id, pupil.pupil_id))
 
 
-def _audit_staff_read(ctx: Ctx, action: str, pupil: Pupil) -> None:
+def _audit_staff_read(ctx: Ctx, action: str, pupil: PupilPlace) -> None:
     """Staff reads of a pupil's personal data are audited; a family's own reads are not."""
     if ctx.actor.is_staff or ctx.actor.system:
         audit.record(
@@ -72,9 +72,9 @@ def _audit_staff_read(ctx: Ctx, action: str, pupil: Pupil) -> None:
             action,
             ctx.now(),
             school_id=pupil.school_id,
-            pupil_id=pupil.id,
+            pupil_id=pupil.pupil_id,
             object_type="pupil",
-            object_id=pupil.id,
+            object_id=pupil.pupil_id,
         )
 
 
@@ -90,25 +90,12 @@ class PeriodChoice:
     ends_on: date
 
 
-async def pupil_periods(ctx: Ctx, pupil_id: int) -> list[PeriodChoice]:
+async def pupil_periods(ctx: Ctx, pupil: PupilPlace) -> list[PeriodChoice]:
     """The periods of the pupil's current school year (the one containing today, else the
     latest): its quarters (or trimesters, halves) in order, then the year."""
-    pupil = await _readable_pupil(ctx, pupil_id)
+    _require_pupil(ctx, pupil)
     today = ctx.now().date()
-    y = AcademicYear.__table__.c
-    rows = list(
-        await ctx.session.execute(
-            select(
-                y.id.label("year_id"),
-                y.starts_on.label("year_start"),
-                y.ends_on.label("year_end"),
-                *_PERIOD_COLUMNS,
-            )
-            .join(Period, Period.year_id == y.id)
-            .where(y.school_id == pupil.school_id)
-            .order_by(y.starts_on.desc(), Period.kind == "year", Period.starts_on, Period.number)
-        )
-    )
+    rows = list(await ctx.session.execute(_PERIODS, {"school_id": pupil.school_id}))
     if not rows:
         return []
     current = next(
@@ -117,7 +104,26 @@ async def pupil_periods(ctx: Ctx, pupil_id: int) -> list[PeriodChoice]:
     return [PeriodChoice(*r[3:]) for r in rows if r.year_id == current]
 
 
-_PERIOD_COLUMNS = (Period.id, Period.kind, Period.name, Period.starts_on, Period.ends_on)
+def _periods_query() -> Select[Any]:
+    y, p = AcademicYear.__table__.c, Period.__table__.c
+    return (
+        select(
+            y.id.label("year_id"),
+            y.starts_on.label("year_start"),
+            y.ends_on.label("year_end"),
+            p.id,
+            p.kind,
+            p.name,
+            p.starts_on,
+            p.ends_on,
+        )
+        .join(Period.__table__, p.year_id == y.id)
+        .where(y.school_id == bindparam("school_id"))
+        .order_by(y.starts_on.desc(), p.kind == "year", p.starts_on, p.number)
+    )
+
+
+_PERIODS = _periods_query()
 
 
 def default_period(periods: list[PeriodChoice], today: date) -> PeriodChoice | None:
@@ -202,20 +208,70 @@ class RecentMark:
     weight: int
 
 
-async def recent_marks(ctx: Ctx, pupil_id: int, since: datetime) -> list[RecentMark]:
+async def recent_marks(ctx: Ctx, pupil: PupilPlace, since: datetime) -> list[RecentMark]:
     """The pupil's marks put in (or corrected) since a moment, newest first: the diary's
     "new marks"."""
-    pupil = await _readable_pupil(ctx, pupil_id)
+    _require_pupil(ctx, pupil)
     rows = await ctx.session.execute(
-        select(Mark.updated_at, Mark.date, Subject.name, Mark.value, WorkType.name, Mark.weight)
-        .join(Subject, Subject.id == Mark.subject_id)
-        .join(WorkType, WorkType.id == Mark.work_type_id)
-        .where(Mark.pupil_id == pupil.id, Mark.updated_at >= since)
-        .order_by(Mark.updated_at.desc(), Mark.id.desc())
-        .limit(RECENT_MARKS_LIMIT)
+        _RECENT_MARKS, {"pupil_id": pupil.pupil_id, "since": since, "limit": RECENT_MARKS_LIMIT}
     )
     _audit_staff_read(ctx, "pupil.marks.read", pupil)
     return [RecentMark(*r) for r in rows]
+
+
+def _recent_marks_query() -> Select[Any]:
+    m, subject, work_type = Mark.__table__.c, Subject.__table__.c, WorkType.__table__.c
+    return (
+        select(m.updated_at, m.date, subject.name, m.value, work_type.name, m.weight)
+        .join(Subject.__table__, subject.id == m.subject_id)
+        .join(WorkType.__table__, work_type.id == m.work_type_id)
+        .where(m.pupil_id == bindparam("pupil_id"), m.updated_at >= bindparam("since"))
+        .order_by(m.updated_at.desc(), m.id.desc())
+        .limit(bindparam("limit"))
+    )
+
+
+_RECENT_MARKS = _recent_marks_query()
+
+
+# --- homework -------------------------------------------------------------------------------
+
+
+async def class_homework(ctx: Ctx, cls: ClassTarget, start: date, end: date) -> list[LessonRow]:
+    """The lessons of a class in a date range that set homework, in order (the policy's
+    ``READ_CLASS`` on a class the caller has just read from the database)."""
+    ctx.require(Action.READ_CLASS, cls)
+    rows = await ctx.session.execute(
+        _HOMEWORK, {"class_id": cls.class_id, "start": start, "end": end}
+    )
+    return [LessonRow(*row) for row in rows]
+
+
+def _homework_query() -> Select[Any]:
+    lesson, subject = Lesson.__table__.c, Subject.__table__.c
+    return (
+        select(
+            lesson.id,
+            lesson.date,
+            lesson.lesson_number,
+            lesson.subject_id,
+            subject.name,
+            lesson.teacher_id,
+            lesson.topic,
+            lesson.homework,
+        )
+        .join(Subject.__table__, subject.id == lesson.subject_id)
+        .where(
+            lesson.class_id == bindparam("class_id"),
+            lesson.date >= bindparam("start"),
+            lesson.date <= bindparam("end"),
+            lesson.homework != "",
+        )
+        .order_by(lesson.date, lesson.lesson_number)
+    )
+
+
+_HOMEWORK = _homework_query()
 
 
 # --- whom the actor may write to ------------------------------------------------------------

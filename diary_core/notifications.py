@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import BindParameter, Select, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from diary_core import audit
@@ -81,6 +82,31 @@ async def unread_notification_count(ctx: Ctx) -> int:
         select(func.count()).where(n.user_id == ctx.actor.user_id, n.read_at.is_(None))
     )
     return int(count or 0)
+
+
+async def latest_notifications(ctx: Ctx, limit: int) -> tuple[list[NotificationView], int]:
+    """:func:`notifications_for` and :func:`unread_notification_count` in one query: the
+    actor's newest notifications and how many of all his are unread."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"число уведомлений должно быть от 1 до {MAX_LIMIT}", field="limit")
+    rows = list(await ctx.session.execute(_LATEST, {"user_id": ctx.actor.user_id, "limit": limit}))
+    # No notification at all means none unread either.
+    return [NotificationView(*r[:6]) for r in rows], int(rows[0][6]) if rows else 0
+
+
+def _latest_query() -> Select[Any]:
+    n, u = Notification.__table__.c, Notification.__table__.alias("unread").c
+    user_id: BindParameter[int] = bindparam("user_id")
+    unread = select(func.count()).where(u.user_id == user_id, u.read_at.is_(None)).scalar_subquery()
+    return (
+        select(n.id, n.kind, n.text, n.pupil_id, n.created_at, n.read_at, unread)
+        .where(n.user_id == user_id)
+        .order_by(n.created_at.desc(), n.id.desc())
+        .limit(bindparam("limit"))
+    )
+
+
+_LATEST = _latest_query()
 
 
 async def mark_notifications_read(ctx: Ctx, ids: Iterable[int]) -> int:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Row, delete, exists, or_, select
+from sqlalchemy import BindParameter, Row, Select, and_, bindparam, delete, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from diary_core import announcements, audit
@@ -172,6 +172,9 @@ def _short_name(last: str, first: str, middle: str) -> str:
     return f"{last}{initials}"
 
 
+Bells = dict[int, tuple[time, time]]  # lesson number → (starts, ends)
+
+
 async def _plans(
     session: AsyncSession, class_id: int, days: Iterable[date], *, drafts: bool
 ) -> dict[date, tuple[dict[int, Slot], bool]]:
@@ -180,57 +183,86 @@ async def _plans(
     The timetable that applies on a day is the one with the latest ``valid_from`` not after
     it; without ``drafts`` only published timetables count (what families see).
     """
-    wanted = sorted(set(days))
-    if not wanted:
-        return {}
-    t = Timetable.__table__.c
-    query = select(t.id, t.valid_from, t.published_at).where(
-        t.class_id == class_id, t.valid_from <= wanted[-1]
-    )
-    if not drafts:
-        query = query.where(t.published_at.is_not(None))
-    timetables = list(await session.execute(query.order_by(t.valid_from)))
-    chosen: dict[date, tuple[int, bool]] = {}
-    for day in wanted:
-        applicable = [tt for tt in timetables if tt.valid_from <= day]
-        if applicable:
-            chosen[day] = (applicable[-1].id, applicable[-1].published_at is None)
-    slots = await _slot_rows(session, {tt_id for tt_id, _ in chosen.values()})
-    plans: dict[date, tuple[dict[int, Slot], bool]] = {day: ({}, False) for day in wanted}
-    for day, (tt_id, draft) in chosen.items():
-        plans[day] = (slots.get((tt_id, day.isoweekday()), {}), draft)
+    plans, _ = await _plans_and_bells(session, class_id, days, drafts=drafts)
     return plans
 
 
-async def _slot_rows(
-    session: AsyncSession, timetable_ids: set[int]
-) -> dict[tuple[int, int], dict[int, Slot]]:
-    if not timetable_ids:
-        return {}
-    s = TimetableSlot.__table__.c
-    rows = await session.execute(
+async def _plans_and_bells(
+    session: AsyncSession, class_id: int, days: Iterable[date], *, drafts: bool
+) -> tuple[dict[date, tuple[dict[int, Slot], bool]], Bells]:
+    """:func:`_plans`, and the bell times of the lesson numbers planned, read in the same
+    query as the timetables that may apply and their slots."""
+    wanted = sorted(set(days))
+    if not wanted:
+        return {}, {}
+    timetables: dict[int, tuple[date, bool]] = {}  # id → (valid_from, draft), oldest first
+    slots: dict[tuple[int, int], dict[int, Slot]] = {}
+    bells: Bells = {}
+    bounds = {"class_id": class_id, "first": wanted[0], "last": wanted[-1]}
+    for r in await session.execute(_PLANS[drafts], bounds):
+        timetables[r.id] = (r.valid_from, r.published_at is None)
+        if r.weekday is not None:
+            teacher = _short_name(r.last_name, r.first_name, r.middle_name)
+            slot = Slot(r.subject_id, r.name, r.teacher_id, teacher, r.room)
+            slots.setdefault((r.id, r.weekday), {})[r.lesson_number] = slot
+        if r.bell_starts is not None:
+            bells[r.lesson_number] = (r.bell_starts, r.bell_ends)
+    plans: dict[date, tuple[dict[int, Slot], bool]] = {day: ({}, False) for day in wanted}
+    for day in wanted:
+        applicable = [(tt_id, draft) for tt_id, (v, draft) in timetables.items() if v <= day]
+        if applicable:
+            tt_id, draft = applicable[-1]
+            plans[day] = (slots.get((tt_id, day.isoweekday()), {}), draft)
+    return plans, bells
+
+
+def _plans_query(drafts: bool) -> Select[Any]:
+    """The class's timetables that may apply between two days (valid from no later than the
+    last, and not replaced by another before the first), each with its slots and their bell
+    times, oldest first; a timetable without slots comes as one row of NULL slot columns."""
+    t, s, later = Timetable.__table__.c, TimetableSlot.__table__.c, _LATER.c
+    u, subject, bell = User.__table__.c, Subject.__table__.c, BellTime.__table__.c
+    replaced = exists().where(
+        later.class_id == t.class_id,
+        later.valid_from > t.valid_from,
+        later.valid_from <= bindparam("first"),
+    )
+    query = (
         select(
-            s.timetable_id,
+            t.id,
+            t.valid_from,
+            t.published_at,
             s.weekday,
             s.lesson_number,
             s.subject_id,
-            Subject.name,
+            subject.name,
             s.teacher_id,
-            User.last_name,
-            User.first_name,
-            User.middle_name,
+            u.last_name,
+            u.first_name,
+            u.middle_name,
             s.room,
+            bell.starts_at.label("bell_starts"),
+            bell.ends_at.label("bell_ends"),
         )
-        .join(Subject, Subject.id == s.subject_id)
-        .join(User, User.id == s.teacher_id)
-        .where(s.timetable_id.in_(timetable_ids))
+        .select_from(Timetable.__table__)
+        .outerjoin(TimetableSlot.__table__, s.timetable_id == t.id)
+        .outerjoin(Subject.__table__, subject.id == s.subject_id)
+        .outerjoin(User.__table__, u.id == s.teacher_id)
+        .outerjoin(
+            BellTime.__table__,
+            and_(bell.school_id == t.school_id, bell.number == s.lesson_number),
+        )
+        .where(t.class_id == bindparam("class_id"), t.valid_from <= bindparam("last"))
+        .order_by(t.valid_from)
     )
-    out: dict[tuple[int, int], dict[int, Slot]] = {}
-    for r in rows:
-        teacher = _short_name(r.last_name, r.first_name, r.middle_name)
-        slot = Slot(r.subject_id, r.name, r.teacher_id, teacher, r.room)
-        out.setdefault((r.timetable_id, r.weekday), {})[r.lesson_number] = slot
-    return out
+    if not drafts:
+        replaced = replaced.where(later.published_at.is_not(None))
+        query = query.where(t.published_at.is_not(None))
+    return query.where(~replaced)
+
+
+_LATER = Timetable.__table__.alias("later")
+_PLANS = {drafts: _plans_query(drafts) for drafts in (False, True)}
 
 
 # --- the weekly timetable ---------------------------------------------------------------
@@ -640,12 +672,21 @@ class _Change:
     room: str
     moved_to: tuple[date, int] | None
     note: str
+    moved_to_bell: tuple[time, time] | None = None  # the bell times of ``moved_to``'s lesson
 
 
 async def _changes(session: AsyncSession, class_id: int, first: date, last: date) -> list[_Change]:
     """The class's changes that touch the days: of lessons on them, or moved onto them."""
-    c = TimetableChange.__table__.c
-    rows = await session.execute(
+    rows = await session.execute(_CHANGES, {"class_id": class_id, "first": first, "last": last})
+    return [_change_of(r) for r in rows]
+
+
+def _changes_query() -> Select[Any]:
+    c, u, subject = TimetableChange.__table__.c, User.__table__.c, Subject.__table__.c
+    bell = BellTime.__table__.c
+    first: BindParameter[date] = bindparam("first")
+    last: BindParameter[date] = bindparam("last")
+    return (
         select(
             c.date,
             c.lesson_number,
@@ -656,19 +697,27 @@ async def _changes(session: AsyncSession, class_id: int, first: date, last: date
             c.moved_to_date,
             c.moved_to_lesson,
             c.note,
-            User.last_name,
-            User.first_name,
-            User.middle_name,
-            Subject.name,
+            u.last_name,
+            u.first_name,
+            u.middle_name,
+            subject.name,
+            bell.starts_at.label("bell_starts"),
+            bell.ends_at.label("bell_ends"),
         )
-        .outerjoin(User, User.id == c.teacher_id)
-        .outerjoin(Subject, Subject.id == c.subject_id)
+        .outerjoin(User.__table__, u.id == c.teacher_id)
+        .outerjoin(Subject.__table__, subject.id == c.subject_id)
+        .outerjoin(
+            BellTime.__table__,
+            and_(bell.school_id == c.school_id, bell.number == c.moved_to_lesson),
+        )
         .where(
-            c.class_id == class_id,
+            c.class_id == bindparam("class_id"),
             or_(c.date.between(first, last), c.moved_to_date.between(first, last)),
         )
     )
-    return [_change_of(r) for r in rows]
+
+
+_CHANGES = _changes_query()
 
 
 def _change_of(r: Row[Any]) -> _Change:
@@ -677,7 +726,8 @@ def _change_of(r: Row[Any]) -> _Change:
         teacher = _short_name(r.last_name, r.first_name, r.middle_name)
         sub = Slot(r.subject_id or 0, r.name or "", r.teacher_id, teacher, "")
     moved = (r.moved_to_date, r.moved_to_lesson) if r.moved_to_date else None
-    return _Change(r.date, r.lesson_number, r.kind, sub, r.room, moved, r.note)
+    bell = (r.bell_starts, r.bell_ends) if r.bell_starts is not None else None
+    return _Change(r.date, r.lesson_number, r.kind, sub, r.room, moved, r.note, bell)
 
 
 def _apply(planned: Slot, change: _Change | None) -> tuple[Slot | None, _Change | None]:
@@ -726,15 +776,31 @@ async def week_timetable(ctx: Ctx, class_id: int, monday: date) -> WeekTimetable
 
     Who may: the policy's ``READ_CLASS``. Families see published timetables only.
     """
+    _check_monday(monday)
+    cls = await _class(ctx, class_id)
+    return await class_week(ctx, ClassTarget(cls.school_id, cls.id), cls.name, monday)
+
+
+def _check_monday(monday: date) -> None:
     if monday.isoweekday() != 1:
         raise InvalidInput(f"{monday:%d.%m.%Y} не понедельник", field="monday")
-    cls = await _class(ctx, class_id)
-    ctx.require(Action.READ_CLASS, ClassTarget(cls.school_id, cls.id))
+
+
+async def class_week(ctx: Ctx, cls: ClassTarget, class_name: str, monday: date) -> WeekTimetable:
+    """:func:`week_timetable` of a class the caller has already read from the database (the
+    family's diary reads its child's class with the child), under the same ``READ_CLASS``."""
+    _check_monday(monday)
+    ctx.require(Action.READ_CLASS, cls)
     days = [monday + timedelta(days=i) for i in range(SCHOOL_DAYS)]
-    changes = await _changes(ctx.session, cls.id, days[0], days[-1])
-    drafts = _sees_drafts(ctx, cls.school_id, cls.id)
-    plans = await _plans(ctx.session, cls.id, days + [c.day for c in changes], drafts=drafts)
-    bells = await _bells(ctx.session, cls.school_id)
+    changes = await _changes(ctx.session, cls.class_id, days[0], days[-1])
+    drafts = _sees_drafts(ctx, cls.school_id, cls.class_id)
+    plans, bells = await _plans_and_bells(
+        ctx.session, cls.class_id, days + [c.day for c in changes], drafts=drafts
+    )
+    # A cell's number is planned (its bell read with the plan) or a lesson moved to it.
+    bells.update(
+        (c.moved_to[1], c.moved_to_bell) for c in changes if c.moved_to and c.moved_to_bell
+    )
     by_lesson = {(c.day, c.lesson_number): c for c in changes}
     out = []
     for day in days:
@@ -754,4 +820,4 @@ async def week_timetable(ctx: Ctx, class_id: int, monday: date) -> WeekTimetable
                 note=move.note,
             )
         out.append(Day(day, tuple(cells[n] for n in sorted(cells))))
-    return WeekTimetable(cls.id, cls.name, monday, tuple(out))
+    return WeekTimetable(cls.class_id, class_name, monday, tuple(out))

@@ -20,7 +20,6 @@ from diary_core import (
     families,
     family_views,
     journal,
-    lessons,
     notifications,
     timetable,
 )
@@ -28,6 +27,7 @@ from diary_core.context import Ctx
 from diary_core.errors import InvalidInput, NotFound
 from diary_core.families import FamilyPupil
 from diary_core.family_views import PeriodChoice
+from diary_core.policy import ClassTarget, PupilPlace
 from diary_core.roles import FAMILY_ROLES
 from gateway import auth
 from gateway.pages import render
@@ -84,9 +84,9 @@ class _Query:
     monday: date
 
 
-async def _marks(ctx: Ctx, pupil: FamilyPupil, q: _Query) -> dict[str, Any]:
+async def _marks(ctx: Ctx, pupil: PupilPlace, q: _Query) -> dict[str, Any]:
     today = ctx.now().date()
-    periods = await family_views.pupil_periods(ctx, pupil.pupil_id)
+    periods = await family_views.pupil_periods(ctx, pupil)
     period = _period(periods, q.period, today)
     if period is None:
         return {"periods": periods, "period": None, "report": None, "attendance": None}
@@ -100,21 +100,17 @@ async def _marks(ctx: Ctx, pupil: FamilyPupil, q: _Query) -> dict[str, Any]:
     }
 
 
-async def _homework(ctx: Ctx, pupil: FamilyPupil) -> dict[str, Any]:
+async def _homework(ctx: Ctx, cls: ClassTarget) -> dict[str, Any]:
     today = ctx.now().date()
     span = timedelta(days=HOMEWORK_DAYS)
-    given = [
-        lesson
-        for lesson in await lessons.class_lessons(ctx, pupil.class_id, today - span, today + span)
-        if lesson.homework
-    ]
+    given = await family_views.class_homework(ctx, cls, today - span, today + span)
     return {
         "homework_coming": [h for h in given if h.date >= today],
         "homework_past": sorted((h for h in given if h.date < today), key=lambda h: h.date)[::-1],
     }
 
 
-async def _news(ctx: Ctx, pupil: FamilyPupil) -> dict[str, Any]:
+async def _news(ctx: Ctx, pupil: PupilPlace) -> dict[str, Any]:
     """Announcements for the child's school and class, notifications, new marks."""
     shown = [
         a
@@ -122,21 +118,26 @@ async def _news(ctx: Ctx, pupil: FamilyPupil) -> dict[str, Any]:
         if a.school_id == pupil.school_id and a.class_id in (None, pupil.class_id)
     ]
     since = ctx.now() - timedelta(days=NEW_MARKS_DAYS)
+    latest, unread = await notifications.latest_notifications(ctx, NOTIFICATIONS_SHOWN)
     return {
         "announcements": shown[:ANNOUNCEMENTS_SHOWN],
         "announcements_unread": sum(1 for a in shown if not a.is_read),
-        "notifications": await notifications.notifications_for(ctx, limit=NOTIFICATIONS_SHOWN),
-        "notifications_unread": await notifications.unread_notification_count(ctx),
-        "new_marks": await family_views.recent_marks(ctx, pupil.pupil_id, since),
+        "notifications": latest,
+        "notifications_unread": unread,
+        "new_marks": await family_views.recent_marks(ctx, pupil, since),
     }
 
 
 async def _diary(ctx: Ctx, q: _Query) -> dict[str, Any]:
+    """The chosen child's diary. His place (school, class) is read with the family's
+    children, and each read below checks the policy on it before reading."""
     pupils = await families.my_pupils(ctx)
     if not pupils:
         return {"pupils": [], "current": None}
     current = _chosen(pupils, q.pupil)
-    week = await timetable.week_timetable(ctx, current.class_id, q.monday)
+    pupil = PupilPlace(current.pupil_id, current.school_id, current.class_id)
+    cls = ClassTarget(current.school_id, current.class_id)
+    week = await timetable.class_week(ctx, cls, current.class_name, q.monday)
     return {
         "pupils": pupils,
         "current": current,
@@ -144,9 +145,9 @@ async def _diary(ctx: Ctx, q: _Query) -> dict[str, Any]:
         "week": week,
         "prev_week": q.monday - timedelta(days=7),
         "next_week": q.monday + timedelta(days=7),
-        **await _marks(ctx, current, q),
-        **await _homework(ctx, current),
-        **await _news(ctx, current),
+        **await _marks(ctx, pupil, q),
+        **await _homework(ctx, cls),
+        **await _news(ctx, pupil),
     }
 
 

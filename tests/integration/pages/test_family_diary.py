@@ -204,6 +204,26 @@ async def test_timetable_week_marks_substitution_and_cancellation(diary: Diary) 
     assert status == 400
 
 
+async def test_timetable_week_shows_a_moved_lesson_at_its_new_time(diary: Diary) -> None:
+    w = diary.world
+    ct = await w.ctx(w.ct_5a)
+    await timetable.change_timetable(
+        ct,
+        w.class_5a,
+        date(2025, 10, 20),
+        2,
+        ChangeRequest("moved", moved_to_date=date(2025, 10, 21), moved_to_lesson=3),
+    )
+    await w.session.commit()
+    _, html = await diary.page(w.parent_a1, "/diary?week=2025-10-20")
+    section = _section(html, "timetable")
+    monday = section.split("Пн, 20.10")[1].split('<section class="day')[0]
+    assert "перенесён" in monday and "на 21.10, 3-й урок" in monday
+    tuesday = _text(section.split("Вт, 21.10")[1].split('<section class="day')[0])
+    assert "moved_in" in section
+    assert "3 10:20 Русский язык" in tuesday and "перенесён сюда с 20.10, 2-го урока" in tuesday
+
+
 async def test_child_switch_between_own_children(diary: Diary) -> None:
     w = diary.world
     await families.link_guardian(
