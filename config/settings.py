@@ -99,6 +99,10 @@ class DatabaseSettings:
     url: str = field(default="sqlite+aiosqlite:///var/ediary.sqlite", metadata=check(_database_url))
     echo: bool = False
     pool_size: int = field(default=10, metadata=check(_positive))
+    # Test every pooled connection with a round trip before use (PostgreSQL). Off: a
+    # connection that died (the server restarted) fails the request that meets it, and the
+    # pool is then refreshed as a whole; on: that request is saved, every request pays.
+    pool_pre_ping: bool = False
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -18,11 +14,17 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+if TYPE_CHECKING:  # Alembic is imported only where a schema is migrated or checked
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
-    """An async engine; a SQLite file's folder is created, and SQLite enforces foreign keys."""
+def create_engine(
+    url: str, *, echo: bool = False, pool_size: int = 10, pre_ping: bool = False
+) -> AsyncEngine:
+    """An async engine; a SQLite file's folder is created, and SQLite enforces foreign keys.
+    ``pre_ping``: see ``database.pool_pre_ping`` in config/settings.py."""
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"echo": echo}
     if parsed.get_backend_name() == "sqlite":
@@ -30,7 +32,7 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": 30}
     else:
-        kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=pre_ping)
     engine = create_async_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
@@ -50,6 +52,8 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 def _alembic_config(connection: Connection) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["connection"] = connection
@@ -58,12 +62,17 @@ def _alembic_config(connection: Connection) -> Config:
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Bring the schema to ``revision`` (the newest by default)."""
+    from alembic import command
+
     async with engine.begin() as conn:
         await conn.run_sync(lambda c: command.upgrade(_alembic_config(c), revision))
 
 
 async def is_current(engine: AsyncEngine) -> bool:
     """Whether the database is at the newest migration."""
+
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
 
     def check(conn: Connection) -> bool:
         heads = set(ScriptDirectory.from_config(_alembic_config(conn)).get_heads())

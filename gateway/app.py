@@ -31,7 +31,9 @@ def _database(settings: Settings) -> CleanupCtx:
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         db = settings.database
-        engine = create_engine(db.url, echo=db.echo, pool_size=db.pool_size)
+        engine = create_engine(
+            db.url, echo=db.echo, pool_size=db.pool_size, pre_ping=db.pool_pre_ping
+        )
         app[keys.ENGINE] = engine
         app[keys.SESSIONS] = session_factory(engine)
         yield
@@ -83,6 +85,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=jinja2.select_autoescape(["html"]),
         undefined=jinja2.StrictUndefined,
+        auto_reload=False,  # templates ship with the package: no stat() of them per render
     )
     env.globals["static"] = lambda path: f"/static/{path}"
     zone = ZoneInfo(settings.server.timezone)

@@ -22,7 +22,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 def engine_from(settings: Settings) -> AsyncEngine:
     db = settings.database
-    return create_engine(db.url, echo=db.echo, pool_size=db.pool_size)
+    return create_engine(db.url, echo=db.echo, pool_size=db.pool_size, pre_ping=db.pool_pre_ping)
 
 
 async def with_engine(settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
