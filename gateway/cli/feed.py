@@ -8,6 +8,7 @@ import asyncio
 import logging
 import sys
 import tempfile
+from concurrent.futures import Executor
 from datetime import date
 from pathlib import Path
 
@@ -24,7 +25,16 @@ from diary_core.errors import InvalidInput
 from diary_core.models import School
 from diary_core.progress import check_range, school_year_range
 from gateway.cli.common import Progress, settings_from, with_engine
-from gateway.portal.export import BATCH, ExportJob, export, now_meta, signing_pool
+from gateway.portal.export import (
+    BATCH,
+    Counts,
+    ExportJob,
+    default_workers,
+    export,
+    export_pool,
+    in_flight,
+    now_meta,
+)
 from gateway.portal.signing import self_signed_certificate
 
 log = logging.getLogger("ediary.portal")
@@ -39,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     cmd.add_argument("--out", required=True, type=Path, help="файл для выгрузки")
     cmd.add_argument("--from", dest="start", type=date.fromisoformat, help="ГГГГ-ММ-ДД")
     cmd.add_argument("--to", dest="end", type=date.fromisoformat, help="ГГГГ-ММ-ДД")
-    cmd.add_argument("--workers", type=int, default=None, help="процессов подписи (по ядрам)")
+    cmd.add_argument("--workers", type=int, default=None, help="рабочих процессов (по числу ядер)")
     cmd.set_defaults(func=_run)
 
 
@@ -80,17 +90,27 @@ def _with_key_files(feed: FeedSettings, folder: Path) -> FeedSettings:
 
 def _run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
-
-    async def work(engine: AsyncEngine) -> tuple[int, int]:
-        job = await _job(engine, args, settings)
-        progress = Progress("отметок выгружено", every=BATCH * 100)
-        with tempfile.TemporaryDirectory() as tmp:
-            feed = _with_key_files(settings.feed, Path(tmp))
-            with signing_pool(feed, args.workers) as pool, args.out.open("wb") as out:
-                counts = await export(session_factory(engine), job, out, pool, progress.advance)
-        progress.finish()
-        return counts.pupils, counts.marks
-
-    pupils, marks = asyncio.run(with_engine(settings, work))
-    print(f"Выгружено документов: {pupils} (отметок: {marks}) → {args.out}", file=sys.stderr)
+    workers = args.workers or default_workers()
+    with tempfile.TemporaryDirectory() as tmp:
+        feed = _with_key_files(settings.feed, Path(tmp))
+        # First, before an event loop or a database engine exists (see export_pool).
+        with export_pool(feed, settings.database.url, workers) as pool:
+            counts = asyncio.run(
+                with_engine(settings, lambda engine: _export(engine, args, settings, pool, workers))
+            )
+    print(f"Выгружено документов: {counts.pupils} (отметок: {counts.marks}) → {args.out}",
+          file=sys.stderr)  # fmt: skip
     return 0
+
+
+async def _export(
+    engine: AsyncEngine, args: argparse.Namespace, settings: Settings, pool: Executor, workers: int
+) -> Counts:
+    job = await _job(engine, args, settings)
+    progress = Progress("отметок выгружено", every=BATCH * 100)
+    with args.out.open("wb") as out:
+        counts = await export(
+            session_factory(engine), job, out, pool, progress.advance, in_flight(workers)
+        )
+    progress.finish()
+    return counts

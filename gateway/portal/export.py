@@ -1,9 +1,13 @@
 """Bulk export of a school's signed progress documents as a stream (``ediary feed export``).
 
-Pupils are read in keyset-paginated batches of plain row tuples; worker processes build and
-sign whole batches while the next ones are read, and the signed batches are written out in
-pupil order as they come. At most :data:`IN_FLIGHT` batches are out at once, so memory stays
-flat whatever the school's size.
+The main process only hands out batches of pupil ids (keyset pagination over the school's
+pupils) and writes the output. Worker processes (:mod:`gateway.portal.signing_worker`) each
+read their batches from the database through their own connection, build and sign every
+pupil's document and send back the batch's bytes; the main process writes them in pupil
+order as they come. At most ``in_flight`` batches are out at once, so memory stays flat
+whatever the school's size. The workers are forked from the command before it starts its
+event loop (no imports of their own, shared memory), or spawned where that is not safe
+(:func:`export_pool`).
 
 Formats (documented in docs/portal.md):
 
@@ -16,10 +20,13 @@ Formats (documented in docs/portal.md):
 from __future__ import annotations
 
 import asyncio
+import gc
 import multiprocessing
 import os
+import sys
+import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -29,14 +36,15 @@ from xml.sax.saxutils import quoteattr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config.settings import FeedSettings
-from diary_core.progress import ProgressRows, load_progress_rows, school_pupil_ids
+from diary_core.progress import school_pupil_ids
 from gateway.portal import documents
 from gateway.portal.signing import DECLARATION
-from gateway.portal.signing_worker import init_worker, sign_batch
+from gateway.portal.signing_worker import Batch, Signed, export_batch, init_worker
 from gateway.portal.xml import NS
 
-BATCH = 25  # pupils per batch (about 3,000 marks in a full year: small working sets)
-IN_FLIGHT = 2 * (os.cpu_count() or 1) + 1  # batches being signed or waiting to be written
+BATCH = 50  # pupils per batch (about 6,000 marks in a full year: small working sets)
+IDS_PER_QUERY = 20 * BATCH  # pupil ids the main process reads at a time
+IN_FLIGHT_PER_WORKER = 2  # batches per worker being made or waiting to be written
 
 
 @dataclass(frozen=True)
@@ -69,15 +77,19 @@ def _head(job: ExportJob) -> bytes:
     return DECLARATION + f'<p:Export xmlns:p="{NS}" {text}>\n'.encode()
 
 
-async def _rows(
-    sessions: async_sessionmaker[AsyncSession], job: ExportJob, after: int
-) -> tuple[int, ProgressRows] | None:
-    """The next batch as plain rows (last pupil id, rows), or None at the end."""
-    async with sessions() as session:
-        ids = await school_pupil_ids(session, job.school_id, after, BATCH)
+async def _batches(
+    sessions: async_sessionmaker[AsyncSession], school_id: int
+) -> AsyncIterator[tuple[int, ...]]:
+    """The school's pupil ids in ascending order, ``BATCH`` at a time."""
+    after = 0
+    while True:
+        async with sessions() as session:
+            ids = await school_pupil_ids(session, school_id, after, IDS_PER_QUERY)
         if not ids:
-            return None
-        return ids[-1], await load_progress_rows(session, ids, job.start, job.end)
+            return
+        for i in range(0, len(ids), BATCH):
+            yield tuple(ids[i : i + BATCH])
+        after = ids[-1]
 
 
 async def export(
@@ -86,49 +98,76 @@ async def export(
     out: IO[bytes],
     pool: Executor,
     advance: Callable[[int], None],
-    in_flight: int = IN_FLIGHT,
+    in_flight: int,
 ) -> Counts:
     """Write every pupil's signed document to ``out``; ``advance(marks)`` after each batch.
 
-    The main process only reads rows and writes bytes: the workers build and sign whole
-    batches. At most ``in_flight`` batches are out at once (memory stays flat), and they are
-    written in pupil order as they come back."""
+    ``pool`` runs :func:`export_batch` in processes set up by :func:`init_worker` (see
+    :func:`export_pool`). At most ``in_flight`` batches are out at once (memory stays flat),
+    and they are written in pupil order as they come back."""
     loop = asyncio.get_running_loop()
     counts = Counts()
+
+    def write(signed: Signed) -> None:
+        out.write(signed.data)
+        counts.pupils += signed.pupils
+        counts.marks += signed.marks
+        advance(signed.marks)
+
     if job.fmt == "xml":
         out.write(_head(job))
-    pending: deque[tuple[asyncio.Future[bytes], int, int]] = deque()
-    after, done = 0, False
-    while True:
-        if not done:
-            batch = await _rows(sessions, job, after)
-            done = batch is None
-            if batch is not None:
-                after, rows = batch
-                signing = loop.run_in_executor(pool, sign_batch, job.fmt, rows, job.meta)
-                pending.append((signing, len(rows.pupils), len(rows.marks)))
-        if not pending:
-            break
-        if done or len(pending) >= in_flight:
-            signed, pupils, marks = pending.popleft()
-            out.write(await signed)
-            counts.pupils += pupils
-            counts.marks += marks
-            advance(marks)
+    pending: deque[asyncio.Future[Signed]] = deque()
+    async for ids in _batches(sessions, job.school_id):
+        if len(pending) >= in_flight:
+            write(await pending.popleft())
+        batch = Batch(job.fmt, ids, job.start, job.end, job.meta)
+        pending.append(loop.run_in_executor(pool, export_batch, batch))
+    while pending:
+        write(await pending.popleft())
     if job.fmt == "xml":
         out.write(b"</p:Export>\n")
     return counts
 
 
-def signing_pool(feed: FeedSettings, workers: int | None = None) -> ProcessPoolExecutor:
-    """Worker processes that sign with the ``[feed]`` key (give them a key file: a throwaway
-    key would differ from one worker to the next)."""
-    return ProcessPoolExecutor(
-        max_workers=workers or os.cpu_count() or 1,
-        mp_context=multiprocessing.get_context("spawn"),  # no fork of a process with threads
+def default_workers() -> int:
+    return os.cpu_count() or 1
+
+
+def in_flight(workers: int) -> int:
+    """Batches out at once: enough that no worker waits for its next one."""
+    return IN_FLIGHT_PER_WORKER * workers + 1
+
+
+def export_pool(feed: FeedSettings, database_url: str, workers: int) -> ProcessPoolExecutor:
+    """Worker processes that read from ``database_url`` and sign with the ``[feed]`` key
+    (give them a key file: a throwaway key would differ from one worker to the next).
+
+    Call it first, from a plain process: one thread, no event loop, no database connection
+    yet (the command line does). The workers are then forked at once: a fork imports nothing
+    and shares this process's memory until a page is written. Anything else is never forked
+    (another thread may hold a lock that the child would inherit held forever; a child of a
+    running event loop cannot run its own): its workers are spawned, fresh interpreters that
+    import what :mod:`gateway.portal.signing_worker` needs.
+    """
+    fork = sys.platform == "linux" and _plain_process()
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("fork" if fork else "spawn"),
         initializer=init_worker,
-        initargs=(feed,),
+        initargs=(feed, database_url),
     )
+    if fork:
+        gc.freeze()  # the collector leaves what exists now alone: those pages stay shared
+        pool.submit(int)  # the first call forks every worker, now (they set up meanwhile)
+    return pool
+
+
+def _plain_process() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return threading.active_count() == 1
+    return False
 
 
 def now_meta(issuer: str, at: datetime) -> documents.Meta:

@@ -1,44 +1,100 @@
-"""What the export's signing processes run. Kept apart from the export (which reads the
-database) so a worker imports only the signer and the document builders: small processes.
+"""What the export's worker processes run: read a batch of pupils, build and sign each pupil's
+document, and hand the batch's output back as one bytes object.
 
-A worker gets a whole batch as plain row tuples (:class:`diary_core.progress.ProgressRows`,
-cheap to pickle), builds each pupil's document exactly as the endpoint does
-(:func:`diary_core.progress.iter_progress`, :func:`documents.progress_json`), signs it, and
-returns the batch's output as one bytes object: one round trip per batch, not per pupil.
+Each worker reads its own batches through its own database connection (plain Core rows,
+:func:`diary_core.progress.load_progress_rows`): no rows cross between processes and the
+reading runs in parallel. The main process (:mod:`gateway.portal.export`) only hands out
+pupil ids and writes the output in pupil order.
+
+This module imports only what a worker needs: the progress queries (SQLAlchemy Core and the
+driver), the document builders and the signer; not aiohttp, Alembic or the rest of the gateway
+(what a spawned worker loads; a forked one has it already, see
+:func:`gateway.portal.export.export_pool`).
 """
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass
+from datetime import date
+from multiprocessing.util import Finalize
+
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
 from config.settings import FeedSettings
-from diary_core.progress import ProgressRows, iter_progress
+from diary_core.progress import ProgressRows, iter_progress, load_progress_rows
 from gateway.portal import documents
 from gateway.portal.signing import DECLARATION, DocumentSigner, signer_from_settings
 from gateway.portal.xml import progress_xml
 
-_signer: DocumentSigner | None = None
+
+@dataclass(frozen=True)
+class Batch:
+    """What the main process hands a worker: whose documents, for which range, how."""
+
+    fmt: str  # xml | jose
+    pupil_ids: tuple[int, ...]  # ascending: the output is in this order
+    start: date
+    end: date
+    meta: documents.Meta
 
 
-def init_worker(feed: FeedSettings) -> None:
-    """Build this process's signer once, from ``[feed]`` (give it key files: a throwaway key
-    would differ from one worker to the next)."""
-    global _signer
-    _signer = signer_from_settings(feed)
+@dataclass(frozen=True)
+class Signed:
+    """A batch's output: every pupil's signed document, each followed by a newline."""
+
+    data: bytes
+    pupils: int
+    marks: int
 
 
-def sign(fmt: str, doc: documents.Json) -> bytes:
-    """One document, signed: the XML element without its declaration, or a compact JWS."""
-    if _signer is None:
+class _Worker:
+    """One process's signer, event loop and database connection (kept between batches)."""
+
+    def __init__(self, feed: FeedSettings, database_url: str) -> None:
+        self.signer: DocumentSigner = signer_from_settings(feed)
+        self.loop = asyncio.new_event_loop()
+        # One connection per worker, reused for every batch. (Not diary_core.db.create_engine:
+        # that module also loads Alembic, which a reader does not need.)
+        self.engine: AsyncEngine = create_async_engine(database_url, pool_size=1, max_overflow=0)
+
+    def export(self, batch: Batch) -> Signed:
+        rows = self.loop.run_until_complete(self._read(batch))
+        parts: list[bytes] = []
+        for progress in iter_progress(rows):
+            parts.append(self.sign(batch.fmt, documents.progress_json(progress, batch.meta)))
+            parts.append(b"\n")
+        return Signed(b"".join(parts), len(rows.pupils), len(rows.marks))
+
+    async def _read(self, batch: Batch) -> ProgressRows:
+        async with self.engine.connect() as conn:
+            return await load_progress_rows(conn, batch.pupil_ids, batch.start, batch.end)
+
+    def sign(self, fmt: str, doc: documents.Json) -> bytes:
+        """One document, signed: the XML element without its declaration, or a compact JWS."""
+        if fmt == "xml":
+            return self.signer.sign_xml(progress_xml(doc)).removeprefix(DECLARATION)
+        return self.signer.sign_jws(documents.dumps(doc)).encode()
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.engine.dispose())
+        self.loop.close()
+
+
+_worker: _Worker | None = None
+
+
+def init_worker(feed: FeedSettings, database_url: str) -> None:
+    """Set this process up once: the signer from ``[feed]`` (give it key files: a throwaway
+    key would differ from one worker to the next) and a connection to the database. The
+    connection is closed when the process exits."""
+    global _worker
+    _worker = _Worker(feed, database_url)
+    Finalize(_worker, _worker.close, exitpriority=10)
+
+
+def export_batch(batch: Batch) -> Signed:
+    """Read, build and sign one batch (in a process set up by :func:`init_worker`)."""
+    if _worker is None:
         raise RuntimeError("init_worker was not called in this process")
-    if fmt == "xml":
-        return _signer.sign_xml(progress_xml(doc)).removeprefix(DECLARATION)
-    return _signer.sign_jws(documents.dumps(doc)).encode()
-
-
-def sign_batch(fmt: str, rows: ProgressRows, meta: documents.Meta) -> bytes:
-    """Every pupil's signed document of the batch, in pupil order, each followed by a
-    newline."""
-    parts: list[bytes] = []
-    for progress in iter_progress(rows):
-        parts.append(sign(fmt, documents.progress_json(progress, meta)))
-        parts.append(b"\n")
-    return b"".join(parts)
+    return _worker.export(batch)
