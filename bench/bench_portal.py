@@ -8,10 +8,16 @@ core, sharing the port with SO_REUSEPORT), 50 concurrent connections:
 2. ``GET /portal/v1/pupils/{snils}/progress`` as JWS and as XML, each *warm* (the same pupils
    again: unchanged data, reused signature) and *cold* (every request for a pupil and range
    whose document has not been signed yet);
-3. ``ediary feed export`` of every school of the district (≥ 1,000,000 marks): marks/s and
-   the peak memory of the export's whole process tree (sampled from /proc).
+3. ``ediary feed export`` of every school of the district (≥ 1,000,000 marks), run as an
+   operator runs it (``python -m gateway.cli.main``, one process per school): marks/s, the
+   peak memory of the export's whole process tree (sampled from /proc: the sum of PSS, and
+   for comparison the sum of RSS, which the first figures used, and of USS; see
+   :class:`ExportRun`) and CPU per mark (the export's processes, its main process, and the
+   PostgreSQL backends that serve it).
 
-It prints requests/s, p50, p99 and the ratio to the ceiling; it asserts nothing about time.
+It prints requests/s, p50, p99 and the ratio to the ceiling, and for each HTTP scenario what
+one request cost (:class:`Cost`: CPU of the servers and of the database's backends, SQL
+statements), which other load on the machine disturbs far less; it asserts nothing about time.
 A database ``ediary_bench_portal_<random>`` is created on 127.0.0.1:5432 and dropped after.
 
     python bench/bench_portal.py [--schools 5] [--pupils 1800] [--repeat 2]
@@ -22,8 +28,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import random
+import signal
 import subprocess
 import sys
 import tempfile
@@ -41,7 +49,7 @@ import asyncpg
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from diary_core.clock import FixedClock
 from diary_core.db import create_engine, session_factory, upgrade
@@ -91,11 +99,25 @@ def serve(args: argparse.Namespace) -> None:
             dict(zip(("id", "user_id", "school_id", "class_id"), row, strict=True))
         )
 
+    statements = 0
+
+    def count(*_: Any) -> None:
+        nonlocal statements
+        statements += 1
+
+    def dump() -> None:  # on SIGUSR1: the load side reads it before and after a scenario
+        (Path(args.feed_key).parent / f"statements-{os.getpid()}").write_text(str(statements))
+
+    async def instrument(app: web.Application) -> None:
+        event.listen(app[keys.ENGINE].sync_engine, "before_cursor_execute", count)
+        asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, dump)
+
     settings = load_settings(environ=_server_env(args))
     app = create_app(settings)
     if "/portal/oauth/token" not in {r.canonical for r in app.router.resources()}:
         setup_portal(app)
     app.router.add_get("/bench/ceiling/{id}", ceiling)
+    app.on_startup.append(instrument)
     web.run_app(app, host="127.0.0.1", port=args.port, reuse_port=True, print=None, access_log=None)
 
 
@@ -110,20 +132,6 @@ def _server_env(args: argparse.Namespace) -> dict[str, str]:
     }
 
 
-def export_child(args: argparse.Namespace) -> None:
-    """The export command itself, in its own process (so its memory is measured alone)."""
-    from gateway.cli import feed
-
-    parser = argparse.ArgumentParser()
-    feed.register(parser.add_subparsers(dest="command", required=True))
-    ns = parser.parse_args(
-        ["feed", "export", "--school", args.school, "--format", args.fmt, "--out", args.out,
-         "--from", YEAR[0].isoformat(), "--to", YEAR[1].isoformat()]
-    )  # fmt: skip
-    os.environ.update(_server_env(args))
-    sys.exit(ns.func(ns))
-
-
 # ----------------------------------------------------------------------------- load side
 
 
@@ -134,6 +142,7 @@ class Result:
     errors: int
     seconds: float
     latencies: list[float]
+    cost: Cost | None = None  # per request, measured around the scenario
 
     @property
     def rps(self) -> float:
@@ -142,6 +151,50 @@ class Result:
     def pct(self, p: float) -> float:
         ordered = sorted(self.latencies)
         return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000 if ordered else 0.0
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What one request cost, robust to other load on the machine: CPU of the server
+    processes, CPU of the PostgreSQL backends of the benchmark's database (sampled from
+    /proc), and SQL statements the servers ran (cursor executions: BEGIN, COMMIT and the
+    pool's pre-ping are not counted)."""
+
+    server_ms: float
+    db_ms: float
+    statements: float
+
+
+class Meter:
+    """Measures :class:`Cost` over a scenario: ``start()`` before, ``cost(requests)`` after."""
+
+    def __init__(self, servers: list[int], database: str, stats: Path) -> None:
+        self.servers, self.database, self.stats = servers, database, stats
+
+    def _statements(self) -> int:
+        files = [self.stats / f"statements-{pid}" for pid in self.servers]
+        for f in files:
+            f.unlink(missing_ok=True)
+        for pid in self.servers:
+            os.kill(pid, signal.SIGUSR1)
+        deadline = time.time() + 5
+        while not all(f.exists() for f in files) and time.time() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.01)  # let the last write finish
+        return sum(int(f.read_text() or 0) for f in files if f.exists())
+
+    def _server_cpu(self) -> float:
+        return sum(cpu_seconds(pid) or 0.0 for pid in self.servers)
+
+    def start(self) -> None:
+        self.cpu0, self.statements0 = self._server_cpu(), self._statements()
+        self.db = DatabaseBackends(self.database)
+
+    def cost(self, requests: int) -> Cost:
+        self.db.sample()
+        cpu, statements = self._server_cpu() - self.cpu0, self._statements() - self.statements0
+        n = max(requests, 1)
+        return Cost(cpu / n * 1000, self.db.seconds() / n * 1000, statements / n)
 
 
 async def load(
@@ -209,9 +262,17 @@ def cold_paths(snils: list[str]) -> Iterator[str]:
 
 
 async def run_http(ns: argparse.Namespace, base: str, snils: list[str], ids: list[int],
-                   client_id: str, key: rsa.RSAPrivateKey) -> list[list[Result]]:  # fmt: skip
+                   client_id: str, key: rsa.RSAPrivateKey,
+                   meter: Meter) -> list[list[Result]]:  # fmt: skip
     """``ns.repeat`` rounds of every scenario, each round with its own ceiling; cold paths
     continue across rounds, so a cold request is never for a document signed before."""
+
+    async def measured(name: str, paths: Iterator[str], headers: dict[str, str]) -> Result:
+        meter.start()
+        result = await load(name, base, paths, headers, c, secs)
+        result.cost = meter.cost(result.requests)
+        return result
+
     rounds: list[list[Result]] = []
     c, secs = ns.concurrency, ns.seconds
     ceiling = [f"/bench/ceiling/{i}" for i in ids]
@@ -223,16 +284,16 @@ async def run_http(ns: argparse.Namespace, base: str, snils: list[str], ids: lis
     cold = {"JWS": cold_paths(mixed), "XML": cold_paths(list(reversed(mixed)))}
     primed: set[str] = set()
     for _ in range(ns.repeat):
-        results = [await load("ceiling (1 row by PK, JSON)", base, cycle(ceiling), {}, c, secs)]
+        results = [await measured("ceiling (1 row by PK, JSON)", cycle(ceiling), {})]
         for fmt, accept in (("JWS", "application/jose"), ("XML", "application/xml")):
             bearer = f"Bearer {await token(base, client_id, key)}"
             headers = {"Accept": accept, "Authorization": bearer}
             if fmt not in primed:
                 await load("prime", base, iter(warm_set), headers, c, 600)  # sign them once
                 primed.add(fmt)
-            results.append(await load(f"{fmt} warm", base, cycle(warm_set), headers, c, secs))
+            results.append(await measured(f"{fmt} warm", cycle(warm_set), headers))
             headers["Authorization"] = f"Bearer {await token(base, client_id, key)}"
-            results.append(await load(f"{fmt} cold", base, cold[fmt], headers, c, secs))
+            results.append(await measured(f"{fmt} cold", cold[fmt], headers))
         report(results)
         rounds.append(results)
     return rounds
@@ -240,12 +301,13 @@ async def run_http(ns: argparse.Namespace, base: str, snils: list[str], ids: lis
 
 def report(results: list[Result]) -> None:
     top = results[0].rps
-    print(
-        f"\n{'scenario':32} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'×ceiling':>9} {'errors':>7}"
-    )
+    print(f"\n{'scenario':32} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'×ceiling':>9} "
+          f"{'errors':>7}   per request: {'server CPU':>10} {'DB CPU':>8} {'SQL':>5}")  # fmt: skip
     for r in results:
+        cost = r.cost or Cost(0.0, 0.0, 0.0)
         print(f"{r.name:32} {r.rps:9.0f} {r.pct(0.5):8.1f} {r.pct(0.99):8.1f} "
-              f"{r.rps / top:9.2f} {r.errors:7d}")  # fmt: skip
+              f"{r.rps / top:9.2f} {r.errors:7d}                {cost.server_ms:7.2f} ms "
+              f"{cost.db_ms:5.2f} ms {cost.statements:5.2f}")  # fmt: skip
 
 
 def report_ranges(rounds: list[list[Result]]) -> None:
@@ -261,37 +323,182 @@ def report_ranges(rounds: list[list[Result]]) -> None:
 # ----------------------------------------------------------------------------- export side
 
 
-def tree_rss_kb(pid: int) -> int:
-    """Resident memory of a process and all its descendants, in kB."""
-    total, stack = 0, [pid]
+@dataclass
+class ExportRun:
+    """One ``ediary feed export``: wall time, CPU and the peak memory of its process tree.
+
+    Memory is sampled from /proc, three ways, each summed over the processes of the tree (the
+    main process and its workers); RSS every 50 ms, PSS and USS (dearer to read) every 0.5 s
+    and whenever the RSS sum reaches a new high:
+
+    - ``rss``: resident set sizes, the only figure the benchmark printed at first. It counts
+      every page once per process that maps it, so pages shared between processes (the
+      interpreter, shared libraries such as libcrypto and libxml2, a forked worker's pages
+      it has not written since the fork) are counted several times: an upper bound.
+    - ``pss``: proportional set sizes (/proc/PID/smaps_rollup): a shared page counts 1/n in
+      each of the n processes that map it, so the sum is the tree's share of physical memory
+      without double counting. Pages shared with processes outside the tree (other Python
+      programs running the same libraries) are split with them too, so it varies a little
+      with what else runs. The headline figure.
+    - ``uss``: unique (private) pages only: what ending the tree would free; a lower bound.
+
+    CPU: user + system seconds of the whole tree (``wait4`` of the main process includes its
+    reaped workers), of the main process alone, and of the PostgreSQL backends serving the
+    benchmark's database while the export runs (sampled, so the last 50 ms may be missing):
+    the export's reading moves work into the database server, on the same cores.
+    """
+
+    seconds: float
+    rss: int  # kB, peak of the sums
+    pss: int
+    uss: int
+    cpu: float  # s, the export's whole process tree
+    cpu_main: float  # s, its main process
+    cpu_db: float  # s, the database's backends
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def tree_pids(pid: int) -> list[int]:
+    """A process and all its descendants."""
+    found, stack = [], [pid]
     while stack:
         p = stack.pop()
         try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
             for task in Path(f"/proc/{p}/task").iterdir():
                 stack += [int(c) for c in (task / "children").read_text().split()]
         except (FileNotFoundError, ProcessLookupError):
             continue
-    return total
+        found.append(p)
+    return found
 
 
-def run_export(
-    ns: argparse.Namespace, common: list[str], school: str, fmt: str, out: Path
-) -> tuple[float, int]:
-    """Wall seconds and the peak resident memory (kB) of the export's process tree."""
-    cmd = [sys.executable, str(HERE), "export-child", *common, "--school", school,
-           "--fmt", fmt, "--out", str(out)]  # fmt: skip
+def rss_kb(pid: int) -> int:
+    """Resident memory of one process, in kB (0 if it has ended). Cheap."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return 0
+
+
+def memory_kb(pid: int) -> tuple[int, int, int]:
+    """RSS, PSS and USS of one process, in kB (zeros if it has ended). The kernel walks the
+    process's page tables for this: milliseconds for a large process."""
+    fields: dict[str, int] = {}
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+            name, value = line.split(":", 1)
+            fields[name] = int(value.split()[0])
+    except (FileNotFoundError, ProcessLookupError):
+        return 0, 0, 0
+    uss = fields.get("Private_Clean", 0) + fields.get("Private_Dirty", 0)
+    return fields.get("Rss", 0), fields.get("Pss", 0), uss
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU of one process so far (None if it has ended)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+class DatabaseBackends:
+    """CPU of the PostgreSQL backends serving one database (found by their process titles,
+    ``postgres: … USER DATABASE HOST(PORT) …``), counted from when this object is made."""
+
+    def __init__(self, database: str) -> None:
+        self.marker = f" {database} ".encode()
+        self.serves: dict[int, bool] = {}  # pid → is a backend of our database
+        self.cpu: dict[int, float] = {}
+        self.sample()
+        self.before = dict(self.cpu)
+
+    def sample(self) -> None:
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            pid = int(entry.name)
+            if pid not in self.serves:
+                try:
+                    title = (entry / "cmdline").read_bytes()
+                except (FileNotFoundError, ProcessLookupError):
+                    continue
+                self.serves[pid] = title.startswith(b"postgres: ") and self.marker in title
+            cpu = cpu_seconds(pid) if self.serves[pid] else None
+            if cpu is not None:
+                self.cpu[pid] = cpu
+
+    def seconds(self) -> float:
+        return sum(cpu - self.before.get(pid, 0.0) for pid, cpu in self.cpu.items())
+
+
+def run_export(server: argparse.Namespace, school: str, fmt: str, out: Path) -> ExportRun:
+    """``ediary feed export`` of one school as an operator runs it: the ``ediary`` entry point
+    in a process of its own, configured through the environment like the servers.
+
+    (The first version ran the command inside this module, ``bench_portal.py export-child``:
+    its spawned workers then re-imported this module as their ``__main__``, with aiohttp,
+    asyncpg, PyJWT and the data generator, which the real command's workers never load.)"""
+    cmd = [sys.executable, "-m", "gateway.cli.main", "feed", "export", "--school", school,
+           "--format", fmt, "--out", str(out), "--from", YEAR[0].isoformat(),
+           "--to", YEAR[1].isoformat()]  # fmt: skip
+    env = {**os.environ, **_server_env(server)}
+    backends = DatabaseBackends(server.db.rsplit("/", 1)[1])
     start = time.perf_counter()
-    child = subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
-    peak = 0
-    while child.poll() is None:
-        peak = max(peak, tree_rss_kb(child.pid))
+    child = subprocess.Popen(cmd, stderr=subprocess.DEVNULL, env=env, cwd=HERE.parent.parent)
+    peak = [0, 0, 0]  # kB: RSS, PSS, USS sums
+    cpu_main = 0.0
+    for tick in itertools.count():
+        pids = tree_pids(child.pid)
+        rss = sum(rss_kb(p) for p in pids)
+        if tick % 10 == 0 or rss > peak[0]:  # PSS costs more to read: every 0.5 s, or a peak
+            sizes = [memory_kb(p) for p in pids]
+            peak = [max(peak[i], sum(s[i] for s in sizes)) for i in range(3)]
+        peak[0] = max(peak[0], rss)
+        cpu_main = cpu_seconds(child.pid) or cpu_main
+        backends.sample()
+        pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+        if pid:
+            break
         time.sleep(0.05)
-    if child.returncode != 0:
-        raise SystemExit(f"export of {school} failed ({child.returncode})")
-    return time.perf_counter() - start, peak
+    seconds = time.perf_counter() - start
+    backends.sample()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"export of {school} failed ({os.waitstatus_to_exitcode(status)})")
+    cpu = usage.ru_utime + usage.ru_stime
+    rss, pss, uss = peak
+    return ExportRun(seconds, rss, pss, uss, cpu, cpu_main, backends.seconds())
+
+
+def run_exports(ns: argparse.Namespace, url: str, data: dict[str, Any], tmp: Path) -> None:
+    """Every school of the district, one after another, in each format; ``ns.repeat`` times."""
+    server = argparse.Namespace(db=url, port=ns.port, feed_key=str(tmp / "feed.key"),
+                                feed_cert=str(tmp / "feed.crt"))  # fmt: skip
+    total = sum(data["marks"].values())
+    print(
+        "\nexport (ediary feed export, every school of the district, one after another;"
+        "\nmemory: peak over the process tree, PSS sum (RSS sum, USS sum); CPU per mark):"
+    )
+    for fmt in ("xml", "jose") * ns.repeat:
+        runs = []
+        for sid, school in data["schools"]:
+            out = tmp / f"export-{sid}.{fmt}"
+            runs.append(run_export(server, school, fmt, out))
+            out.unlink()
+        seconds = sum(r.seconds for r in runs)
+        mb = [max(getattr(r, k) for r in runs) / 1024 for k in ("pss", "rss", "uss")]
+        us = [sum(getattr(r, k) for r in runs) / total * 1e6 for k in ("cpu", "cpu_main", "cpu_db")]
+        print(f"  {fmt:5} {total:,} marks in {seconds:.1f} s = {total / seconds:,.0f} marks/s; "
+              f"memory {mb[0]:.0f} MB PSS ({mb[1]:.0f} MB RSS, {mb[2]:.0f} MB USS); "
+              f"CPU {us[0]:.1f} µs/mark (main {us[1]:.1f}), PostgreSQL {us[2]:.1f} µs/mark",
+              flush=True)  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- orchestration
@@ -363,8 +570,6 @@ def main() -> None:
     ns = parse()
     if ns.command == "serve":
         return serve(ns)
-    if ns.command == "export-child":
-        return export_child(ns)
     name = ns.reuse_db or f"ediary_bench_portal_{uuid.uuid4().hex[:8]}"
     if not ns.reuse_db:
         asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
@@ -409,30 +614,21 @@ def run(ns: argparse.Namespace, url: str, tmp: Path, procs: list[subprocess.Pope
     procs += start_servers(common, ns.servers, ns.port)
     base = f"http://127.0.0.1:{ns.port}"
     if ns.skip != "http":
+        meter = Meter([p.pid for p in procs], url.rsplit("/", 1)[1], tmp)
         rounds = asyncio.run(
-            run_http(ns, base, data["snils"], data["ids"], data["client_id"], client_key)
+            run_http(ns, base, data["snils"], data["ids"], data["client_id"], client_key, meter)
         )
         report_ranges(rounds)
     for p in procs:
         p.terminate()
     if ns.skip == "export":
         return
-    print("\nexport (ediary feed export, every school of the district, one after another):")
-    for fmt in ("xml", "jose") * ns.repeat:
-        seconds, peak = 0.0, 0
-        for sid, school in data["schools"]:
-            spent, rss = run_export(ns, common, school, fmt, tmp / f"export-{sid}.{fmt}")
-            seconds, peak = seconds + spent, max(peak, rss)
-            (tmp / f"export-{sid}.{fmt}").unlink()
-        print(f"  {fmt:5} {total:,} marks in {seconds:.1f} s = {total / seconds:,.0f} marks/s; "
-              f"peak memory (process tree) {peak / 1024:.0f} MB")  # fmt: skip
+    run_exports(ns, url, data, tmp)
 
 
 def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument(
-        "command", nargs="?", default="bench", choices=("bench", "serve", "export-child")
-    )
+    p.add_argument("command", nargs="?", default="bench", choices=("bench", "serve"))
     p.add_argument("--schools", type=int, default=5)
     p.add_argument(
         "--pupils", type=int, default=1800, help="pupils per school (the generator: ≤ ~2000)"
@@ -449,9 +645,6 @@ def parse() -> argparse.Namespace:
     p.add_argument("--db")
     p.add_argument("--feed-key")
     p.add_argument("--feed-cert")
-    p.add_argument("--school")
-    p.add_argument("--fmt")
-    p.add_argument("--out")
     return p.parse_args()
 
 

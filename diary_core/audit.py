@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Insert, bindparam, insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from diary_core.models import AuditEvent
 from diary_core.policy import Actor
@@ -40,8 +41,48 @@ def record(
     )
 
 
-def record_portal(
-    session: AsyncSession,
+#: An access by the state services portal, as one plain INSERT built once (see
+#: :func:`portal_event`); its bound parameters are named ``audit_*``.
+PORTAL_EVENT = insert(AuditEvent).values(
+    at=bindparam("audit_at", type_=AuditEvent.at.type),
+    actor_kind="portal",
+    actor_id=None,
+    actor_label=bindparam("audit_label", type_=AuditEvent.actor_label.type),
+    action=bindparam("audit_action", type_=AuditEvent.action.type),
+    school_id=bindparam("audit_school", type_=AuditEvent.school_id.type),
+    pupil_id=bindparam("audit_pupil", type_=AuditEvent.pupil_id.type),
+    object_type=bindparam("audit_object_type", type_=AuditEvent.object_type.type),
+    object_id=bindparam("audit_object_id", type_=AuditEvent.object_id.type),
+    details=bindparam("audit_details", type_=AuditEvent.details.type),
+)
+
+
+def portal_event(
+    client_label: str,
+    action: str,
+    at: datetime,
+    *,
+    school_id: int | None = None,
+    pupil_id: int | None = None,
+    **details: Any,
+) -> tuple[Insert, dict[str, Any]]:
+    """An access by the state services portal (a machine client, not a user): the statement
+    and its parameters, for the caller to run in the transaction of the access it records
+    (alone, or on PostgreSQL together with that transaction's other writes)."""
+    return PORTAL_EVENT, {
+        "audit_at": at,
+        "audit_label": client_label,
+        "audit_action": action,
+        "audit_school": school_id,
+        "audit_pupil": pupil_id,
+        "audit_object_type": "pupil" if pupil_id else "",
+        "audit_object_id": str(pupil_id or ""),
+        "audit_details": details,
+    }
+
+
+async def record_portal(
+    db: AsyncSession | AsyncConnection,
     client_label: str,
     action: str,
     at: datetime,
@@ -50,17 +91,8 @@ def record_portal(
     pupil_id: int | None = None,
     **details: Any,
 ) -> None:
-    """An access by the state services portal (a machine client, not a user)."""
-    session.add(
-        AuditEvent(
-            at=at,
-            actor_kind="portal",
-            actor_label=client_label,
-            action=action,
-            school_id=school_id,
-            pupil_id=pupil_id,
-            object_type="pupil" if pupil_id else "",
-            object_id=str(pupil_id or ""),
-            details=details,
-        )
+    """Write :func:`portal_event` in the caller's transaction."""
+    stmt, params = portal_event(
+        client_label, action, at, school_id=school_id, pupil_id=pupil_id, **details
     )
+    await db.execute(stmt, params)

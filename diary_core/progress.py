@@ -22,10 +22,22 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
-from sqlalchemy import String, and_, bindparam, cast, func, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import (
+    Date,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    select,
+    text,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from diary_core.errors import DiaryError, InvalidInput
 from diary_core.grading import weighted_average
@@ -182,17 +194,53 @@ def _pupil_info(r: Sequence[Any]) -> PupilInfo:
 
 
 async def load_progress(
-    session: AsyncSession, pupil_id: int, start: date, end: date
+    session: AsyncSession | AsyncConnection,
+    pupil_id: int,
+    start: date,
+    end: date,
+    *,
+    pupil: PupilInfo | None = None,
 ) -> Progress | None:
-    """One pupil's progress for ``start``..``end`` (both inclusive); None if no such pupil."""
-    return (await load_progress_batch(session, [pupil_id], start, end)).get(pupil_id)
+    """One pupil's progress for ``start``..``end`` (both inclusive); None if no such pupil.
+    A caller that has read ``pupil`` already (:func:`pupil_version`) saves the pupil query:
+    three queries then, run on ``session`` as plain Core statements."""
+    if pupil is None:
+        return (await load_progress_batch(session, [pupil_id], start, end)).get(pupil_id)
+    params = {"pupil_id": pupil_id, "start": start, "end": end}
+    marks, attendance, period_marks = [
+        [tuple(r) for r in await session.execute(q, params)] for q in _one_pupil_queries()
+    ]
+    rows = ProgressRows(start, end, [_pupil_row(pupil)], marks, attendance, period_marks)
+    return next(iter_progress(rows))
+
+
+@cache
+def _one_pupil_queries() -> tuple[Any, Any, Any]:
+    """The row queries of :func:`load_progress_rows` for one pupil, built once with the
+    bound parameters ``pupil_id``, ``start`` and ``end``: building a statement costs more
+    than running it, and the portal runs them for every document it signs."""
+    ids: Any = [bindparam("pupil_id", type_=Integer)]
+    start: Any = bindparam("start", type_=Date)
+    end: Any = bindparam("end", type_=Date)
+    return (
+        _marks_query(ids, start, end),
+        _attendance_query(ids, start, end),
+        _period_marks_query(ids, start, end),
+    )
+
+
+def _pupil_row(p: PupilInfo) -> Row:
+    """The inverse of :func:`_pupil_info`."""
+    school = p.school
+    return (p.id, p.snils, p.last_name, p.first_name, p.middle_name, p.class_id, p.class_name,
+            school.id, school.name)  # fmt: skip
 
 
 async def load_progress_batch(
-    session: AsyncSession, pupil_ids: Sequence[int], start: date, end: date
+    db: AsyncSession | AsyncConnection, pupil_ids: Sequence[int], start: date, end: date
 ) -> dict[int, Progress]:
-    """Progress of several pupils in four queries (for exports); missing ids are left out."""
-    return assemble(await load_progress_rows(session, pupil_ids, start, end))
+    """Progress of several pupils in four queries; missing ids are left out."""
+    return assemble(await load_progress_rows(db, pupil_ids, start, end))
 
 
 Row = tuple[Any, ...]
@@ -212,22 +260,25 @@ class ProgressRows:
     period_marks: list[Row]  # pupil id, mark id, the 6 period fields, subject id/name, value…
 
 
-async def _rows(session: AsyncSession, stmt: Any) -> list[Row]:
-    return [tuple(r) for r in await session.execute(stmt)]
+async def _rows(conn: AsyncConnection, stmt: Any) -> list[Row]:
+    return [tuple(r) for r in await conn.execute(stmt)]
 
 
 async def load_progress_rows(
-    session: AsyncSession, pupil_ids: Sequence[int], start: date, end: date
+    db: AsyncSession | AsyncConnection, pupil_ids: Sequence[int], start: date, end: date
 ) -> ProgressRows:
-    """What the progress of these pupils is built from, in four queries."""
+    """What the progress of these pupils is built from, in four queries. They run as Core
+    statements on the connection (a session's own, within its transaction): plain rows,
+    without the ORM's per-row result processing."""
+    conn = await db.connection() if isinstance(db, AsyncSession) else db
     ids = list(pupil_ids)
     return ProgressRows(
         start,
         end,
-        await _rows(session, _pupils_query().where(Pupil.id.in_(ids)).order_by(Pupil.id)),
-        await _rows(session, _marks_query(ids, start, end)),
-        await _rows(session, _attendance_query(ids, start, end)),
-        await _rows(session, _period_marks_query(ids, start, end)),
+        await _rows(conn, _pupils_query().where(Pupil.id.in_(ids)).order_by(Pupil.id)),
+        await _rows(conn, _marks_query(ids, start, end)),
+        await _rows(conn, _attendance_query(ids, start, end)),
+        await _rows(conn, _period_marks_query(ids, start, end)),
     )
 
 
@@ -247,7 +298,15 @@ def assemble(rows: ProgressRows) -> dict[int, Progress]:
 def iter_progress(rows: ProgressRows) -> Iterator[Progress]:
     """:func:`assemble` one pupil at a time (the export keeps one document in memory)."""
     marks, attendance = _by_pupil(rows.marks), _by_pupil(rows.attendance)
-    periods = _by_pupil(rows.period_marks)
+    period_marks = _by_pupil(rows.period_marks)
+    periods: dict[int, PeriodInfo] = {}  # one object per period, not per period mark
+
+    def period(p: Row) -> PeriodInfo:
+        info = periods.get(p[2])
+        if info is None:
+            info = periods[p[2]] = PeriodInfo(*p[2:8])
+        return info
+
     for r in rows.pupils:
         pupil_marks = tuple(ProgressMark(*m[1:]) for m in marks.pop(r[0], ()))
         yield Progress(
@@ -258,7 +317,7 @@ def iter_progress(rows: ProgressRows) -> Iterator[Progress]:
             averages=_averages(pupil_marks),
             attendance=tuple(AttendanceEntry(*a[1:]) for a in attendance.pop(r[0], ())),
             period_marks=tuple(
-                PeriodMarkEntry(p[1], PeriodInfo(*p[2:8]), *p[8:]) for p in periods.pop(r[0], ())
+                PeriodMarkEntry(p[1], period(p), *p[8:]) for p in period_marks.pop(r[0], ())
             ),
         )
 
@@ -355,10 +414,15 @@ def _names_of(model: Any, *columns: Any) -> Any:
     for p in parts[1:]:
         label = label + "/" + p
     return (
-        select(func.aggregate_strings(label, "|"))
+        select(func.aggregate_strings(label, _SEPARATOR))
         .where(model.school_id == Pupil.school_id)
         .scalar_subquery()
     )
+
+
+#: The separator of :func:`_names_of`, written into the SQL (a plain ``"|"`` is a parameter
+#: that SQLAlchemy renders into the statement anew at every execution).
+_SEPARATOR: Any = literal_column("'|'")
 
 
 def _version_query(key: Any) -> Any:
@@ -413,14 +477,34 @@ async def data_version(session: AsyncSession, pupil_id: int) -> str | None:
     return None if row is None else _fingerprint(row)
 
 
-async def pupil_version(session: AsyncSession, snils: str) -> tuple[PupilPlace, str] | None:
+@dataclass(frozen=True)
+class PupilVersion:
+    """A pupil found by SNILS, what his documents say about him, and the fingerprint of
+    everything they are built from (:func:`data_version`)."""
+
+    place: PupilPlace
+    pupil: PupilInfo
+    version: str
+
+
+#: :func:`pupil_version`'s query (the bound parameter ``snils`` normalised), for a caller that
+#: reads it in the same round trip as something else; :func:`pupil_version_of` reads its row.
+PUPIL_VERSION = _VERSION_BY_SNILS
+
+
+def pupil_version_of(row: Sequence[Any]) -> PupilVersion:
+    """The :class:`PupilVersion` in a row of :data:`PUPIL_VERSION`'s columns."""
+    school = SchoolInfo(row[1], row[8])
+    pupil = PupilInfo(row[0], row[3], row[4], row[5], row[6], row[2], row[7], school)
+    return PupilVersion(PupilPlace(row[0], row[1], row[2]), pupil, _fingerprint(row))
+
+
+async def pupil_version(session: AsyncSession, snils: str) -> PupilVersion | None:
     """:func:`find_pupil` and :func:`data_version` in one query: the pupil with this SNILS
     (any spelling; a malformed one raises InvalidInput) and the fingerprint of his data, or
     None. The caller still decides whether the pupil may be read before using either."""
-    row = (await session.execute(_VERSION_BY_SNILS, {"snils": normalize_snils(snils)})).first()
-    if row is None:
-        return None
-    return PupilPlace(row[0], row[1], row[2]), _fingerprint(row)
+    row = (await session.execute(PUPIL_VERSION, {"snils": normalize_snils(snils)})).first()
+    return None if row is None else pupil_version_of(row)
 
 
 @dataclass(frozen=True)

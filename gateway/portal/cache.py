@@ -3,6 +3,11 @@
 Two levels: the ``portal_documents`` table (shared by every instance; the truth) and a small
 in-process LRU in front of it. Entries are keyed by ETag, which names the data version and
 the signing key, so an entry can never be served for data it was not built from.
+
+A request learns the ETag of the row kept for its pupil, range and format in the round trip
+that reads the pupil (:func:`with_stored`), so it reads the row itself only when that ETag is
+the one it needs and its process does not hold the document already; a new document is
+written with the request's other writes (:meth:`DocumentCache.put`).
 """
 
 from __future__ import annotations
@@ -11,12 +16,14 @@ import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Select, and_, bindparam, delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from diary_core.models import PortalDocument
-from gateway.portal.tokens import _insert
 
 PRUNE_EVERY = 500  # stores between two prunings of old rows, per process
 
@@ -32,6 +39,25 @@ class DocKey:
         """A strong ETag for this document built from ``data_version`` with ``key_id``."""
         raw = f"{self.format}|{self.pupil_id}|{self.start}|{self.end}|{data_version}|{key_id}"
         return '"' + hashlib.sha256(raw.encode()).hexdigest()[:40] + '"'
+
+
+def with_stored(query: Select[Any], pupil_id: Any) -> Select[Any]:
+    """``query`` (at most one row, naming a pupil by its column ``pupil_id``) with the id and
+    ETag of the document kept for that pupil and the range and format in the bound
+    parameters ``doc_from``, ``doc_to`` and ``doc_format`` (NULL when none is kept)."""
+    doc = PortalDocument
+    kept = and_(
+        doc.pupil_id == pupil_id,
+        doc.range_from == bindparam("doc_from", type_=doc.range_from.type),
+        doc.range_to == bindparam("doc_to", type_=doc.range_to.type),
+        doc.format == bindparam("doc_format", type_=doc.format.type),
+    )
+    return query.add_columns(doc.id, doc.etag).outerjoin(doc, kept)
+
+
+def stored_params(key: DocKey) -> dict[str, Any]:
+    """The parameters of :func:`with_stored` for ``key``."""
+    return {"doc_from": key.start, "doc_to": key.end, "doc_format": key.format}
 
 
 class MemoryCache:
@@ -61,50 +87,73 @@ class MemoryCache:
         self._bytes = 0
 
 
+_BODY = select(PortalDocument.body).where(
+    PortalDocument.id == bindparam("doc_id"),
+    PortalDocument.etag == bindparam("doc_etag", type_=PortalDocument.etag.type),
+)
+
+
+def _store_statement(insert: Any) -> Any:
+    doc = PortalDocument
+    values = {
+        "etag": bindparam("doc_etag", type_=doc.etag.type),
+        "body": bindparam("doc_body", type_=doc.body.type),
+        "created_at": bindparam("doc_at", type_=doc.created_at.type),
+    }
+    stmt = insert(doc).values(
+        pupil_id=bindparam("doc_pupil", type_=doc.pupil_id.type),
+        range_from=bindparam("doc_from", type_=doc.range_from.type),
+        range_to=bindparam("doc_to", type_=doc.range_to.type),
+        format=bindparam("doc_format", type_=doc.format.type),
+        **values,
+    )
+    excluded = {name: getattr(stmt.excluded, name) for name in values}
+    return stmt.on_conflict_do_update(
+        index_elements=["pupil_id", "range_from", "range_to", "format"], set_=excluded
+    )
+
+
+#: Keeping a document (replacing the one built from older data), by dialect.
+_STORE = {"postgresql": _store_statement(pg_insert), "sqlite": _store_statement(sqlite_insert)}
+
+
 class DocumentCache:
     def __init__(self, max_age: timedelta) -> None:
         self.memory = MemoryCache()
         self._max_age = max_age
         self._stores = 0
 
-    async def get(self, session: AsyncSession, key: DocKey, etag: str) -> bytes | None:
+    async def get(self, conn: AsyncConnection, etag: str, stored: tuple[Any, Any]) -> bytes | None:
+        """The document with this ETag: from memory, else the kept row ``stored`` (its id
+        and ETag, read by :func:`with_stored`) if it is this document."""
         body = self.memory.get(etag)
         if body is not None:
             return body
-        body = await session.scalar(
-            select(PortalDocument.body).where(
-                PortalDocument.pupil_id == key.pupil_id,
-                PortalDocument.range_from == key.start,
-                PortalDocument.range_to == key.end,
-                PortalDocument.format == key.format,
-                PortalDocument.etag == etag,
-            )
-        )
+        doc_id, stored_etag = stored
+        if stored_etag != etag:
+            return None
+        body = await conn.scalar(_BODY, {"doc_id": doc_id, "doc_etag": etag})
         if body is not None:
             self.memory.put(etag, body)
         return body
 
     async def put(
-        self, session: AsyncSession, key: DocKey, etag: str, body: bytes, now: datetime
-    ) -> None:
-        """Keep the document (replacing the one built from older data)."""
+        self, conn: AsyncConnection, key: DocKey, etag: str, body: bytes, now: datetime
+    ) -> tuple[Any, dict[str, Any]]:
+        """Keep the document: in memory now, and in the database by the statement returned
+        (with its parameters), which the caller runs with the request's other writes.
+        Every :data:`PRUNE_EVERY` stores, rows older than the configured age go first."""
         self.memory.put(etag, body)
-        values = {"etag": etag, "body": body, "created_at": now}
-        await session.execute(
-            _insert(session, PortalDocument)
-            .values(
-                pupil_id=key.pupil_id,
-                range_from=key.start,
-                range_to=key.end,
-                format=key.format,
-                **values,
-            )
-            .on_conflict_do_update(
-                index_elements=["pupil_id", "range_from", "range_to", "format"], set_=values
-            )
-        )
         self._stores += 1
         if self._stores % PRUNE_EVERY == 0:
-            await session.execute(
+            await conn.execute(
                 delete(PortalDocument).where(PortalDocument.created_at < now - self._max_age)
             )
+        params = {
+            **stored_params(key),
+            "doc_pupil": key.pupil_id,
+            "doc_etag": etag,
+            "doc_body": body,
+            "doc_at": now,
+        }
+        return _STORE[conn.dialect.name], params

@@ -41,14 +41,15 @@ class Client:
 
 
 def client_of(row: Any) -> Client:
-    schools = None if row.school_ids is None else frozenset(int(s) for s in row.school_ids)
-    return Client(
-        row.id,
-        row.client_id,
-        row.name,
-        frozenset(row.scopes.split()),
-        PortalClient(row.client_id, schools),
-    )
+    """The client in a ``portal_clients`` row (or any object with its column names)."""
+    return client_from(row.id, row.client_id, row.name, row.scopes, row.school_ids)
+
+
+def client_from(
+    id: int, client_id: str, name: str, scopes: str, school_ids: list[int] | None
+) -> Client:
+    schools = None if school_ids is None else frozenset(int(s) for s in school_ids)
+    return Client(id, client_id, name, frozenset(scopes.split()), PortalClient(client_id, schools))
 
 
 def _jwk(key: dict[str, Any]) -> dict[str, Any]:

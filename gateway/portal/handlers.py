@@ -6,23 +6,27 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 from aiohttp import web
 
+from diary_core.models import Pupil
 from diary_core.policy import PupilPlace, portal_may_read
 from diary_core.progress import (
+    PUPIL_VERSION,
     changes_after,
     check_cursor,
     check_range,
     guardian_pupils,
     load_progress,
-    pupil_version,
+    pupil_version_of,
 )
+from diary_core.snils import normalize_snils
 from gateway.portal import auth, documents, negotiation, problems, tokens
-from gateway.portal.cache import DocKey
-from gateway.portal.endpoint import Call, serve
+from gateway.portal.cache import DocKey, with_stored
+from gateway.portal.endpoint import Call, Lookup, serve
 from gateway.portal.state import PORTAL
 from gateway.portal.xml import XSD_PATH, changes_xml, guardian_xml, progress_xml
 
@@ -70,12 +74,16 @@ def _claimed_client(assertion: str) -> str:
         return ""
 
 
-def _format(call: Call) -> str:
-    fmt = negotiation.choose(call.request.headers.get("Accept"))
+def _format_of(request: web.Request, details: dict[str, Any]) -> str:
+    fmt = negotiation.choose(request.headers.get("Accept"))
     if fmt is None:
         raise problems.not_acceptable()
-    call.details["format"] = fmt
+    details["format"] = fmt
     return fmt
+
+
+def _format(call: Call) -> str:
+    return _format_of(call.request, call.details)
 
 
 def _date(query: Any, name: str) -> date:
@@ -101,22 +109,27 @@ def _matches(request: web.Request, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
-def _headers(etag: str) -> dict[str, str]:
-    return {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Accept, Authorization"}
+def _headers(content_type: str | None) -> dict[str, str]:
+    headers = {"Cache-Control": "private, no-cache", "Vary": "Accept, Authorization"}
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    return headers
+
+
+#: The headers of a document, by format, and of a 304 (each response adds its ETag).
+_HEADERS = {
+    fmt: _headers(media if fmt == "jose" else f"{media}; charset=utf-8")
+    for fmt, media in negotiation.MEDIA_TYPES.items()
+}
+_NOT_MODIFIED = _headers(None)
 
 
 def _document(fmt: str, body: bytes, etag: str) -> web.Response:
-    charset = None if fmt == "jose" else "utf-8"
-    return web.Response(
-        body=body,
-        content_type=negotiation.MEDIA_TYPES[fmt],
-        charset=charset,
-        headers=_headers(etag),
-    )
+    return web.Response(body=body, headers={**_HEADERS[fmt], "ETag": etag})
 
 
 def _not_modified(etag: str) -> web.Response:
-    return web.Response(status=304, headers=_headers(etag))
+    return web.Response(status=304, headers={**_NOT_MODIFIED, "ETag": etag})
 
 
 def _render(call: Call, fmt: str, doc: documents.Json, to_xml: ToXml) -> bytes:
@@ -135,29 +148,64 @@ def _meta(call: Call) -> documents.Meta:
 
 async def progress(request: web.Request) -> web.Response:
     """``GET /portal/v1/pupils/{snils}/progress?from=&to=``."""
-    return await serve(request, "portal.progress.read", "progress.read", _progress)
+    return await serve(
+        request,
+        "portal.progress.read",
+        "progress.read",
+        _progress,
+        _progress_lookup,
+        reads_only=True,
+    )
+
+
+#: The pupil by SNILS, his data's fingerprint and the document kept for the asked range and
+#: format, read with the bearer token: one round trip before the answer is known.
+_PROGRESS_LOOKUP = tokens.with_bearer(with_stored(PUPIL_VERSION, Pupil.id).subquery("pupil"))
+_VERSION_WIDTH = len(PUPIL_VERSION.selected_columns)
+
+
+@dataclass(frozen=True)
+class _Ask:
+    """What a progress request asks for."""
+
+    fmt: str
+    start: date
+    end: date
+
+
+def _progress_lookup(request: web.Request, details: dict[str, Any]) -> Lookup:
+    """Parse the request in the order its refusals are answered: representation (406),
+    dates (400), range (400), SNILS (400)."""
+    fmt = _format_of(request, details)
+    start, end = _date(request.query, "from"), _date(request.query, "to")
+    check_range(start, end)
+    details.update({"from": start.isoformat(), "to": end.isoformat()})
+    snils = normalize_snils(request.match_info["snils"])
+    params = {"snils": snils, "doc_from": start, "doc_to": end, "doc_format": fmt}
+    return Lookup(_PROGRESS_LOOKUP, params, _Ask(fmt, start, end))
 
 
 async def _progress(call: Call) -> web.Response:
-    fmt = _format(call)
-    start, end = _date(call.request.query, "from"), _date(call.request.query, "to")
-    check_range(start, end)
-    call.details.update({"from": start.isoformat(), "to": end.isoformat()})
-    found = await pupil_version(call.session, call.request.match_info["snils"])
-    pupil_id = await _readable(call, found[0] if found else None)
-    version = found[1] if found else ""
-    key = DocKey(pupil_id, start, end, fmt)
-    etag = key.etag(version, call.state.signer.key_id)
+    assert call.lookup is not None  # serve ran _progress_lookup
+    ask: _Ask = call.lookup.ask
+    found = call.found
+    if found[0] is None:  # no pupil has this SNILS
+        raise problems.pupil_not_found()
+    version = pupil_version_of(found[:_VERSION_WIDTH])
+    pupil_id = await _readable(call, version.place)
+    key = DocKey(pupil_id, ask.start, ask.end, ask.fmt)
+    etag = key.etag(version.version, call.state.signer.key_id)
     if _matches(call.request, etag):
         return _not_modified(etag)
-    body = await call.state.cache.get(call.session, key, etag)
+    stored = (found[_VERSION_WIDTH], found[_VERSION_WIDTH + 1])
+    body = await call.state.cache.get(call.conn, etag, stored)
     if body is None:
-        found = await load_progress(call.session, pupil_id, start, end)
-        if found is None:
-            raise problems.pupil_not_found()
-        body = _render(call, fmt, documents.progress_json(found, _meta(call)), progress_xml)
-        await call.state.cache.put(call.session, key, etag, body, call.now)
-    return _document(fmt, body, etag)
+        progress = await load_progress(call.conn, pupil_id, ask.start, ask.end, pupil=version.pupil)
+        assert progress is not None  # the pupil is given: there always is a document
+        doc = documents.progress_json(progress, _meta(call))
+        body = _render(call, ask.fmt, doc, progress_xml)
+        call.writes.append(await call.state.cache.put(call.conn, key, etag, body, call.now))
+    return _document(ask.fmt, body, etag)
 
 
 async def _readable(call: Call, place: PupilPlace | None) -> int:
@@ -186,7 +234,7 @@ def _signed(call: Call, fmt: str, doc: documents.Json, to_xml: ToXml) -> web.Res
 
 async def guardian(request: web.Request) -> web.Response:
     """``GET /portal/v1/guardians/{esia_oid}/pupils``."""
-    return await serve(request, "portal.guardian.read", "progress.read", _guardian)
+    return await serve(request, "portal.guardian.read", "progress.read", _guardian, reads_only=True)
 
 
 async def _guardian(call: Call) -> web.Response:

@@ -8,6 +8,7 @@ in :func:`signer_from_settings` without touching the feed.
 from __future__ import annotations
 
 import base64
+import copy
 import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -58,6 +59,34 @@ class DocumentSigner(Protocol):
         ...
 
 
+class _XMLSigner(XMLSigner):
+    """signxml's signer, for the documents :mod:`gateway.portal.xml` builds.
+
+    For each signature signxml takes two private copies of the document (one receives the
+    signature, the other is digested), made by serialising and re-parsing it: that sheds
+    namespaces an element would inherit from its parents, and refuses DTDs and entities.
+    Our documents are standalone trees (no parent, every namespace declared on the root,
+    no DTD, no entity), so a plain copy of the tree is the same copy, made in C at a
+    fraction of the cost. Anything else, a DTD or an entity included, goes signxml's way
+    (and is refused there).
+    """
+
+    def get_root(self, data: Any) -> Any:
+        if isinstance(data, etree._Element) and _standalone(data):
+            return copy.deepcopy(data)
+        return super().get_root(data)
+
+
+def _standalone(root: etree._Element) -> bool:
+    docinfo = root.getroottree().docinfo
+    return (
+        root.getparent() is None
+        and docinfo.internalDTD is None
+        and docinfo.externalDTD is None
+        and next(root.iter(etree.Entity), None) is None
+    )
+
+
 class RsaDocumentSigner:
     """RSA-SHA256: XML-DSig (enveloped, exclusive C14N, certificate in KeyInfo) and RS256."""
 
@@ -65,12 +94,12 @@ class RsaDocumentSigner:
         if cert.public_key().public_numbers() != key.public_key().public_numbers():
             raise ValueError("the feed certificate does not belong to the feed key")
         self._key = key
-        self._cert_pem = cert.public_bytes(serialization.Encoding.PEM).decode()
+        self._cert = cert  # an object, not PEM: signxml would parse PEM again at every call
         self._cert_der = cert.public_bytes(serialization.Encoding.DER)
         self._jwk = RSAKey.import_key(key)
         self._kid = self._jwk.thumbprint()
         # Exclusive C14N: the signed bytes do not depend on where the document is embedded.
-        self._xml = XMLSigner(
+        self._xml = _XMLSigner(
             method=SignatureConstructionMethod.enveloped,
             signature_algorithm=SignatureMethod.RSA_SHA256,
             digest_algorithm=DigestAlgorithm.SHA256,
@@ -96,7 +125,7 @@ class RsaDocumentSigner:
         return self._kid
 
     def sign_xml(self, element: etree._Element) -> bytes:
-        signed = self._xml.sign(element, key=self._key, cert=[self._cert_pem])
+        signed = self._xml.sign(element, key=self._key, cert=[self._cert])
         return etree.tostring(signed, xml_declaration=True, encoding="UTF-8")
 
     def sign_jws(self, payload: bytes) -> str:

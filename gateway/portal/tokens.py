@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Select, Subquery, bindparam, delete, func, select, true
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from diary_core.models import PortalAssertion, PortalClient, PortalRateCounter, PortalToken
-from gateway.portal.clients import Client, client_of
+from gateway.portal.clients import Client, client_from
 
 WINDOW = timedelta(minutes=1)
 RATE_SHARDS = 16
@@ -23,10 +25,7 @@ KEEP_EXPIRED = timedelta(hours=1)
 
 def _insert(session: AsyncSession, model: Any) -> Any:
     """The dialect's INSERT, which knows ON CONFLICT (PostgreSQL and SQLite alike)."""
-    if session.bind.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
     return insert(model)
 
 
@@ -78,13 +77,6 @@ def window_of(now: datetime) -> datetime:
     return now.replace(second=0, microsecond=0)
 
 
-@dataclass(frozen=True)
-class Bearer:
-    client: Client
-    scopes: frozenset[str]
-    used_in_window: int  # requests of this client in the current window, before this one
-
-
 def _used(client_id: Any, now: datetime | None) -> Any:
     """Requests in the window (a bound parameter ``window`` when ``now`` is None)."""
     window = (
@@ -102,50 +94,99 @@ async def used_in_window(session: AsyncSession, client: Client, now: datetime) -
     return int(await session.scalar(_used(client.id, now)) or 0)
 
 
-_AUTHENTICATE = (  # plain columns, no ORM entity: this runs on every portal request
-    select(
-        PortalClient.id,
-        PortalClient.client_id,
-        PortalClient.name,
-        PortalClient.scopes,
-        PortalClient.school_ids,
-        PortalToken.scopes.label("token_scopes"),
-        _used(PortalClient.id, None).scalar_subquery().label("used"),
-    )
-    .join(PortalToken, PortalToken.client_id == PortalClient.id)
-    .where(
-        PortalToken.token_hash == bindparam("token_hash"),
-        PortalToken.expires_at > bindparam("now", type_=PortalToken.expires_at.type),
-        PortalClient.active.is_(True),
-    )
+_BEARER_COLUMNS = (  # plain columns, no ORM entity: this runs on every portal request
+    PortalClient.id,
+    PortalClient.client_id,
+    PortalClient.name,
+    PortalClient.scopes,
+    PortalClient.school_ids,
+    PortalToken.scopes.label("token_scopes"),
+    _used(PortalClient.id, None).scalar_subquery().label("used"),
 )
 
 
-async def authenticate(session: AsyncSession, token: str, now: datetime) -> Bearer | None:
+def with_bearer(also: Subquery | None = None) -> Select[Any]:
+    """The bearer token's client and its request count, by the bound parameters
+    ``token_hash``, ``now`` and ``window``; with ``also`` (a subquery of at most one row),
+    its columns too, in the same round trip (NULL when it finds nothing). Build it once."""
+    stmt = (
+        select(*_BEARER_COLUMNS)
+        .join(PortalToken, PortalToken.client_id == PortalClient.id)
+        .where(
+            PortalToken.token_hash == bindparam("token_hash"),
+            PortalToken.expires_at > bindparam("now", type_=PortalToken.expires_at.type),
+            PortalClient.active.is_(True),
+        )
+    )
+    if also is None:
+        return stmt
+    return stmt.add_columns(*also.c).outerjoin(also, true())
+
+
+_AUTHENTICATE = with_bearer()
+
+
+@dataclass(frozen=True)
+class Bearer:
+    client: Client
+    scopes: frozenset[str]
+    used_in_window: int  # requests of this client in the current window, before this one
+    found: tuple[Any, ...] = ()  # the columns of ``also`` (see :func:`with_bearer`)
+
+
+async def authenticate(
+    db: AsyncSession | AsyncConnection,
+    token: str,
+    now: datetime,
+    query: Select[Any] = _AUTHENTICATE,
+    params: dict[str, Any] | None = None,
+) -> Bearer | None:
     """The client behind a live bearer token (its client active), with its request count in
-    the current window, in one query; None for an unknown or expired token."""
-    params = {"token_hash": token_hash(token), "now": now, "window": window_of(now)}
-    row = (await session.execute(_AUTHENTICATE, params)).first()
+    the current window, in one query; None for an unknown or expired token. ``query`` may
+    read more in the same round trip (:func:`with_bearer`), with its own ``params``."""
+    args = {"token_hash": token_hash(token), "now": now, "window": window_of(now)}
+    if params:
+        args.update(params)
+    row = (await db.execute(query, args)).first()
     if row is None:
         return None
-    return Bearer(client_of(row), frozenset(row.token_scopes.split()), int(row.used))
-
-
-async def count_request(session: AsyncSession, client: Client, now: datetime) -> None:
-    """Count one request in the client's current window (on a random shard row: concurrent
-    requests of one client do not wait for each other's row lock)."""
-    stmt = _insert(session, PortalRateCounter).values(
-        client_id=client.id,
-        window_start=window_of(now),
-        shard=random.randrange(RATE_SHARDS),
-        count=1,
+    width = len(_BEARER_COLUMNS)
+    client = client_from(*row[: width - 2])
+    return Bearer(
+        client, frozenset(row[width - 2].split()), int(row[width - 1]), tuple(row[width:])
     )
-    await session.execute(
-        stmt.on_conflict_do_update(
+
+
+def _count_statement(insert: Any) -> Any:
+    return (
+        insert(PortalRateCounter)
+        .values(
+            client_id=bindparam("rate_client"),
+            window_start=bindparam("rate_window", type_=PortalRateCounter.window_start.type),
+            shard=bindparam("rate_shard"),
+            count=1,
+        )
+        .on_conflict_do_update(
             index_elements=["client_id", "window_start", "shard"],
             set_={"count": PortalRateCounter.count + 1},
         )
     )
+
+
+#: Counting one request, by dialect (both know INSERT … ON CONFLICT).
+_COUNT = {"postgresql": _count_statement(pg_insert), "sqlite": _count_statement(sqlite_insert)}
+
+
+def count_request(dialect: str, client: Client, now: datetime) -> tuple[Any, dict[str, Any]]:
+    """The statement and parameters that count one request in the client's current window,
+    on a random shard row (concurrent requests of one client do not wait for each other's
+    row lock), for the caller to run in the request's transaction."""
+    params = {
+        "rate_client": client.id,
+        "rate_window": window_of(now),
+        "rate_shard": random.randrange(RATE_SHARDS),
+    }
+    return _COUNT[dialect], params
 
 
 def retry_after(now: datetime) -> int:

@@ -1,6 +1,11 @@
 """The portal's documents as XML in the project's namespace, built from the JSON documents
 (:mod:`gateway.portal.documents`) so both representations always carry the same data.
 
+A document is written as text and parsed once: for documents of a few hundred elements that
+is about twice as fast as building the tree element by element, and the text is escaped
+here, in one place (:func:`_attrs`), so nothing a value holds can become markup. The tree is
+the same either way (the tests compare it with the schema and ``xmlsec1``).
+
 The schema is ``progress.xsd`` beside this module, served at ``/portal/v1/schema/progress.xsd``.
 Any XML this service reads (the schema included) goes through :data:`SAFE_PARSER`.
 """
@@ -9,7 +14,6 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 from lxml import etree
 
@@ -39,94 +43,121 @@ def schema() -> etree.XMLSchema:
     return etree.XMLSchema(parse_safely(XSD_PATH.read_bytes()))
 
 
-_TAGS: dict[str, str] = {}
+#: Escapes of an attribute value (quotes, and the whitespace a parser would normalise) and
+#: of element text.
+_ATTRIBUTE = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\t": "&#9;", "\n": "&#10;",
+     "\r": "&#13;"}
+)  # fmt: skip
+_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
 
 
-def _q(tag: str) -> str:
-    qname = _TAGS.get(tag)
-    if qname is None:
-        qname = _TAGS[tag] = f"{{{NS}}}{tag}"
-    return qname
-
-
-def _attrs(doc: Json, skip: tuple[str, ...] = ()) -> dict[str, str]:
+def _attrs(doc: Json, skip: tuple[str, ...] = ()) -> str:
     """Scalar members as attributes: strings as they are, integers in decimal, booleans as
     ``true``/``false``; None (absent values), objects and lists are not attributes.
     (Inline type checks: this runs for every mark of every document.)"""
-    out: dict[str, str] = {}
+    out = []
     for k, v in doc.items():
         kind = type(v)
+        if k in skip:
+            continue
         if kind is str:
-            out[k] = v
+            out.append(f' {k}="{v.translate(_ATTRIBUTE)}"')
         elif kind is int:
-            out[k] = str(v)
+            out.append(f' {k}="{v}"')
         elif kind is bool:
-            out[k] = "true" if v else "false"
-    for k in skip:
-        out.pop(k, None)
-    return out
+            out.append(f' {k}="true"' if v else f' {k}="false"')
+    return "".join(out)
 
 
-def _child(parent: etree._Element, tag: str, doc: Json, skip: tuple[str, ...] = ()) -> Any:
-    return etree.SubElement(parent, _q(tag), _attrs(doc, skip))
+class _Text:
+    """A document of the project's namespace (prefix ``p``) being written."""
+
+    def __init__(self, tag: str, doc: Json) -> None:
+        self.parts = [
+            f'<p:{tag} xmlns:p="{NS}" version="{doc["version"]}">',
+            f"<p:Issuer>{doc['issuer'].translate(_TEXT)}</p:Issuer>",
+            f"<p:IssuedAt>{doc['issuedAt'].translate(_TEXT)}</p:IssuedAt>",
+            f"<p:AsOf>{doc['asOf'].translate(_TEXT)}</p:AsOf>",
+        ]
+        self.tag = tag
+
+    def empty(self, tag: str, doc: Json, skip: tuple[str, ...] = ()) -> None:
+        self.parts.append(f"<p:{tag}{_attrs(doc, skip)}/>")
+
+    def open(self, tag: str, doc: Json | None = None) -> None:
+        self.parts.append(f"<p:{tag}{_attrs(doc) if doc else ''}>")
+
+    def close(self, tag: str) -> None:
+        self.parts.append(f"</p:{tag}>")
+
+    def element(self) -> etree._Element:
+        self.close(self.tag)
+        return etree.fromstring("".join(self.parts).encode(), SAFE_PARSER)
 
 
-def _root(tag: str, doc: Json) -> etree._Element:
-    root = etree.Element(_q(tag), {"version": str(doc["version"])}, nsmap={"p": NS})
-    etree.SubElement(root, _q("Issuer")).text = doc["issuer"]
-    etree.SubElement(root, _q("IssuedAt")).text = doc["issuedAt"]
-    etree.SubElement(root, _q("AsOf")).text = doc["asOf"]
-    return root
+def _pupil(out: _Text, pupil: Json) -> None:
+    if "school" not in pupil:
+        out.empty("Pupil", pupil)
+        return
+    out.open("Pupil", pupil)
+    out.empty("School", pupil["school"])
+    out.close("Pupil")
 
 
-def _pupil(parent: etree._Element, pupil: Json) -> None:
-    el = _child(parent, "Pupil", pupil)
-    if "school" in pupil:
-        _child(el, "School", pupil["school"])
-
-
-def _period_mark(parent: etree._Element, pm: Json) -> None:
-    _child(_child(parent, "PeriodMark", pm), "Period", pm["period"])
+def _period_mark(out: _Text, pm: Json) -> None:
+    out.open("PeriodMark", pm)
+    out.empty("Period", pm["period"])
+    out.close("PeriodMark")
 
 
 def progress_xml(doc: Json) -> etree._Element:
-    root = _root("Progress", doc)
-    _child(root, "Range", doc["range"])
-    _child(root, "School", doc["school"])
-    _pupil(root, doc["pupil"])
-    subjects = etree.SubElement(root, _q("Subjects"))
+    out = _Text("Progress", doc)
+    out.empty("Range", doc["range"])
+    out.empty("School", doc["school"])
+    _pupil(out, doc["pupil"])
+    out.open("Subjects")
     for s in doc["subjects"]:
-        subject = _child(subjects, "Subject", s)
+        out.open("Subject", s)
         for m in s["marks"]:
-            _child(subject, "Mark", m)
-    attendance = etree.SubElement(root, _q("Attendance"))
+            out.empty("Mark", m)
+        out.close("Subject")
+    out.close("Subjects")
+    out.open("Attendance")
     for a in doc["attendance"]:
-        _child(attendance, "Absence", a)
-    periods = etree.SubElement(root, _q("PeriodMarks"))
+        out.empty("Absence", a)
+    out.close("Attendance")
+    out.open("PeriodMarks")
     for pm in doc["periodMarks"]:
-        _period_mark(periods, pm)
-    return root
+        _period_mark(out, pm)
+    out.close("PeriodMarks")
+    return out.element()
 
 
 def guardian_xml(doc: Json) -> etree._Element:
-    root = _root("GuardianPupils", doc)
-    _child(root, "Guardian", doc["guardian"])
+    out = _Text("GuardianPupils", doc)
+    out.empty("Guardian", doc["guardian"])
     for p in doc["pupils"]:
-        _pupil(root, p)
-    return root
+        _pupil(out, p)
+    return out.element()
 
 
 _CHANGE_STATES = {"mark": "Mark", "absence": "Absence", "periodMark": "PeriodMark"}
 
 
 def changes_xml(doc: Json) -> etree._Element:
-    root = _root("Changes", doc)
-    _child(root, "Page", doc, ("type", "version", "issuer", "issuedAt", "asOf"))
+    out = _Text("Changes", doc)
+    out.empty("Page", doc, ("type", "version", "issuer", "issuedAt", "asOf"))
     for c in doc["changes"]:
-        change = _child(root, "Change", c)
-        for key, tag in _CHANGE_STATES.items():
-            if key == "periodMark" and key in c:
-                _period_mark(change, c[key])
-            elif key in c:
-                _child(change, tag, c[key])
-    return root
+        states = [(key, tag) for key, tag in _CHANGE_STATES.items() if key in c]
+        if not states:
+            out.empty("Change", c)
+            continue
+        out.open("Change", c)
+        for key, tag in states:
+            if key == "periodMark":
+                _period_mark(out, c[key])
+            else:
+                out.empty(tag, c[key])
+        out.close("Change")
+    return out.element()
