@@ -9,7 +9,9 @@ each call in its own session like a request:
 - ``journal.gradebook_grid`` for one quarter, as the teacher of that class and subject
   (a staff read writes an audit row, committed as a request would).
 
-It prints p50/p99/mean beside the targets; it asserts nothing about time.
+The quarter is the year's 3rd, the longest (``--quarter N`` for another). It prints p50/p99/mean
+beside the targets and, per request, the SQL statements sent and this process's CPU time (both
+robust to other processes' load); it asserts nothing about time.
 
     python bench/bench_core.py                   # generate (~5 min), measure, keep the database
     python bench/bench_core.py --keep DBNAME     # measure again on a generated database
@@ -30,13 +32,14 @@ import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from diary_core import journal, school
@@ -203,20 +206,26 @@ async def imports(engine: AsyncEngine, pupils: int, marks: int) -> dict[str, flo
 # ----------------------------------------------------------------------------- reads
 
 
-async def quarter_of_today(engine: AsyncEngine) -> dict[int, Period]:
-    """Per school: the quarter of the generated year that holds the most marks (the 3rd)."""
+async def quarter_of_today(engine: AsyncEngine, number: int = 3) -> dict[int, Period]:
+    """Per school: quarter ``number`` of the generated year; the 3rd (the default) is the
+    longest and holds the most marks. Only the year's quarters count: its ``year`` period,
+    which starts with the 1st quarter, is not one of them."""
     today = NOW.date()
     async with session_factory(engine)() as session:
         periods = await session.scalars(
             select(Period)
             .join(AcademicYear, AcademicYear.id == Period.year_id)
-            .where(AcademicYear.starts_on <= today, AcademicYear.ends_on >= today)
+            .where(
+                AcademicYear.starts_on <= today,
+                AcademicYear.ends_on >= today,
+                Period.kind == "quarter",
+            )
             .order_by(Period.starts_on)
         )
         by_school: dict[int, list[Period]] = {}
         for p in periods:
             by_school.setdefault(p.school_id, []).append(p)
-    return {sid: ps[2] if len(ps) > 2 else ps[-1] for sid, ps in by_school.items()}
+    return {sid: ps[min(number, len(ps)) - 1] for sid, ps in by_school.items()}
 
 
 DISTRICT = ~School.name.like(f"{EXTRA_SCHOOL}%")  # the generated schools, not earlier imports
@@ -292,22 +301,49 @@ Timed = tuple[int, float]  # marks read, seconds inside the core function alone
 Read = Callable[[AsyncEngine, dict[int, Period], Any], Awaitable[Timed]]
 
 
+class Statements:
+    """Counts the SQL statements an engine sends (BEGIN, COMMIT and the pool's liveness
+    check are not statements the code writes, and are not counted)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.count = 0
+        event.listen(engine.sync_engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, *_: Any) -> None:
+        self.count += 1
+
+
+@dataclass
+class Measured:
+    latencies: list[float]  # ms, each request: session + actor + call + commit
+    calls: list[float]  # ms, the core call alone
+    marks: int  # marks read in all
+    statements: int  # SQL statements in all
+    cpu: float  # s of this process's CPU in all (robust to other processes' load)
+
+
 async def time_reads(
-    engine: AsyncEngine, quarters: dict[int, Period], read: Read, cases: list[Any], warm: int
-) -> tuple[list[float], list[float], int]:
+    engine: AsyncEngine,
+    quarters: dict[int, Period],
+    read: Read,
+    cases: list[Any],
+    warm: int,
+    statements: Statements,
+) -> Measured:
     """Request latencies (session + actor + call + commit) and the core call's alone, in ms."""
     for case in cases[:warm]:
         await read(engine, quarters, case)
-    latencies: list[float] = []
-    calls: list[float] = []
-    marks = 0
+    out = Measured([], [], 0, 0, 0.0)
+    statements_before, cpu_before = statements.count, time.process_time()
     for case in cases[warm:]:
         started = time.perf_counter()
         n, call = await read(engine, quarters, case)
-        latencies.append((time.perf_counter() - started) * 1000)
-        calls.append(call * 1000)
-        marks += n
-    return latencies, calls, marks
+        out.latencies.append((time.perf_counter() - started) * 1000)
+        out.calls.append(call * 1000)
+        out.marks += n
+    out.statements = statements.count - statements_before
+    out.cpu = time.process_time() - cpu_before
+    return out
 
 
 def pct(values: list[float], p: float) -> float:
@@ -315,8 +351,11 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
 
-async def reads(engine: AsyncEngine, calls: int, warm: int, seed: int) -> dict[str, list[float]]:
-    quarters = await quarter_of_today(engine)
+async def reads(
+    engine: AsyncEngine, calls: int, warm: int, seed: int, quarter: int
+) -> dict[str, list[float]]:
+    quarters = await quarter_of_today(engine, quarter)
+    statements = Statements(engine)
     rng = random.Random(seed)
     out: dict[str, list[float]] = {}
     # As the server does after start-up (gateway/app.py): what generation and setup left on
@@ -327,16 +366,20 @@ async def reads(engine: AsyncEngine, calls: int, warm: int, seed: int) -> dict[s
         ("pupil_marks", read_pupil, await pupil_cases(engine, rng, calls + warm)),
         ("gradebook_grid", read_grid, await grid_cases(engine, rng, calls + warm)),
     ):
-        latencies, inner, marks = await time_reads(engine, quarters, read, cases, warm)
-        out[what] = latencies
-        out[f"{what} (call only)"] = inner
-        for label, values in ((what, latencies), ("  call only", inner)):
+        m = await time_reads(engine, quarters, read, cases, warm, statements)
+        out[what] = m.latencies
+        out[f"{what} (call only)"] = m.calls
+        for label, values in ((what, m.latencies), ("  call only", m.calls)):
             print(
                 f"  {label:14} {len(values)} calls: p50 {pct(values, 50):6.2f} ms  "
                 f"p99 {pct(values, 99):6.2f} ms  mean {statistics.fmean(values):6.2f} ms  "
                 f"max {max(values):6.2f} ms"
             )
-        print(f"  {'':14} {marks / len(latencies):.1f} marks per call")
+        n = len(m.latencies)
+        print(
+            f"  {'':14} per request: {m.marks / n:.1f} marks, {m.statements / n:.1f} SQL "
+            f"statements, {m.cpu / n * 1000:.2f} ms CPU of this process"
+        )
     return out
 
 
@@ -367,6 +410,9 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--calls", type=int, default=500)
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--quarter", type=int, default=3, help="which quarter the reads ask for (default 3)"
+    )
     parser.add_argument("--skip-imports", action="store_true")
     return parser.parse_args()
 
@@ -386,7 +432,7 @@ async def main() -> None:
         if ns.generate_only:
             return
         rates = {} if ns.skip_imports else await imports(engine, ns.import_pupils, ns.import_marks)
-        lat = await reads(engine, ns.calls, ns.warmup, ns.seed)
+        lat = await reads(engine, ns.calls, ns.warmup, ns.seed, ns.quarter)
         table(rates, lat)
     finally:
         await engine.dispose()

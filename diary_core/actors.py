@@ -2,39 +2,52 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from diary_core.errors import NotFound
 from diary_core.models import Guardianship, Pupil, SchoolClass, TeachingAssignment, User, UserRole
 from diary_core.policy import Actor, PupilPlace, UserTarget
 from diary_core.roles import STAFF_ROLES, Role
 
-
-@dataclass(frozen=True)
-class Account:
-    """An account as sign-in checks see it: active or not, its school and its roles."""
-
-    is_active: bool
-    school_id: int | None
-    roles: frozenset[Role]
-
-
-async def account_of(session: AsyncSession, user_id: int) -> Account | None:
-    """The account and its roles in one query (a request's hot path); None if unknown."""
-    rows = (
-        await session.execute(
-            select(User.is_active, User.school_id, UserRole.role)
-            .outerjoin(UserRole, UserRole.user_id == User.id)
-            .where(User.id == user_id)
-        )
-    ).all()
-    if not rows:
-        return None
-    roles = frozenset(Role(r.role) for r in rows if r.role is not None)
-    return Account(rows[0].is_active, rows[0].school_id, roles)
+# Built once: a request's hot path pays neither for building nor for the cache key.
+_OWN = aliased(Pupil, name="own_pupil")
+_CHILD = aliased(Pupil, name="child")
+_ACCOUNT = (
+    # The account, its roles, the pupil's own enrolment and the confirmed children, in one
+    # statement: one row per role × child (a family has a handful), every part outer-joined.
+    select(
+        User.is_active,
+        User.school_id,
+        UserRole.role,
+        _OWN.id,
+        _OWN.school_id,
+        _OWN.class_id,
+        _CHILD.id,
+        _CHILD.school_id,
+        _CHILD.class_id,
+    )
+    .outerjoin(UserRole, UserRole.user_id == User.id)
+    .outerjoin(_OWN, _OWN.user_id == User.id)
+    .outerjoin(
+        Guardianship,
+        and_(Guardianship.guardian_id == User.id, Guardianship.status == "confirmed"),
+    )
+    .outerjoin(_CHILD, _CHILD.id == Guardianship.pupil_id)
+    .where(User.id == bindparam("user_id"))
+)
+_TEACHING = (
+    # Teaching assignments (class, subject) and led classes (class, NULL) in one statement.
+    select(TeachingAssignment.class_id, TeachingAssignment.subject_id)
+    .where(TeachingAssignment.teacher_id == bindparam("user_id"))
+    .union_all(
+        select(SchoolClass.id, null()).where(SchoolClass.class_teacher_id == bindparam("user_id"))
+    )
+)
 
 
 async def roles_of(session: AsyncSession, user_id: int) -> frozenset[Role]:
@@ -51,48 +64,45 @@ async def _own_pupil(session: AsyncSession, user_id: int) -> PupilPlace | None:
     return PupilPlace(row.id, row.school_id, row.class_id) if row else None
 
 
-async def _children(session: AsyncSession, user_id: int) -> frozenset[PupilPlace]:
-    rows = await session.execute(
-        select(Pupil.id, Pupil.school_id, Pupil.class_id)
-        .join(Guardianship, Guardianship.pupil_id == Pupil.id)
-        .where(Guardianship.guardian_id == user_id, Guardianship.status == "confirmed")
-    )
-    return frozenset(PupilPlace(r.id, r.school_id, r.class_id) for r in rows)
-
-
 async def _teaching(
     session: AsyncSession, user_id: int
 ) -> tuple[frozenset[tuple[int, int]], frozenset[int]]:
-    taught = await session.execute(
-        select(TeachingAssignment.class_id, TeachingAssignment.subject_id).where(
-            TeachingAssignment.teacher_id == user_id
-        )
-    )
-    led = await session.scalars(
-        select(SchoolClass.id).where(SchoolClass.class_teacher_id == user_id)
-    )
-    return frozenset((r.class_id, r.subject_id) for r in taught), frozenset(led)
+    """(class, subject) pairs the user teaches, and the classes he is class teacher of."""
+    taught: set[tuple[int, int]] = set()
+    led: set[int] = set()
+    for class_id, subject_id in await session.execute(_TEACHING, {"user_id": user_id}):
+        if subject_id is None:
+            led.add(class_id)
+        else:
+            taught.add((class_id, subject_id))
+    return frozenset(taught), frozenset(led)
+
+
+def _place(row: Sequence[Any]) -> PupilPlace | None:
+    return PupilPlace(*row) if row[0] is not None else None
 
 
 async def load_actor(session: AsyncSession, user_id: int) -> Actor:
     """The actor for an account; a disabled or unknown account is :class:`NotFound`.
 
-    Teaching assignments and led classes are read for staff only: the policy consults them
-    only for staff (``Actor.staff_of``), so a family account skips those two queries."""
-    account = await account_of(session, user_id)
-    if account is None or not account.is_active:
+    A family account is one statement; staff add one for teaching assignments and led
+    classes, which the policy consults only for staff (``Actor.staff_of``)."""
+    rows = (await session.execute(_ACCOUNT, {"user_id": user_id})).all()
+    if not rows or not rows[0][0]:
         raise NotFound("учётная запись не найдена")
-    roles = account.roles
+    roles = frozenset(Role(r[2]) for r in rows if r[2] is not None)
     no_classes: tuple[frozenset[tuple[int, int]], frozenset[int]] = (frozenset(), frozenset())
     taught, led = await _teaching(session, user_id) if roles & STAFF_ROLES else no_classes
+    own = _place(rows[0][3:6])  # a user is at most one pupil: the same on every row
+    children = {place for r in rows if (place := _place(r[6:9]))}
     return Actor(
         user_id=user_id,
         roles=roles,
-        school_id=account.school_id,
+        school_id=rows[0][1],
         taught=taught,
         led_classes=led,
-        own_pupil=await _own_pupil(session, user_id) if Role.PUPIL in roles else None,
-        children=await _children(session, user_id) if Role.PARENT in roles else frozenset(),
+        own_pupil=own if Role.PUPIL in roles else None,
+        children=frozenset(children) if Role.PARENT in roles else frozenset(),
     )
 
 

@@ -105,6 +105,16 @@ def needs_role_choice(all_roles: frozenset[Role]) -> bool:
     return bool(all_roles & STAFF_ROLES) and bool(all_roles & FAMILY_ROLES)
 
 
+async def _load_actor(request: web.Request, user_id: int) -> Actor:
+    """The account's actor, for a session not loaded with one (:func:`sessions.load` loads it
+    with every signed-in session, so a request does not read the account twice)."""
+    async with request.app[keys.SESSIONS]() as db:
+        try:
+            return await load_actor(db, user_id)
+        except NotFound:
+            raise web.HTTPSeeOther("/login") from None
+
+
 async def request_actor(request: web.Request) -> Actor:
     """The signed-in user as an Actor, or a redirect to sign in (pages) / 401 (API)."""
     view = current_session(request)
@@ -114,11 +124,7 @@ async def request_actor(request: web.Request) -> Actor:
         raise web.HTTPSeeOther(f"/login?next={request.path_qs}")
     if ACTOR_KEY in request:
         return request[ACTOR_KEY]
-    async with request.app[keys.SESSIONS]() as db:
-        try:
-            actor = await load_actor(db, view.user_id)
-        except NotFound:
-            raise web.HTTPSeeOther("/login") from None
+    actor = view.actor or await _load_actor(request, view.user_id)
     roles = acting_roles(actor.roles, view.acting_role)
     if not roles:
         if request.path.startswith("/api/"):
