@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import CompoundSelect, Select, bindparam, func, literal, null, select, union_all
 
 from diary_core import audit
 from diary_core.context import Ctx
@@ -111,19 +111,81 @@ def _marks_query(start: date, end: date) -> Select[*tuple[Any, ...]]:
     )
 
 
-async def _pupil_place(ctx: Ctx, pupil_id: int) -> tuple[Pupil, str, str]:
-    row = (
-        await ctx.session.execute(
-            select(Pupil, User.last_name, User.first_name, User.middle_name, SchoolClass.name)
-            .join(User, User.id == Pupil.user_id)
-            .join(SchoolClass, SchoolClass.id == Pupil.class_id)
-            .where(Pupil.id == pupil_id)
-        )
-    ).first()
-    if row is None:
-        raise NotFound("обучающийся не найден")
-    name = " ".join(p for p in (row.last_name, row.first_name, row.middle_name) if p)
-    return row.Pupil, name, row.name
+# A pupil's report is read on every diary page: its statements are built once, with bound
+# parameters, so a request pays neither for building them nor for their cache keys.
+_PUPIL_PLACE = (
+    select(
+        Pupil.school_id,
+        Pupil.class_id,
+        SchoolClass.name,
+        User.last_name,
+        User.first_name,
+        User.middle_name,
+    )
+    .join(User, User.id == Pupil.user_id)
+    .join(SchoolClass, SchoolClass.id == Pupil.class_id)
+    .where(Pupil.id == bindparam("pupil_id"))
+)
+# The report's data in one statement, one row per mark, period mark or attendance entry. Each
+# part fills the columns it has: ``part``, then a MarkRow's eleven fields (period marks put
+# the period's id and attendance the lesson number where a mark has its id; both put their
+# value, or the attendance kind, in ``value``), then the subject's name.
+_MARK, _PERIOD_MARK, _ATTENDANCE = 0, 1, 2
+_NOT_A_MARK = (null(),) * 7  # numeric, weight, counts, work type, comment, lesson, topic
+_PUPIL_REPORT: CompoundSelect = union_all(
+    select(
+        literal(_MARK).label("part"),
+        Mark.id.label("number"),
+        Mark.subject_id,
+        Mark.date.label("day"),
+        Mark.value,
+        Mark.numeric,
+        Mark.weight,
+        Mark.counts,
+        WorkType.name,
+        Mark.comment,
+        Mark.lesson_id,
+        func.coalesce(Lesson.topic, ""),
+        Subject.name.label("subject"),
+    )
+    .join(WorkType, WorkType.id == Mark.work_type_id)
+    .outerjoin(Lesson, Lesson.id == Mark.lesson_id)
+    .join(Subject, Subject.id == Mark.subject_id)
+    .where(
+        Mark.pupil_id == bindparam("pupil_id"),
+        Mark.date >= bindparam("start"),
+        Mark.date <= bindparam("end"),
+    ),
+    select(
+        literal(_PERIOD_MARK),
+        PeriodMark.period_id,
+        PeriodMark.subject_id,
+        null(),
+        PeriodMark.value,
+        *_NOT_A_MARK,
+        Subject.name,
+    )
+    .join(Period, Period.id == PeriodMark.period_id)
+    .join(Subject, Subject.id == PeriodMark.subject_id)
+    .where(
+        PeriodMark.pupil_id == bindparam("pupil_id"),
+        Period.starts_on <= bindparam("end"),
+        Period.ends_on >= bindparam("start"),
+    ),
+    select(
+        literal(_ATTENDANCE),
+        Attendance.lesson_number,
+        Attendance.subject_id,
+        Attendance.date,
+        Attendance.kind,
+        *_NOT_A_MARK,
+        null(),
+    ).where(
+        Attendance.pupil_id == bindparam("pupil_id"),
+        Attendance.date >= bindparam("start"),
+        Attendance.date <= bindparam("end"),
+    ),
+).order_by("part", "day", "number")  # marks by date and id, attendance by date and lesson
 
 
 def _audit_staff_read(ctx: Ctx, action: str, **fields: object) -> None:
@@ -134,68 +196,48 @@ def _audit_staff_read(ctx: Ctx, action: str, **fields: object) -> None:
 
 async def pupil_marks(ctx: Ctx, pupil_id: int, start: date, end: date) -> PupilReport:
     """A pupil's marks by subject with weighted averages, period marks and attendance."""
-    pupil, name, class_name = await _pupil_place(ctx, pupil_id)
-    ctx.require(Action.READ_PUPIL, PupilTarget(pupil.school_id, pupil.class_id, pupil.id))
+    place = (await ctx.session.execute(_PUPIL_PLACE, {"pupil_id": pupil_id})).first()
+    if place is None:
+        raise NotFound("обучающийся не найден")
+    school_id, class_id, class_name, *full_name = place
+    ctx.require(Action.READ_PUPIL, PupilTarget(school_id, class_id, pupil_id))
     rows = await ctx.session.execute(
-        _marks_query(start, end)
-        .add_columns(Subject.name)
-        .join(Subject, Subject.id == Mark.subject_id)
-        .where(Mark.pupil_id == pupil_id)
-        .order_by(Mark.date, Mark.id)
+        _PUPIL_REPORT, {"pupil_id": pupil_id, "start": start, "end": end}
     )
     by_subject: dict[int, list[MarkRow]] = defaultdict(list)
-    names: dict[int, str] = {}  # subject id → name, read with the marks (no query of its own)
-    for r in rows:
-        by_subject[r[1]].append(MarkRow(*r[:11]))
-        names[r[1]] = r[-1]
-    period_rows = await ctx.session.execute(
-        select(PeriodMark.subject_id, PeriodMark.period_id, PeriodMark.value, Subject.name)
-        .join(Period, Period.id == PeriodMark.period_id)
-        .join(Subject, Subject.id == PeriodMark.subject_id)
-        .where(
-            PeriodMark.pupil_id == pupil_id,
-            and_(Period.starts_on <= end, Period.ends_on >= start),
-        )
-    )
     periods: dict[int, dict[int, str]] = defaultdict(dict)
-    for subject_id, period_id, value, subject_name in period_rows:
-        periods[subject_id][period_id] = value
-        names[subject_id] = subject_name
-    subject_ids = set(by_subject) | set(periods)
+    names: dict[int, str] = {}  # subject id → name, read with the marks and period marks
+    attendance: list[AttendanceRow] = []
+    for r in rows:
+        part, number, subject_id, day, value = r[:5]
+        if part == _MARK:
+            by_subject[subject_id].append(MarkRow(*r[1:12]))
+            names[subject_id] = r.subject
+        elif part == _PERIOD_MARK:
+            periods[subject_id][number] = value
+            names[subject_id] = r.subject
+        else:
+            attendance.append(AttendanceRow(day, number, subject_id, value))
     subjects = [
         SubjectMarks(
             sid, names[sid], by_subject[sid], _average(by_subject[sid]), periods.get(sid, {})
         )
-        for sid in sorted(subject_ids, key=lambda s: names[s])
-    ]
-    attendance = [
-        AttendanceRow(*r)
-        for r in await ctx.session.execute(
-            select(
-                Attendance.date, Attendance.lesson_number, Attendance.subject_id, Attendance.kind
-            )
-            .where(
-                Attendance.pupil_id == pupil_id,
-                Attendance.date >= start,
-                Attendance.date <= end,
-            )
-            .order_by(Attendance.date, Attendance.lesson_number)
-        )
+        for sid in sorted(set(by_subject) | set(periods), key=lambda s: names[s])
     ]
     _audit_staff_read(
         ctx,
         "pupil.marks.read",
-        school_id=pupil.school_id,
-        pupil_id=pupil.id,
+        school_id=school_id,
+        pupil_id=pupil_id,
         object_type="pupil",
-        object_id=pupil.id,
+        object_id=pupil_id,
     )
     return PupilReport(
-        pupil.id,
-        name,
-        pupil.class_id,
+        pupil_id,
+        " ".join(p for p in full_name if p),
+        class_id,
         class_name,
-        pupil.school_id,
+        school_id,
         start,
         end,
         subjects,
@@ -220,6 +262,7 @@ class GridRow:
     unplaced: list[MarkRow] = field(default_factory=list)  # marks not tied to a lesson
     attendance: dict[int, str] = field(default_factory=dict)  # lesson id → н/б/оп
     period_mark: str | None = None
+    period_mark_locked: bool = False  # signed off: no longer changed in the journal
 
     @property
     def marks(self) -> list[MarkRow]:
@@ -242,94 +285,184 @@ class Grid:
     rows: list[GridRow]
 
 
-async def _class_subject_period(
-    ctx: Ctx, class_id: int, subject_id: int, period_id: int
-) -> tuple[SchoolClass, Subject, Period]:
-    cls = await ctx.session.get(SchoolClass, class_id)
-    if cls is None:
+@dataclass(frozen=True)
+class GridPlace:
+    """A class × subject journal whose reading the access policy allowed (``READ_GRADEBOOK``)."""
+
+    school_id: int
+    class_id: int
+    class_name: str
+    subject_id: int
+    subject_name: str
+
+
+@dataclass(frozen=True)
+class GridPeriod:
+    id: int
+    school_id: int
+    name: str
+    starts_on: date
+    ends_on: date
+
+
+# A grid is read on every gradebook page: its statements are built once, with bound parameters.
+# The class with the subject and the period asked for (either may be missing or another
+# school's: the caller tells those apart); period_id may be None (the caller has the periods).
+_GRID_PLACE = (
+    select(
+        SchoolClass.school_id,
+        SchoolClass.name,
+        Subject.school_id,
+        Subject.name,
+        Period.school_id,
+        Period.name,
+        Period.starts_on,
+        Period.ends_on,
+    )
+    .select_from(SchoolClass)
+    .outerjoin(Subject, Subject.id == bindparam("subject_id"))
+    .outerjoin(Period, Period.id == bindparam("period_id"))
+    .where(SchoolClass.id == bindparam("class_id"))
+)
+# The class's pupils with their period mark (unique per pupil, subject and period) and its lock.
+_GRID_PUPILS = (
+    select(
+        Pupil.id,
+        User.last_name,
+        User.first_name,
+        PeriodMark.value,
+        PeriodMark.locked_at.is_not(None),
+    )
+    .join(User, User.id == Pupil.user_id)
+    .outerjoin(
+        PeriodMark,
+        (PeriodMark.pupil_id == Pupil.id)
+        & (PeriodMark.subject_id == bindparam("subject_id"))
+        & (PeriodMark.period_id == bindparam("period_id")),
+    )
+    .where(Pupil.class_id == bindparam("class_id"))
+    .order_by(User.last_name, User.first_name, Pupil.id)
+)
+_IN_GRID_LESSONS = (
+    Lesson.class_id == bindparam("class_id"),
+    Lesson.subject_id == bindparam("subject_id"),
+    Lesson.date >= bindparam("start"),
+    Lesson.date <= bindparam("end"),
+)
+_GRID_LESSONS = (
+    select(Lesson.id, Lesson.date, Lesson.lesson_number, Lesson.topic, Lesson.homework)
+    .where(*_IN_GRID_LESSONS)
+    .order_by(Lesson.date, Lesson.lesson_number)
+)
+# The marks of the class's pupils (as MarkRow fields, then the pupil id), by date and id.
+_GRID_MARKS: Select[*tuple[Any, ...]] = (
+    select(*_MARK_COLUMNS, func.coalesce(Lesson.topic, ""), Mark.pupil_id)
+    .join(WorkType, WorkType.id == Mark.work_type_id)
+    .outerjoin(Lesson, Lesson.id == Mark.lesson_id)
+    .join(Pupil, Pupil.id == Mark.pupil_id)
+    .where(
+        Pupil.class_id == bindparam("class_id"),
+        Mark.subject_id == bindparam("subject_id"),
+        Mark.date >= bindparam("start"),
+        Mark.date <= bindparam("end"),
+    )
+    .order_by(Mark.date, Mark.id)
+)
+_GRID_ATTENDANCE = (
+    select(Attendance.pupil_id, Attendance.lesson_id, Attendance.kind)
+    .join(Lesson, Lesson.id == Attendance.lesson_id)
+    .where(*_IN_GRID_LESSONS)
+)
+
+
+async def _grid_place(
+    ctx: Ctx, class_id: int, subject_id: int, period_id: int | None
+) -> tuple[GridPlace, GridPeriod | None]:
+    """Security decision: the policy's ``READ_GRADEBOOK`` is asked before any pupil data is
+    read; another school's class or subject answers "not found", like a missing one."""
+    ids = {"class_id": class_id, "subject_id": subject_id, "period_id": period_id}
+    found = (await ctx.session.execute(_GRID_PLACE, ids)).first()
+    if found is None:
         raise NotFound("класс не найден")
-    subject = await ctx.session.get(Subject, subject_id)
-    if subject is None or subject.school_id != cls.school_id:
-        ctx.require(Action.READ_CLASS, ClassTarget(cls.school_id, cls.id))
+    school_id, class_name, subject_school, subject_name = found[:4]
+    if subject_school != school_id:
+        ctx.require(Action.READ_CLASS, ClassTarget(school_id, class_id))
         raise NotFound("предмет не найден")
-    ctx.require(Action.READ_GRADEBOOK, SubjectTarget(cls.school_id, cls.id, subject.id))
-    period = await ctx.session.get(Period, period_id)
-    if period is None or period.school_id != cls.school_id:
-        raise NotFound("учебный период не найден")
-    return cls, subject, period
+    ctx.require(Action.READ_GRADEBOOK, SubjectTarget(school_id, class_id, subject_id))
+    place = GridPlace(school_id, class_id, class_name, subject_id, subject_name)
+    period_school, period_name, starts_on, ends_on = found[4:]
+    if period_id is None or period_school != school_id:
+        return place, None
+    return place, GridPeriod(period_id, school_id, period_name, starts_on, ends_on)
+
+
+async def grid_place(ctx: Ctx, class_id: int, subject_id: int) -> GridPlace:
+    """A class × subject journal the actor may read (its teacher, the class teacher, the
+    administration), in one statement; refused before any pupil data is read."""
+    return (await _grid_place(ctx, class_id, subject_id, None))[0]
 
 
 async def gradebook_grid(ctx: Ctx, class_id: int, subject_id: int, period_id: int) -> Grid:
     """Pupils × lessons of one class and subject in a period, with marks and attendance."""
-    cls, subject, period = await _class_subject_period(ctx, class_id, subject_id, period_id)
-    start, end = period.starts_on, period.ends_on
-    pupils = await ctx.session.execute(
-        select(Pupil.id, User.last_name, User.first_name)
-        .join(User, User.id == Pupil.user_id)
-        .where(Pupil.class_id == class_id)
-        .order_by(User.last_name, User.first_name, Pupil.id)
+    place, period = await _grid_place(ctx, class_id, subject_id, period_id)
+    if period is None:
+        raise NotFound("учебный период не найден")
+    return await place_grid(ctx, place, period)
+
+
+async def place_grid(ctx: Ctx, place: GridPlace, period: GridPeriod) -> Grid:
+    """:func:`gradebook_grid` of a journal opened with :func:`grid_place`, for one of its
+    school's periods (a caller that already has the school's periods saves their lookup)."""
+    ctx.require(
+        Action.READ_GRADEBOOK, SubjectTarget(place.school_id, place.class_id, place.subject_id)
     )
-    rows = {pid: GridRow(pid, f"{last} {first}") for pid, last, first in pupils}
-    lessons = [
-        GridLesson(*r)
-        for r in await ctx.session.execute(
-            select(Lesson.id, Lesson.date, Lesson.lesson_number, Lesson.topic, Lesson.homework)
-            .where(
-                Lesson.class_id == class_id,
-                Lesson.subject_id == subject_id,
-                Lesson.date >= start,
-                Lesson.date <= end,
-            )
-            .order_by(Lesson.date, Lesson.lesson_number)
+    if period.school_id != place.school_id:
+        raise NotFound("учебный период не найден")
+    params = {
+        "class_id": place.class_id,
+        "subject_id": place.subject_id,
+        "period_id": period.id,
+        "start": period.starts_on,
+        "end": period.ends_on,
+    }
+    # Core rows from the transaction's connection: for the grid's thousand-odd rows the ORM's
+    # result machinery only adds time. (Flushed first, as the ORM's autoflush would.)
+    await ctx.session.flush()
+    db = await ctx.session.connection()
+    rows: dict[int, GridRow] = {}
+    for pupil_id, last, first, period_mark, locked in await db.execute(_GRID_PUPILS, params):
+        rows[pupil_id] = GridRow(
+            pupil_id, f"{last} {first}", period_mark=period_mark, period_mark_locked=bool(locked)
         )
-    ]
+    lessons = [GridLesson(*r) for r in await db.execute(_GRID_LESSONS, params)]
     by_date: dict[date, int] = {}
     for lesson in reversed(lessons):
         by_date[lesson.date] = lesson.id
-    marks = await ctx.session.execute(
-        _marks_query(start, end)
-        .where(Mark.pupil_id.in_(list(rows)), Mark.subject_id == subject_id)
-        .order_by(Mark.date, Mark.id)
-    )
-    for r in marks:
+    for r in await db.execute(_GRID_MARKS, params):
         row, mark = rows[r[-1]], MarkRow(*r[:11])
         lesson_id = mark.lesson_id or by_date.get(mark.date)
         if lesson_id is None:
             row.unplaced.append(mark)
         else:
             row.cells.setdefault(lesson_id, []).append(mark)
-    lesson_ids = [lesson.id for lesson in lessons]
-    absences = await ctx.session.execute(
-        select(Attendance.pupil_id, Attendance.lesson_id, Attendance.kind).where(
-            Attendance.lesson_id.in_(lesson_ids)
-        )
-    )
-    for pupil_id, lesson_id, kind in absences:
-        if pupil_id in rows and lesson_id is not None:
-            rows[pupil_id].attendance[lesson_id] = kind
-    finals = await ctx.session.execute(
-        select(PeriodMark.pupil_id, PeriodMark.value).where(
-            PeriodMark.pupil_id.in_(list(rows)),
-            PeriodMark.subject_id == subject_id,
-            PeriodMark.period_id == period_id,
-        )
-    )
-    for pupil_id, value in finals:
-        rows[pupil_id].period_mark = value
+    if lessons:
+        for pupil_id, lesson_id, kind in await db.execute(_GRID_ATTENDANCE, params):
+            if pupil_id in rows and lesson_id is not None:
+                rows[pupil_id].attendance[lesson_id] = kind
     _audit_staff_read(
         ctx,
         "gradebook.read",
-        school_id=cls.school_id,
+        school_id=place.school_id,
         object_type="class",
-        object_id=cls.id,
-        subject_id=subject_id,
-        period_id=period_id,
+        object_id=place.class_id,
+        subject_id=place.subject_id,
+        period_id=period.id,
     )
     return Grid(
-        cls.id,
-        cls.name,
-        subject.id,
-        subject.name,
+        place.class_id,
+        place.class_name,
+        place.subject_id,
+        place.subject_name,
         period.id,
         period.name,
         lessons,

@@ -13,9 +13,9 @@ from typing import Any
 
 from sqlalchemy import Exists, exists, select
 
-from diary_core import audit, marks
+from diary_core import audit, journal, marks
 from diary_core.context import Ctx
-from diary_core.errors import NotFound
+from diary_core.errors import InvalidInput, NotFound
 from diary_core.models import (
     BellTime,
     ChangeLogEntry,
@@ -23,7 +23,6 @@ from diary_core.models import (
     Guardianship,
     Lesson,
     Period,
-    PeriodMark,
     Pupil,
     School,
     SchoolClass,
@@ -151,13 +150,13 @@ async def work_types(ctx: Ctx, school_id: int) -> list[WorkTypeInfo]:
 class GradebookRights:
     """Who may do what in one class × subject journal."""
 
-    school_id: int
-    class_id: int
-    class_name: str
-    subject_id: int
-    subject_name: str
+    place: journal.GridPlace
     write_marks: bool
     write_period_marks: bool
+
+    @property
+    def school_id(self) -> int:
+        return self.place.school_id
 
 
 async def gradebook_rights(ctx: Ctx, class_id: int, subject_id: int) -> GradebookRights:
@@ -166,41 +165,44 @@ async def gradebook_rights(ctx: Ctx, class_id: int, subject_id: int) -> Gradeboo
 
     Security decision: anyone else is refused here, before any pupil data is read (404 for
     another school, 403 within the school)."""
-    cls = await ctx.session.get(SchoolClass, class_id)
-    subject = await ctx.session.get(Subject, subject_id)
-    if cls is None:
-        raise NotFound("класс не найден")
-    if subject is None or subject.school_id != cls.school_id:
-        ctx.require(Action.READ_CLASS, ClassTarget(cls.school_id, cls.id))
-        raise NotFound("предмет не найден")
-    target = SubjectTarget(cls.school_id, cls.id, subject.id)
-    ctx.require(Action.READ_GRADEBOOK, target)
+    place = await journal.grid_place(ctx, class_id, subject_id)
+    target = SubjectTarget(place.school_id, place.class_id, place.subject_id)
     write_marks = allowed(ctx.actor, Action.WRITE_MARKS, target)
     write_period = allowed(ctx.actor, Action.WRITE_PERIOD_MARKS, target)
-    return GradebookRights(
-        cls.school_id, cls.id, cls.name, subject.id, subject.name, write_marks, write_period
-    )
+    return GradebookRights(place, write_marks, write_period)
 
 
-async def locked_period_marks(
-    ctx: Ctx, class_id: int, subject_id: int, period_id: int
-) -> frozenset[int]:
-    """The pupils of a class whose period mark in a subject is locked (signed off)."""
-    cls = await ctx.session.get(SchoolClass, class_id)
-    if cls is None:
-        raise NotFound("класс не найден")
-    ctx.require(Action.READ_CLASS_ROSTER, ClassTarget(cls.school_id, cls.id))
-    rows = await ctx.session.scalars(
-        select(PeriodMark.pupil_id)
-        .join(Pupil, Pupil.id == PeriodMark.pupil_id)
-        .where(
-            Pupil.class_id == class_id,
-            PeriodMark.subject_id == subject_id,
-            PeriodMark.period_id == period_id,
-            PeriodMark.locked_at.is_not(None),
-        )
+@dataclass(frozen=True)
+class GradebookView:
+    """Everything the journal page shows: the rights, the school's periods (the one shown
+    among them), the grid and the work types its new marks can have."""
+
+    rights: GradebookRights
+    periods: list[PeriodInfo]
+    grid: journal.Grid
+    work_types: list[WorkTypeInfo]
+
+
+async def gradebook_view(
+    ctx: Ctx, class_id: int, subject_id: int, period_id: int | None
+) -> GradebookView:
+    """A class × subject journal for a period of its school (default: the current term), for
+    whoever :func:`gradebook_rights` lets in; the grid's read is audited."""
+    rights = await gradebook_rights(ctx, class_id, subject_id)
+    periods = await school_periods(ctx, rights.school_id)
+    if period_id is None:
+        current = current_period(periods, ctx.now().date())
+        if current is None:
+            raise InvalidInput("в школе не заведены учебные периоды")
+        period_id = current.id
+    period = next((p for p in periods if p.id == period_id), None)
+    if period is None:
+        raise NotFound("учебный период не найден")
+    shown = journal.GridPeriod(
+        period.id, rights.school_id, period.name, period.starts_on, period.ends_on
     )
-    return frozenset(rows)
+    grid = await journal.place_grid(ctx, rights.place, shown)
+    return GradebookView(rights, periods, grid, await work_types(ctx, rights.school_id))
 
 
 @dataclass(frozen=True)

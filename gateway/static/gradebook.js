@@ -8,11 +8,16 @@
   var table = form.querySelector("table");
 
   // Positions come from the table itself (row and cell indexes), so the page need not
-  // repeat them on each of its thousands of inputs.
+  // repeat them on each of its thousands of inputs; nor a class: a cell is an input in a td.
   function cellAt(row, col) {
     var tr = table.rows[row];
     var td = tr && tr.cells[col];
-    return td ? td.querySelector("input.cell") : null;
+    return td && td.tagName === "TD" ? td.querySelector("input") : null;
+  }
+
+  function isCell(element) {
+    return element instanceof HTMLInputElement && element.parentElement !== null &&
+      element.parentElement.tagName === "TD" && table.contains(element);
   }
 
   function move(input, dr, dc) {
@@ -36,7 +41,7 @@
 
   form.addEventListener("keydown", function (event) {
     var input = event.target;
-    if (!(input instanceof HTMLInputElement) || !input.classList.contains("cell")) { return; }
+    if (!isCell(input)) { return; }
     var moved = false;
     switch (event.key) {
       case "ArrowUp": moved = move(input, -1, 0); break;
@@ -55,12 +60,12 @@
 
   form.addEventListener("focusin", function (event) {
     var input = event.target;
-    if (input instanceof HTMLInputElement && input.classList.contains("cell")) { input.select(); }
+    if (isCell(input)) { input.select(); }
   });
 
   form.addEventListener("input", function (event) {
     var input = event.target;
-    if (input instanceof HTMLInputElement && input.classList.contains("cell")) {
+    if (isCell(input)) {
       input.classList.toggle("changed", input.value !== input.defaultValue);
     }
   });

@@ -16,15 +16,15 @@ from datetime import date
 from typing import Any
 
 from aiohttp import web
-from markupsafe import Markup
 
-from diary_core import journal, lessons, marks, staff_views
+from diary_core import lessons, marks, staff_views
 from diary_core.context import Ctx
 from diary_core.errors import Conflict, InvalidInput
-from diary_core.grading import ATTENDANCE_KINDS, parse_mark, suggested_period_mark
+from diary_core.grading import ATTENDANCE_KINDS, parse_mark
 from diary_core.journal import Grid, GridLesson, GridRow
 from gateway import auth
 from gateway.handlers.console import form_text, page, parse_day, parse_id, staff_actor
+from gateway.handlers.console.gradebook_table import cell_name, column_labels, grid_table
 
 CORRECTION_REASON = "исправление в журнале"
 
@@ -59,29 +59,6 @@ def parse_cell(raw: str) -> Cell:
     if len(kinds) > 1:
         raise InvalidInput(f"две отметки посещаемости «{' '.join(kinds)}» в одной клетке")
     return Cell(tuple(found), kinds[0] if kinds else None)
-
-
-def cell_text(row: GridRow, lesson_id: int) -> str:
-    values = [m.value for m in row.cells.get(lesson_id, [])]
-    kind = row.attendance.get(lesson_id)
-    return " ".join(values + ([kind] if kind else []))
-
-
-def cell_name(pupil_id: int, lesson_id: int) -> str:
-    return f"c_{pupil_id}_{lesson_id}"
-
-
-def column_labels(lessons_: list[GridLesson]) -> dict[int, str]:
-    """``12.10``, or ``12.10, 2-й урок`` when a day has two lessons of the subject."""
-    days = [lesson.date for lesson in lessons_]
-    return {
-        lesson.id: (
-            f"{lesson.date:%d.%m}, {lesson.lesson_number}-й урок"
-            if days.count(lesson.date) > 1
-            else f"{lesson.date:%d.%m}"
-        )
-        for lesson in lessons_
-    }
 
 
 # --- saving ---------------------------------------------------------------------------------
@@ -196,9 +173,9 @@ async def save_grid(
 ) -> int:
     """Write every changed cell of the grid in the caller's one transaction; return how many
     cells changed. Any error raises :class:`GridErrors` and the caller writes nothing."""
-    rights = await staff_views.gradebook_rights(ctx, class_id, subject_id)
-    grid = await journal.gradebook_grid(ctx, class_id, subject_id, period_id)
-    entries, errors = _plan(grid, form, await staff_views.work_types(ctx, rights.school_id))
+    view = await staff_views.gradebook_view(ctx, class_id, subject_id, period_id)
+    grid = view.grid
+    entries, errors = _plan(grid, form, view.work_types)
     if errors:
         raise GridErrors(errors)
     labels = column_labels(grid.lessons)
@@ -224,56 +201,12 @@ def _grid_url(class_id: int, subject_id: int, period_id: int | None, **extra: ob
     return url + "".join(f"&{k}={v}" for k, v in extra.items())
 
 
-async def _grid_context(
+async def _grid_view(
     ctx: Ctx, class_id: int, subject_id: int, period_id: int | None
-) -> dict[str, Any]:
-    rights = await staff_views.gradebook_rights(ctx, class_id, subject_id)
-    periods = await staff_views.school_periods(ctx, rights.school_id)
-    if period_id is None:
-        current = staff_views.current_period(periods, ctx.now().date())
-        if current is None:
-            raise InvalidInput("в школе не заведены учебные периоды")
-        period_id = current.id
-    grid = await journal.gradebook_grid(ctx, class_id, subject_id, period_id)
-    types = await staff_views.work_types(ctx, rights.school_id)
-    by_name = {w.name: w.id for w in types}
-    return {
-        "rights": rights,
-        "grid": grid,
-        "periods": periods,
-        "work_types": types,
-        "type_options": _type_options(types),
-        "column_types": {
-            lesson.id: _column_type(grid, lesson.id, by_name, types) for lesson in grid.lessons
-        },
-        "labels": column_labels(grid.lessons),
-        "locked": await staff_views.locked_period_marks(ctx, class_id, subject_id, grid.period_id),
-        "cells": {
-            cell_name(row.pupil_id, lesson.id): cell_text(row, lesson.id)
-            for row in grid.rows
-            for lesson in grid.lessons
-        },
-        "suggested": {row.pupil_id: suggested_period_mark(row.average) for row in grid.rows},
-        "has_unplaced": any(row.unplaced for row in grid.rows),
-        "lesson_day": _lesson_day(ctx.now().date(), periods, grid.period_id),
-    }
-
-
-def _type_options(types: list[staff_views.WorkTypeInfo]) -> dict[str, Markup]:
-    """The work-type ``<option>`` list once per possible selection (a handful), instead of
-    rendering it again for each of the grid's dozens of lesson columns."""
-
-    def options(selected: str) -> Markup:
-        return Markup("").join(
-            Markup('<option value="{}"{}>{} ({})</option>').format(
-                w.id, Markup(" selected") if str(w.id) == selected else "", w.name, w.weight
-            )
-            for w in types
-        )
-
-    variants = {str(w.id): options(str(w.id)) for w in types}
-    variants[""] = options("")
-    return variants
+) -> tuple[staff_views.GradebookView, date]:
+    """The journal, and the date the new-lesson form proposes."""
+    view = await staff_views.gradebook_view(ctx, class_id, subject_id, period_id)
+    return view, _lesson_day(ctx.now().date(), view.periods, view.grid.period_id)
 
 
 def _lesson_day(today: date, periods: list[staff_views.PeriodInfo], period_id: int) -> date:
@@ -283,17 +216,6 @@ def _lesson_day(today: date, periods: list[staff_views.PeriodInfo], period_id: i
     if period is None:
         return today
     return min(max(today, period.starts_on), period.ends_on)
-
-
-def _column_type(
-    grid: Grid, lesson_id: int, by_name: dict[str, int], types: list[staff_views.WorkTypeInfo]
-) -> int:
-    """The column's work type: that of its marks, else the lightest (an answer in class)."""
-    for row in grid.rows:
-        for mark in row.cells.get(lesson_id, []):
-            if mark.work_type in by_name:
-                return by_name[mark.work_type]
-    return types[0].id if types else 0
 
 
 async def _render_grid(
@@ -306,16 +228,21 @@ async def _render_grid(
     lesson_error: str = "",
     status: int = 200,
 ) -> web.Response:
-    context = await auth.run(request, lambda ctx: _grid_context(ctx, *ids))
-    if typed:
-        context["cells"].update({k: v for k, v in typed.items() if k.startswith("c_")})
-    context.update(
-        typed=typed or {},
-        errors=errors or {},
-        lesson_form=lesson_form or {},
-        lesson_error=lesson_error,
-        saved=request.query.get("saved", ""),
-    )
+    view, lesson_day = await auth.run(request, lambda ctx: _grid_view(ctx, *ids))
+    errors = errors or {}
+    context = {
+        "rights": view.rights,
+        "grid": view.grid,
+        "periods": view.periods,
+        "table": grid_table(
+            view.grid, view.rights, view.work_types, typed=typed or {}, errors=errors
+        ),
+        "errors": errors,
+        "lesson_day": lesson_day,
+        "lesson_form": lesson_form or {},
+        "lesson_error": lesson_error,
+        "saved": request.query.get("saved", ""),
+    }
     return page("console/gradebook.html", request, context, status=status)
 
 
