@@ -286,45 +286,80 @@ class Grid:
 
 
 @dataclass(frozen=True)
+class GridPeriod:
+    id: int
+    name: str
+    kind: str  # quarter | trimester | half | year
+    starts_on: date
+    ends_on: date
+
+
+@dataclass(frozen=True)
 class GridPlace:
-    """A class × subject journal whose reading the access policy allowed (``READ_GRADEBOOK``)."""
+    """A class × subject journal whose reading the access policy allowed (``READ_GRADEBOOK``),
+    and its school's periods: terms oldest first, then the year."""
 
     school_id: int
     class_id: int
     class_name: str
     subject_id: int
     subject_name: str
+    periods: tuple[GridPeriod, ...]
+
+    def period(self, period_id: int) -> GridPeriod:
+        """One of the school's periods; any other is "not found"."""
+        for period in self.periods:
+            if period.id == period_id:
+                return period
+        raise NotFound("учебный период не найден")
 
 
-@dataclass(frozen=True)
-class GridPeriod:
-    id: int
-    school_id: int
-    name: str
-    starts_on: date
-    ends_on: date
-
-
-# A grid is read on every gradebook page: its statements are built once, with bound parameters.
-# The class with the subject and the period asked for (either may be missing or another
-# school's: the caller tells those apart); period_id may be None (the caller has the periods).
+# A grid is read on every gradebook page: its statements are built once, with bound parameters,
+# and each reads what belongs together, in as few round trips as the page can have.
+#
+# The class with the subject asked for (missing, or another school's: the caller tells those
+# apart) and the class's school's periods: a row per period.
 _GRID_PLACE = (
     select(
         SchoolClass.school_id,
         SchoolClass.name,
         Subject.school_id,
         Subject.name,
-        Period.school_id,
+        Period.id,
         Period.name,
+        Period.kind,
         Period.starts_on,
         Period.ends_on,
     )
     .select_from(SchoolClass)
     .outerjoin(Subject, Subject.id == bindparam("subject_id"))
-    .outerjoin(Period, Period.id == bindparam("period_id"))
+    .outerjoin(Period, Period.school_id == SchoolClass.school_id)
     .where(SchoolClass.id == bindparam("class_id"))
+    .order_by(Period.kind == "year", Period.starts_on, Period.number)
 )
-# The class's pupils with their period mark (unique per pupil, subject and period) and its lock.
+# The period's lessons of the class and subject, each with its absences: a row per absence, or
+# one without.
+_GRID_LESSONS = (
+    select(
+        Lesson.id,
+        Lesson.date,
+        Lesson.lesson_number,
+        Lesson.topic,
+        Lesson.homework,
+        Attendance.pupil_id,
+        Attendance.kind,
+    )
+    .outerjoin(Attendance, Attendance.lesson_id == Lesson.id)
+    .where(
+        Lesson.class_id == bindparam("class_id"),
+        Lesson.subject_id == bindparam("subject_id"),
+        Lesson.date >= bindparam("start"),
+        Lesson.date <= bindparam("end"),
+    )
+    .order_by(Lesson.date, Lesson.lesson_number)
+)
+# The class's pupils by name, each with his period mark (one per pupil, subject and period)
+# and its lock.
 _GRID_PUPILS = (
     select(
         Pupil.id,
@@ -343,18 +378,9 @@ _GRID_PUPILS = (
     .where(Pupil.class_id == bindparam("class_id"))
     .order_by(User.last_name, User.first_name, Pupil.id)
 )
-_IN_GRID_LESSONS = (
-    Lesson.class_id == bindparam("class_id"),
-    Lesson.subject_id == bindparam("subject_id"),
-    Lesson.date >= bindparam("start"),
-    Lesson.date <= bindparam("end"),
-)
-_GRID_LESSONS = (
-    select(Lesson.id, Lesson.date, Lesson.lesson_number, Lesson.topic, Lesson.homework)
-    .where(*_IN_GRID_LESSONS)
-    .order_by(Lesson.date, Lesson.lesson_number)
-)
-# The marks of the class's pupils (as MarkRow fields, then the pupil id), by date and id.
+# The class's pupils' marks of the subject in the period (a MarkRow's fields, then the pupil
+# id), by date and id. (Joined to the pupils above, the marks would need sorting by name too,
+# which costs SQLite more than a statement of their own.)
 _GRID_MARKS: Select[*tuple[Any, ...]] = (
     select(*_MARK_COLUMNS, func.coalesce(Lesson.topic, ""), Mark.pupil_id)
     .join(WorkType, WorkType.id == Mark.work_type_id)
@@ -368,55 +394,40 @@ _GRID_MARKS: Select[*tuple[Any, ...]] = (
     )
     .order_by(Mark.date, Mark.id)
 )
-_GRID_ATTENDANCE = (
-    select(Attendance.pupil_id, Attendance.lesson_id, Attendance.kind)
-    .join(Lesson, Lesson.id == Attendance.lesson_id)
-    .where(*_IN_GRID_LESSONS)
-)
-
-
-async def _grid_place(
-    ctx: Ctx, class_id: int, subject_id: int, period_id: int | None
-) -> tuple[GridPlace, GridPeriod | None]:
-    """Security decision: the policy's ``READ_GRADEBOOK`` is asked before any pupil data is
-    read; another school's class or subject answers "not found", like a missing one."""
-    ids = {"class_id": class_id, "subject_id": subject_id, "period_id": period_id}
-    found = (await ctx.session.execute(_GRID_PLACE, ids)).first()
-    if found is None:
-        raise NotFound("класс не найден")
-    school_id, class_name, subject_school, subject_name = found[:4]
-    if subject_school != school_id:
-        ctx.require(Action.READ_CLASS, ClassTarget(school_id, class_id))
-        raise NotFound("предмет не найден")
-    ctx.require(Action.READ_GRADEBOOK, SubjectTarget(school_id, class_id, subject_id))
-    place = GridPlace(school_id, class_id, class_name, subject_id, subject_name)
-    period_school, period_name, starts_on, ends_on = found[4:]
-    if period_id is None or period_school != school_id:
-        return place, None
-    return place, GridPeriod(period_id, school_id, period_name, starts_on, ends_on)
 
 
 async def grid_place(ctx: Ctx, class_id: int, subject_id: int) -> GridPlace:
     """A class × subject journal the actor may read (its teacher, the class teacher, the
-    administration), in one statement; refused before any pupil data is read."""
-    return (await _grid_place(ctx, class_id, subject_id, None))[0]
+    administration), with the school's periods, in one statement.
+
+    Security decision: the policy's ``READ_GRADEBOOK`` is asked before any pupil data is read;
+    another school's subject answers "not found", like a missing one."""
+    ids = {"class_id": class_id, "subject_id": subject_id}
+    found = (await ctx.session.execute(_GRID_PLACE, ids)).all()
+    if not found:
+        raise NotFound("класс не найден")
+    school_id, class_name, subject_school, subject_name = found[0][:4]
+    if subject_school != school_id:
+        ctx.require(Action.READ_CLASS, ClassTarget(school_id, class_id))
+        raise NotFound("предмет не найден")
+    ctx.require(Action.READ_GRADEBOOK, SubjectTarget(school_id, class_id, subject_id))
+    periods = tuple(GridPeriod(*r[4:]) for r in found if r[4] is not None)
+    return GridPlace(school_id, class_id, class_name, subject_id, subject_name, periods)
 
 
 async def gradebook_grid(ctx: Ctx, class_id: int, subject_id: int, period_id: int) -> Grid:
     """Pupils × lessons of one class and subject in a period, with marks and attendance."""
-    place, period = await _grid_place(ctx, class_id, subject_id, period_id)
-    if period is None:
-        raise NotFound("учебный период не найден")
-    return await place_grid(ctx, place, period)
+    place = await grid_place(ctx, class_id, subject_id)
+    return await place_grid(ctx, place, place.period(period_id))
 
 
 async def place_grid(ctx: Ctx, place: GridPlace, period: GridPeriod) -> Grid:
     """:func:`gradebook_grid` of a journal opened with :func:`grid_place`, for one of its
-    school's periods (a caller that already has the school's periods saves their lookup)."""
+    periods (a caller that shows the periods has them without another lookup)."""
     ctx.require(
         Action.READ_GRADEBOOK, SubjectTarget(place.school_id, place.class_id, place.subject_id)
     )
-    if period.school_id != place.school_id:
+    if period not in place.periods:
         raise NotFound("учебный период не найден")
     params = {
         "class_id": place.class_id,
@@ -429,26 +440,32 @@ async def place_grid(ctx: Ctx, place: GridPlace, period: GridPeriod) -> Grid:
     # result machinery only adds time. (Flushed first, as the ORM's autoflush would.)
     await ctx.session.flush()
     db = await ctx.session.connection()
-    rows: dict[int, GridRow] = {}
-    for pupil_id, last, first, period_mark, locked in await db.execute(_GRID_PUPILS, params):
-        rows[pupil_id] = GridRow(
-            pupil_id, f"{last} {first}", period_mark=period_mark, period_mark_locked=bool(locked)
-        )
-    lessons = [GridLesson(*r) for r in await db.execute(_GRID_LESSONS, params)]
-    by_date: dict[date, int] = {}
-    for lesson in reversed(lessons):
+    lessons: dict[int, GridLesson] = {}
+    absences: list[tuple[int, int, str]] = []
+    for lesson_id, day, number, topic, homework, pupil_id, kind in await db.execute(
+        _GRID_LESSONS, params
+    ):
+        if lesson_id not in lessons:
+            lessons[lesson_id] = GridLesson(lesson_id, day, number, topic, homework)
+        if pupil_id is not None:
+            absences.append((pupil_id, lesson_id, kind))
+    by_date: dict[date, int] = {}  # a mark without a lesson goes to its day's first lesson
+    for lesson in reversed(lessons.values()):
         by_date[lesson.date] = lesson.id
+    rows = {
+        pupil_id: GridRow(pupil_id, f"{last} {first}", period_mark=final, period_mark_locked=locked)
+        for pupil_id, last, first, final, locked in await db.execute(_GRID_PUPILS, params)
+    }
     for r in await db.execute(_GRID_MARKS, params):
         row, mark = rows[r[-1]], MarkRow(*r[:11])
-        lesson_id = mark.lesson_id or by_date.get(mark.date)
-        if lesson_id is None:
+        placed = mark.lesson_id or by_date.get(mark.date)
+        if placed is None:
             row.unplaced.append(mark)
         else:
-            row.cells.setdefault(lesson_id, []).append(mark)
-    if lessons:
-        for pupil_id, lesson_id, kind in await db.execute(_GRID_ATTENDANCE, params):
-            if pupil_id in rows and lesson_id is not None:
-                rows[pupil_id].attendance[lesson_id] = kind
+            row.cells.setdefault(placed, []).append(mark)
+    for pupil_id, lesson_id, kind in absences:
+        if pupil_id in rows:
+            rows[pupil_id].attendance[lesson_id] = kind
     _audit_staff_read(
         ctx,
         "gradebook.read",
@@ -465,6 +482,6 @@ async def place_grid(ctx: Ctx, place: GridPlace, period: GridPeriod) -> Grid:
         place.subject_name,
         period.id,
         period.name,
-        lessons,
+        list(lessons.values()),
         list(rows.values()),
     )

@@ -189,19 +189,14 @@ async def gradebook_view(
     """A class × subject journal for a period of its school (default: the current term), for
     whoever :func:`gradebook_rights` lets in; the grid's read is audited."""
     rights = await gradebook_rights(ctx, class_id, subject_id)
-    periods = await school_periods(ctx, rights.school_id)
+    place = rights.place  # with the school's periods
+    periods = [PeriodInfo(p.id, p.name, p.kind, p.starts_on, p.ends_on) for p in place.periods]
     if period_id is None:
         current = current_period(periods, ctx.now().date())
         if current is None:
             raise InvalidInput("в школе не заведены учебные периоды")
         period_id = current.id
-    period = next((p for p in periods if p.id == period_id), None)
-    if period is None:
-        raise NotFound("учебный период не найден")
-    shown = journal.GridPeriod(
-        period.id, rights.school_id, period.name, period.starts_on, period.ends_on
-    )
-    grid = await journal.place_grid(ctx, rights.place, shown)
+    grid = await journal.place_grid(ctx, place, place.period(period_id))
     return GradebookView(rights, periods, grid, await work_types(ctx, rights.school_id))
 
 

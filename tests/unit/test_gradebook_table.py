@@ -12,7 +12,7 @@ from diary_core.staff_views import GradebookRights, WorkTypeInfo
 from gateway.handlers.console.gradebook_table import GridTable, column_labels, grid_table
 
 TYPES = [WorkTypeInfo(7, "Ответ на уроке", 1), WorkTypeInfo(8, "Контрольная <работа>", 3)]
-PLACE = GridPlace(1, 10, "5А", 20, "Математика")
+PLACE = GridPlace(1, 10, "5А", 20, "Математика", ())
 
 
 def mark(

@@ -10,11 +10,11 @@ from contextlib import contextmanager
 from datetime import date
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import delete, event, select
 
 from diary_core import journal, lessons, marks, staff_views
 from diary_core.errors import Forbidden, InvalidInput, NotFound
-from diary_core.models import AuditEvent
+from diary_core.models import AuditEvent, Period
 from tests.support.world import World
 
 MONDAY = date(2025, 10, 13)
@@ -92,12 +92,15 @@ async def test_teacher_of_another_class_is_refused_before_any_pupil_is_read(worl
     assert len(sent) == 1 and "pupils" not in sent[0]
 
 
-async def test_a_grid_period_of_another_school_is_refused_by_place_grid(world: World) -> None:
+async def test_the_place_holds_its_schools_periods_only(world: World) -> None:
     ctx = await world.ctx(world.teacher_math)
     place = await journal.grid_place(ctx, world.class_5a, world.math_a)
-    period = journal.GridPeriod(world.b.quarter_ids[0], world.b.id, "1", MONDAY, MONDAY)
+    assert [p.id for p in place.periods] == [*world.a.quarter_ids, world.a.year_period_id]
+    other = journal.GridPeriod(world.b.quarter_ids[0], "1 четверть", "quarter", MONDAY, MONDAY)
     with pytest.raises(NotFound):
-        await journal.place_grid(ctx, place, period)
+        place.period(other.id)
+    with pytest.raises(NotFound):
+        await journal.place_grid(ctx, place, other)
 
 
 async def test_locked_period_marks_are_marked_in_the_grid_rows(world: World) -> None:
@@ -155,13 +158,8 @@ async def test_the_journal_read_is_audited(world: World) -> None:
     assert [tuple(r) for r in found] == [(world.teacher_math, "class", str(world.class_5a))]
 
 
-async def test_a_school_without_periods_is_said_plainly(
-    world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    async def no_periods(*_: object) -> list[staff_views.PeriodInfo]:
-        return []
-
-    monkeypatch.setattr(staff_views, "school_periods", no_periods)
+async def test_a_school_without_periods_is_said_plainly(world: World) -> None:
+    await world.session.execute(delete(Period).where(Period.school_id == world.a.id))
     ctx = await world.ctx(world.teacher_math)
     with pytest.raises(InvalidInput, match="учебные периоды"):
         await staff_views.gradebook_view(ctx, world.class_5a, world.math_a, None)
