@@ -27,6 +27,7 @@ from diary_core.snils import normalize_snils
 from gateway.portal import auth, documents, negotiation, problems, tokens
 from gateway.portal.cache import DocKey, with_stored
 from gateway.portal.endpoint import Call, Lookup, serve
+from gateway.portal.signing import DECLARATION
 from gateway.portal.state import PORTAL
 from gateway.portal.xml import XSD_PATH, changes_xml, guardian_xml, progress_xml
 
@@ -35,7 +36,7 @@ DEFAULT_LIMIT = 100
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _OID = re.compile(r"[0-9]{1,20}")
 _CURSOR = re.compile(r"[0-9]{1,19}")
-ToXml = Callable[[documents.Json], Any]
+ToXml = Callable[[documents.Json], bytes]
 
 
 async def token(request: web.Request) -> web.Response:
@@ -136,7 +137,7 @@ def _render(call: Call, fmt: str, doc: documents.Json, to_xml: ToXml) -> bytes:
     """The document in the asked representation, signed unless it is plain JSON."""
     signer = call.state.signer
     if fmt == "xml":
-        return signer.sign_xml(to_xml(doc))
+        return DECLARATION + signer.sign_xml(to_xml(doc))
     if fmt == "jose":
         return signer.sign_jws(documents.dumps(doc)).encode()
     return documents.dumps(doc)

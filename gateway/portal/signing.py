@@ -8,7 +8,7 @@ in :func:`signer_from_settings` without touching the feed.
 from __future__ import annotations
 
 import base64
-import copy
+import hashlib
 import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,24 +16,17 @@ from typing import Any, Protocol
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 from joserfc import jws
 from joserfc.jwk import RSAKey
-from lxml import etree
-from signxml import (
-    CanonicalizationMethod,
-    DigestAlgorithm,
-    SignatureConstructionMethod,
-    SignatureMethod,
-    XMLSigner,
-)
 
 from config.settings import ConfigError, FeedSettings
+from gateway.portal import xmldsig
 
 log = logging.getLogger("ediary.portal")
 
-#: What ``sign_xml`` output starts with (the export strips it from embedded documents).
+#: What a served XML document starts with (``sign_xml`` output has no declaration).
 DECLARATION = b"<?xml version='1.0' encoding='UTF-8'?>\n"
 
 
@@ -46,8 +39,10 @@ class DocumentSigner(Protocol):
         """Names the key: the JWS ``kid``; part of every ETag, so a new key re-signs."""
         ...
 
-    def sign_xml(self, element: etree._Element) -> bytes:
-        """The document with an enveloped XML-DSig signature appended, serialised (UTF-8)."""
+    def sign_xml(self, document: bytes) -> bytes:
+        """``document`` (canonical, as :mod:`gateway.portal.xml` writes it) with an enveloped
+        XML-DSig signature appended to its root (:func:`xmldsig.sign_enveloped`); no XML
+        declaration."""
         ...
 
     def sign_jws(self, payload: bytes) -> str:
@@ -59,32 +54,8 @@ class DocumentSigner(Protocol):
         ...
 
 
-class _XMLSigner(XMLSigner):
-    """signxml's signer, for the documents :mod:`gateway.portal.xml` builds.
-
-    For each signature signxml takes two private copies of the document (one receives the
-    signature, the other is digested), made by serialising and re-parsing it: that sheds
-    namespaces an element would inherit from its parents, and refuses DTDs and entities.
-    Our documents are standalone trees (no parent, every namespace declared on the root,
-    no DTD, no entity), so a plain copy of the tree is the same copy, made in C at a
-    fraction of the cost. Anything else, a DTD or an entity included, goes signxml's way
-    (and is refused there).
-    """
-
-    def get_root(self, data: Any) -> Any:
-        if isinstance(data, etree._Element) and _standalone(data):
-            return copy.deepcopy(data)
-        return super().get_root(data)
-
-
-def _standalone(root: etree._Element) -> bool:
-    docinfo = root.getroottree().docinfo
-    return (
-        root.getparent() is None
-        and docinfo.internalDTD is None
-        and docinfo.externalDTD is None
-        and next(root.iter(etree.Entity), None) is None
-    )
+def _sha256(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
 
 
 class RsaDocumentSigner:
@@ -93,18 +64,16 @@ class RsaDocumentSigner:
     def __init__(self, key: rsa.RSAPrivateKey, cert: x509.Certificate) -> None:
         if cert.public_key().public_numbers() != key.public_key().public_numbers():
             raise ValueError("the feed certificate does not belong to the feed key")
-        self._key = key
-        self._cert = cert  # an object, not PEM: signxml would parse PEM again at every call
         self._cert_der = cert.public_bytes(serialization.Encoding.DER)
         self._jwk = RSAKey.import_key(key)
         self._kid = self._jwk.thumbprint()
-        # Exclusive C14N: the signed bytes do not depend on where the document is embedded.
-        self._xml = _XMLSigner(
-            method=SignatureConstructionMethod.enveloped,
-            signature_algorithm=SignatureMethod.RSA_SHA256,
-            digest_algorithm=DigestAlgorithm.SHA256,
-            c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
+        self._xml = xmldsig.Algorithms(
+            signature=xmldsig.RSA_SHA256,
+            digest=xmldsig.SHA256,
+            hash=_sha256,
+            sign=lambda data: key.sign(data, padding.PKCS1v15(), hashes.SHA256()),
         )
+        self._key_info = xmldsig.key_info(self._cert_der)
 
     @classmethod
     def from_files(cls, key_file: str, cert_file: str) -> RsaDocumentSigner:
@@ -124,9 +93,8 @@ class RsaDocumentSigner:
     def key_id(self) -> str:
         return self._kid
 
-    def sign_xml(self, element: etree._Element) -> bytes:
-        signed = self._xml.sign(element, key=self._key, cert=[self._cert])
-        return etree.tostring(signed, xml_declaration=True, encoding="UTF-8")
+    def sign_xml(self, document: bytes) -> bytes:
+        return xmldsig.sign_enveloped(document, self._xml, self._key_info)
 
     def sign_jws(self, payload: bytes) -> str:
         header = {"alg": "RS256", "kid": self._kid, "typ": "JOSE", "cty": "json"}

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from config.settings import FeedSettings
 from diary_core.progress import ProgressRows, iter_progress, load_progress_rows
 from gateway.portal import documents
-from gateway.portal.signing import DECLARATION, DocumentSigner, signer_from_settings
+from gateway.portal.signing import DocumentSigner, signer_from_settings
 from gateway.portal.xml import progress_xml
 
 
@@ -73,7 +73,7 @@ class _Worker:
     def sign(self, fmt: str, doc: documents.Json) -> bytes:
         """One document, signed: the XML element without its declaration, or a compact JWS."""
         if fmt == "xml":
-            return self.signer.sign_xml(progress_xml(doc)).removeprefix(DECLARATION)
+            return self.signer.sign_xml(progress_xml(doc))
         return self.signer.sign_jws(documents.dumps(doc)).encode()
 
     def close(self) -> None:

@@ -1,10 +1,26 @@
 """The portal's documents as XML in the project's namespace, built from the JSON documents
 (:mod:`gateway.portal.documents`) so both representations always carry the same data.
 
-A document is written as text and parsed once: for documents of a few hundred elements that
-is about twice as fast as building the tree element by element, and the text is escaped
-here, in one place (:func:`_attrs`), so nothing a value holds can become markup. The tree is
-the same either way (the tests compare it with the schema and ``xmlsec1``).
+A document is written directly in its canonical form: the bytes Exclusive XML
+Canonicalization 1.0 (without comments) makes of it. That is what an enveloped XML-DSig
+signature digests, so the signer (:mod:`gateway.portal.xmldsig`) hashes these bytes as they
+are, with no tree to build, copy or canonicalise; and the canonical form is plain XML that
+any parser reads. Its rules, as they apply to these documents (W3C XML-C14N §2.3, xml-exc-c14n
+§3):
+
+- no XML declaration, no whitespace between elements; an empty element is written as a
+  start and an end tag (``<p:Mark …></p:Mark>``);
+- the namespace declaration ``xmlns:p`` only on the root (every element uses the prefix;
+  attributes are unqualified, so none needs one);
+- attributes in lexicographic order of their names (unqualified names: code point order);
+- in attribute values ``&``, ``<``, ``"``, tab, line feed and carriage return are escaped
+  (``&amp; &lt; &quot; &#x9; &#xA; &#xD;``); in text ``&``, ``<``, ``>`` and carriage
+  return (``&amp; &lt; &gt; &#xD;``); nothing else is.
+
+A test holds every kind of document, awkward values included, to ``lxml``'s own exclusive
+canonicalisation of what it parses from our bytes: they must come back unchanged. A value
+XML cannot carry at all (most control characters, unpaired surrogates) is refused with
+:class:`NotXmlText` rather than written.
 
 The schema is ``progress.xsd`` beside this module, served at ``/portal/v1/schema/progress.xsd``.
 Any XML this service reads (the schema included) goes through :data:`SAFE_PARSER`.
@@ -12,6 +28,7 @@ Any XML this service reads (the schema included) goes through :data:`SAFE_PARSER
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 
@@ -43,35 +60,56 @@ def schema() -> etree.XMLSchema:
     return etree.XMLSchema(parse_safely(XSD_PATH.read_bytes()))
 
 
-#: Escapes of an attribute value (quotes, and the whitespace a parser would normalise) and
-#: of element text.
+class NotXmlText(ValueError):
+    """A value holds a character that XML 1.0 cannot carry, escaped or not."""
+
+
+#: Canonical escapes of an attribute value and of element text.
 _ATTRIBUTE = str.maketrans(
-    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\t": "&#9;", "\n": "&#10;",
-     "\r": "&#13;"}
-)  # fmt: skip
-_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
+    {"&": "&amp;", "<": "&lt;", '"': "&quot;", "\t": "&#x9;", "\n": "&#xA;", "\r": "&#xD;"}
+)
+_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#xD;"})
+
+#: What is not an XML 1.0 ``Char`` (tab, line feed and carriage return are).
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+#: The canonical attribute order of each shape of object the documents hold (a few dozen).
+_ORDER: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _order(doc: Json) -> tuple[str, ...]:
+    keys = tuple(doc)
+    order = _ORDER.get(keys)
+    if order is None:
+        order = tuple(sorted(keys))
+        if len(_ORDER) < 1024:  # bounded, whatever a caller passes
+            _ORDER[keys] = order
+    return order
 
 
 def _attrs(doc: Json, skip: tuple[str, ...] = ()) -> str:
-    """Scalar members as attributes: strings as they are, integers in decimal, booleans as
-    ``true``/``false``; None (absent values), objects and lists are not attributes.
-    (Inline type checks: this runs for every mark of every document.)"""
-    out = []
-    for k, v in doc.items():
+    """Scalar members as attributes, in canonical (name) order: strings as they are,
+    integers in decimal, booleans as ``true``/``false``; None (absent values), objects and
+    lists are not attributes. (Inline type checks: this runs for every mark of every
+    document.)"""
+    out = ""
+    for k in _order(doc):
+        v = doc[k]
         kind = type(v)
-        if k in skip:
-            continue
         if kind is str:
-            out.append(f' {k}="{v.translate(_ATTRIBUTE)}"')
+            if k not in skip:
+                out += f' {k}="{v.translate(_ATTRIBUTE)}"'
         elif kind is int:
-            out.append(f' {k}="{v}"')
-        elif kind is bool:
-            out.append(f' {k}="true"' if v else f' {k}="false"')
-    return "".join(out)
+            if k not in skip:
+                out += f' {k}="{v}"'
+        elif kind is bool and k not in skip:
+            out += f' {k}="true"' if v else f' {k}="false"'
+    return out
 
 
 class _Text:
-    """A document of the project's namespace (prefix ``p``) being written."""
+    """A document of the project's namespace (prefix ``p``) being written, canonically."""
 
     def __init__(self, tag: str, doc: Json) -> None:
         self.parts = [
@@ -83,7 +121,7 @@ class _Text:
         self.tag = tag
 
     def empty(self, tag: str, doc: Json, skip: tuple[str, ...] = ()) -> None:
-        self.parts.append(f"<p:{tag}{_attrs(doc, skip)}/>")
+        self.parts.append(f"<p:{tag}{_attrs(doc, skip)}></p:{tag}>")
 
     def open(self, tag: str, doc: Json | None = None) -> None:
         self.parts.append(f"<p:{tag}{_attrs(doc) if doc else ''}>")
@@ -91,9 +129,15 @@ class _Text:
     def close(self, tag: str) -> None:
         self.parts.append(f"</p:{tag}>")
 
-    def element(self) -> etree._Element:
+    def finish(self) -> bytes:
         self.close(self.tag)
-        return etree.fromstring("".join(self.parts).encode(), SAFE_PARSER)
+        text = "".join(self.parts)
+        bad = _NOT_XML.search(text)
+        if bad is not None:
+            raise NotXmlText(
+                f"the document holds U+{ord(bad.group()):04X}, a character XML cannot carry"
+            )
+        return text.encode()
 
 
 def _pupil(out: _Text, pupil: Json) -> None:
@@ -111,7 +155,8 @@ def _period_mark(out: _Text, pm: Json) -> None:
     out.close("PeriodMark")
 
 
-def progress_xml(doc: Json) -> etree._Element:
+def progress_xml(doc: Json) -> bytes:
+    """A progress document, canonical UTF-8 (see the module's docstring)."""
     out = _Text("Progress", doc)
     out.empty("Range", doc["range"])
     out.empty("School", doc["school"])
@@ -131,21 +176,23 @@ def progress_xml(doc: Json) -> etree._Element:
     for pm in doc["periodMarks"]:
         _period_mark(out, pm)
     out.close("PeriodMarks")
-    return out.element()
+    return out.finish()
 
 
-def guardian_xml(doc: Json) -> etree._Element:
+def guardian_xml(doc: Json) -> bytes:
+    """A parent's children, canonical UTF-8."""
     out = _Text("GuardianPupils", doc)
     out.empty("Guardian", doc["guardian"])
     for p in doc["pupils"]:
         _pupil(out, p)
-    return out.element()
+    return out.finish()
 
 
 _CHANGE_STATES = {"mark": "Mark", "absence": "Absence", "periodMark": "PeriodMark"}
 
 
-def changes_xml(doc: Json) -> etree._Element:
+def changes_xml(doc: Json) -> bytes:
+    """A page of the changes feed, canonical UTF-8."""
     out = _Text("Changes", doc)
     out.empty("Page", doc, ("type", "version", "issuer", "issuedAt", "asOf"))
     for c in doc["changes"]:
@@ -160,4 +207,4 @@ def changes_xml(doc: Json) -> etree._Element:
             else:
                 out.empty(tag, c[key])
         out.close("Change")
-    return out.element()
+    return out.finish()

@@ -35,7 +35,7 @@ from gateway.cli import feed
 from gateway.portal import documents
 from gateway.portal import export as export_module
 from gateway.portal.export import ExportJob, export, export_pool
-from gateway.portal.signing import DECLARATION, RsaDocumentSigner
+from gateway.portal.signing import RsaDocumentSigner
 from gateway.portal.signing_worker import Batch, Signed
 from gateway.portal.xml import progress_xml
 from tests.integration.portal.conftest import Marks
@@ -81,7 +81,7 @@ async def as_the_endpoint_builds_them(
         assert progress is not None
         doc = documents.progress_json(progress, META)
         if fmt == "xml":
-            parts.append(signer.sign_xml(progress_xml(doc)).removeprefix(DECLARATION))
+            parts.append(signer.sign_xml(progress_xml(doc)))
         else:
             parts.append(signer.sign_jws(documents.dumps(doc)).encode())
         parts.append(b"\n")

@@ -199,9 +199,9 @@ class CountingSigner:
         self.inner, self.calls = inner, 0
         self.key_id = inner.key_id
 
-    def sign_xml(self, element: Any) -> bytes:
+    def sign_xml(self, document: bytes) -> bytes:
         self.calls += 1
-        return bytes(self.inner.sign_xml(element))
+        return bytes(self.inner.sign_xml(document))
 
     def sign_jws(self, payload: bytes) -> str:
         self.calls += 1
