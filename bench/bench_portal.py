@@ -124,7 +124,7 @@ def serve(args: argparse.Namespace) -> None:
 def _server_env(args: argparse.Namespace) -> dict[str, str]:
     return {
         "EDIARY_DATABASE_URL": args.db,
-        "EDIARY_DATABASE_POOL_SIZE": "20",
+        "EDIARY_DATABASE_POOL_SIZE": "50",
         "EDIARY_SERVER_PUBLIC_URL": f"http://127.0.0.1:{args.port}",
         "EDIARY_FEED_KEY_FILE": args.feed_key,
         "EDIARY_FEED_CERT_FILE": args.feed_cert,
