@@ -10,6 +10,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
     from aiohttp import web
 
 
@@ -30,6 +32,7 @@ def setup_portal(app: web.Application) -> None:
         signer=signer_from_settings(feed),
         cache=DocumentCache(timedelta(days=feed.document_cache_days)),
     )
+    app.cleanup_ctx.append(_group_commit)  # after the engine's: it needs the engine
     router = app.router
     router.add_post(TOKEN_PATH, handlers.token, name="portal_token")
     router.add_get("/portal/v1/pupils/{snils}/progress", handlers.progress, name="portal_progress")
@@ -39,3 +42,20 @@ def setup_portal(app: web.Application) -> None:
     router.add_get("/portal/v1/changes", handlers.changes, name="portal_changes")
     router.add_get("/portal/v1/schema/progress.xsd", handlers.schema, name="portal_schema")
     router.add_get("/.well-known/jwks.json", handlers.jwks, name="portal_jwks")
+
+
+async def _group_commit(app: web.Application) -> AsyncIterator[None]:
+    """On PostgreSQL, the requests' writes are committed in groups (gateway/portal/commits.py);
+    at shutdown the last ones are committed before the engine goes."""
+    from gateway import keys
+    from gateway.portal.commits import GroupCommit
+    from gateway.portal.state import PORTAL
+
+    engine = app[keys.ENGINE]
+    state = app[PORTAL]
+    if engine.dialect.name == "postgresql":
+        state.commits = GroupCommit(engine)
+    yield
+    if state.commits is not None:
+        await state.commits.drain()
+        state.commits = None

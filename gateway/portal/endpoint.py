@@ -33,7 +33,7 @@ from diary_core import audit
 from diary_core.errors import DiaryError, InvalidInput
 from diary_core.progress import CursorExpired
 from gateway import keys
-from gateway.portal import problems, tokens
+from gateway.portal import commits, problems, tokens
 from gateway.portal.clients import Client
 from gateway.portal.problems import Problem
 from gateway.portal.state import PORTAL, PortalState
@@ -48,7 +48,7 @@ _INVALID_FIELD_CODES = {
 }
 
 #: An INSERT built once, and its parameters (named apart from every other write's).
-Write = tuple[Any, dict[str, Any]]
+Write = commits.Write
 
 
 @dataclass(frozen=True)
@@ -160,11 +160,13 @@ async def _write(conn: AsyncConnection, writes: list[Write]) -> None:
         await conn.execute(stmt, p)
 
 
-async def _finish(call: Call, action: str, response: web.Response, code: str | None) -> None:
-    """The request's writes, its rate count and its audit event; then commit."""
-    writes = list(call.writes)
+def _writes(
+    call: Call, action: str, response: web.Response, code: str | None
+) -> tuple[list[Write], Write]:
+    """What the request writes: its own rows and its rate count, and its audit event."""
+    rows = list(call.writes)
     if call.client is not None:
-        writes.append(tokens.count_request(call.conn.dialect.name, call.client, call.now))
+        rows.append(tokens.count_request(call.conn.dialect.name, call.client, call.now))
     result = "ok" if response.status < 300 else "not_modified" if response.status == 304 else code
     event = audit.portal_event(
         call.client.label if call.client else "anonymous",
@@ -176,7 +178,13 @@ async def _finish(call: Call, action: str, response: web.Response, code: str | N
         result=result,
         **call.details,
     )
-    await _write(call.conn, [*writes, event])
+    return rows, event
+
+
+async def _finish(call: Call, action: str, response: web.Response, code: str | None) -> None:
+    """The request's writes, its rate count and its audit event; then commit."""
+    rows, event = _writes(call, action, response, code)
+    await _write(call.conn, [*rows, event])
     await call.session.commit()
 
 
@@ -203,6 +211,7 @@ async def serve(
     ``prepare`` (see :class:`Lookup`) lets it read what it needs with the bearer token.
     ``reads_only``: the work writes nothing itself, only through :attr:`Call.writes`."""
     app = request.app
+    group = app[PORTAL].commits if reads_only else None  # PostgreSQL: see commits.py
     async with app[keys.SESSIONS]() as session:
         one_statement = reads_only and session.bind.dialect.name == "postgresql"
         options = _NO_TRANSACTION if one_statement else {}
@@ -226,11 +235,25 @@ async def serve(
             if not isinstance(exc, Problem | DiaryError):
                 await _roll_back(call)
             response, code = problem.response(), problem.code
-        try:
-            await _finish(call, action, response, code)
-        except Exception as exc:  # the request's own writes failed: answer and audit that
-            await _roll_back(call)
-            problem = _problem_of(exc)
-            response = problem.response()
-            await _finish(call, action, response, problem.code)
+        if group is not None:
+            rows, event = _writes(call, action, response, code)
+        else:
+            try:
+                await _finish(call, action, response, code)
+            except Exception as exc:  # the request's own writes failed: answer and audit that
+                await _roll_back(call)
+                problem = _problem_of(exc)
+                response = problem.response()
+                await _finish(call, action, response, problem.code)
+    if group is None:
+        return response
+    # The connection is back in the pool; the writes go with other requests' (commits.py).
+    try:
+        await group.commit(rows, [event])
+    except Exception as exc:  # the request's own writes failed: answer and audit that
+        call.writes.clear()
+        problem = _problem_of(exc)
+        response = problem.response()
+        rows, event = _writes(call, action, response, problem.code)
+        await group.commit(rows, [event])
     return response

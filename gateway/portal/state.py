@@ -1,4 +1,5 @@
-"""What the portal feed keeps per application: its signer and the document cache."""
+"""What the portal feed keeps per application: its signer, the document cache and, on
+PostgreSQL, the group commit of its requests' writes."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from gateway.portal.cache import DocumentCache
+from gateway.portal.commits import GroupCommit
 from gateway.portal.signing import DocumentSigner
 
 
@@ -14,6 +16,7 @@ from gateway.portal.signing import DocumentSigner
 class PortalState:
     signer: DocumentSigner
     cache: DocumentCache
+    commits: GroupCommit | None = None  # set at start-up on PostgreSQL
 
 
 PORTAL = web.AppKey("portal", PortalState)
