@@ -1,17 +1,19 @@
 """One audited portal request: authenticate the bearer, check scope and rate, run the work,
 answer refusals as problems, and write the audit event (client, pupil, time, result) for
-every request, refusals included, in the request's single transaction.
+every request, refusals included, in the same transaction as the request's other writes.
 
 Round trips are the feed's cost, so a request makes few: the bearer token is read together
-with what the work needs first (a :class:`Lookup`), and the request's writes (its own, the
-rate count and the audit event) are one statement on PostgreSQL (data-modifying CTEs), one
-after another elsewhere. All of it is plain Core SQL on the session's connection.
+with what the work needs first (a :class:`Lookup`). All of it is plain Core SQL on the
+session's connection.
 
 A request whose work only reads (``reads_only``: its writes wait in :attr:`Call.writes`)
-runs on PostgreSQL without BEGIN and COMMIT: that one statement is then the request's
-transaction, written or not as a whole, and each read before it sees committed data, as it
-would inside a READ COMMITTED transaction. Two round trips fewer, and no row lock held
-between statements.
+runs its reads on PostgreSQL without BEGIN and COMMIT (each sees committed data, as it
+would inside a READ COMMITTED transaction), gives its connection back, and hands its
+writes (its own, the rate count and the audit event) to the group commit
+(:mod:`gateway.portal.commits`), which commits them with those of the requests finishing
+at the same moment; it answers once they are committed. Any other request, and any request
+on SQLite, writes in its own transaction: on PostgreSQL in one statement (data-modifying
+CTEs), elsewhere one statement after another.
 """
 
 from __future__ import annotations
