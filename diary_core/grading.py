@@ -54,16 +54,22 @@ def parse_attendance(raw: str) -> str:
 
 def weighted_average(marks: Iterable[tuple[int | None, int, bool]]) -> Decimal | None:
     """Average of ``(numeric, weight, counts)`` triples; ``None`` when nothing counts."""
-    total = Decimal(0)
-    weights = 0
+    total = weights = 0
     for numeric, weight, counts in marks:
         if numeric is None or not counts or weight <= 0:
             continue
-        total += Decimal(numeric) * weight
+        total += numeric * weight
         weights += weight
+    return rounded_average(total, weights)
+
+
+def rounded_average(total: int, weights: int) -> Decimal | None:
+    """``total / weights`` by the average rule, from the sums of ``numeric × weight`` and of
+    ``weight`` over the marks that count (integers: one Decimal is made, at the end);
+    ``None`` when nothing counts (``weights`` is 0)."""
     if weights == 0:
         return None
-    return (total / weights).quantize(_TWO_PLACES, rounding=ROUND_HALF_UP)
+    return (Decimal(total) / weights).quantize(_TWO_PLACES, rounding=ROUND_HALF_UP)
 
 
 def suggested_period_mark(average: Decimal | None) -> int | None:
