@@ -1,7 +1,8 @@
 """A pupil's progress as the state services portal receives it (regulation 1.2, 2.1).
 
-Plain, frozen data, read with Core ``select()`` rows in a fixed number of queries whatever
-the pupil's (or the batch's) size:
+Plain, frozen data, read with Core ``select()`` rows in a fixed number of statements whatever
+the pupil's (or the batch's) size; the many small records (marks, absences, period marks,
+periods) are named tuples, cheap to make by the hundred for every document:
 
 - :func:`load_progress` / :func:`load_progress_batch` — school, pupil, marks, per-subject
   weighted averages (:mod:`diary_core.grading`), attendance and period marks for a range;
@@ -18,29 +19,34 @@ No access decision is taken here: the portal is a machine client, and its reach 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from functools import cache
-from typing import Any
+from functools import cache, partial
+from itertools import groupby
+from operator import attrgetter, itemgetter
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    BigInteger,
+    Boolean,
     Date,
     Integer,
     String,
-    and_,
     bindparam,
     cast,
     func,
     literal_column,
+    null,
     select,
     text,
+    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from diary_core.errors import DiaryError, InvalidInput
-from diary_core.grading import weighted_average
+from diary_core.grading import rounded_average
 from diary_core.models import (
     AcademicYear,
     Attendance,
@@ -87,8 +93,7 @@ class PupilInfo:
     school: SchoolInfo
 
 
-@dataclass(frozen=True)
-class ProgressMark:
+class ProgressMark(NamedTuple):
     id: int
     date: date
     subject_id: int
@@ -100,16 +105,14 @@ class ProgressMark:
     counts: bool
 
 
-@dataclass(frozen=True)
-class SubjectAverage:
+class SubjectAverage(NamedTuple):
     subject_id: int
     subject: str
     average: Decimal | None
     marks: int
 
 
-@dataclass(frozen=True)
-class AttendanceEntry:
+class AttendanceEntry(NamedTuple):
     id: int
     date: date
     lesson_number: int
@@ -118,8 +121,7 @@ class AttendanceEntry:
     kind: str
 
 
-@dataclass(frozen=True)
-class PeriodInfo:
+class PeriodInfo(NamedTuple):
     id: int
     kind: str
     number: int
@@ -128,8 +130,7 @@ class PeriodInfo:
     ends_on: date
 
 
-@dataclass(frozen=True)
-class PeriodMarkEntry:
+class PeriodMarkEntry(NamedTuple):
     id: int
     period: PeriodInfo
     subject_id: int
@@ -203,30 +204,15 @@ async def load_progress(
 ) -> Progress | None:
     """One pupil's progress for ``start``..``end`` (both inclusive); None if no such pupil.
     A caller that has read ``pupil`` already (:func:`pupil_version`) saves the pupil query:
-    three queries then, run on ``session`` as plain Core statements."""
+    one statement then (:func:`_combined_query`), run as plain Core on the connection."""
     if pupil is None:
         return (await load_progress_batch(session, [pupil_id], start, end)).get(pupil_id)
+    conn = await session.connection() if isinstance(session, AsyncSession) else session
+    statement, picks = _one_pupil_statement()
     params = {"pupil_id": pupil_id, "start": start, "end": end}
-    marks, attendance, period_marks = [
-        [tuple(r) for r in await session.execute(q, params)] for q in _one_pupil_queries()
-    ]
-    rows = ProgressRows(start, end, [_pupil_row(pupil)], marks, attendance, period_marks)
+    result = (await conn.execute(statement, params)).all()
+    rows = ProgressRows(start, end, [_pupil_row(pupil)], *_split(result, picks))
     return next(iter_progress(rows))
-
-
-@cache
-def _one_pupil_queries() -> tuple[Any, Any, Any]:
-    """The row queries of :func:`load_progress_rows` for one pupil, built once with the
-    bound parameters ``pupil_id``, ``start`` and ``end``: building a statement costs more
-    than running it, and the portal runs them for every document it signs."""
-    ids: Any = [bindparam("pupil_id", type_=Integer)]
-    start: Any = bindparam("start", type_=Date)
-    end: Any = bindparam("end", type_=Date)
-    return (
-        _marks_query(ids, start, end),
-        _attendance_query(ids, start, end),
-        _period_marks_query(ids, start, end),
-    )
 
 
 def _pupil_row(p: PupilInfo) -> Row:
@@ -260,33 +246,209 @@ class ProgressRows:
     period_marks: list[Row]  # pupil id, mark id, the 6 period fields, subject id/name, value…
 
 
-async def _rows(conn: AsyncConnection, stmt: Any) -> list[Row]:
-    return [tuple(r) for r in await conn.execute(stmt)]
-
-
 async def load_progress_rows(
     db: AsyncSession | AsyncConnection, pupil_ids: Sequence[int], start: date, end: date
 ) -> ProgressRows:
-    """What the progress of these pupils is built from, in four queries. They run as Core
-    statements on the connection (a session's own, within its transaction): plain rows,
-    without the ORM's per-row result processing."""
+    """What the progress of these pupils is built from, in four queries: the pupils, their
+    marks, attendance and period marks (:func:`_parts`). They run as Core statements on the
+    connection (a session's own, within its transaction): plain rows, without the ORM's
+    per-row result processing.
+
+    A batch reads each kind of row with a statement of its own rather than one combined
+    statement like :func:`load_progress`: for fifty pupils the round trips saved are
+    nothing beside the combined statement's wider rows and larger sort."""
     conn = await db.connection() if isinstance(db, AsyncSession) else db
-    ids = list(pupil_ids)
-    return ProgressRows(
-        start,
-        end,
-        await _rows(conn, _pupils_query().where(Pupil.id.in_(ids)).order_by(Pupil.id)),
-        await _rows(conn, _marks_query(ids, start, end)),
-        await _rows(conn, _attendance_query(ids, start, end)),
-        await _rows(conn, _period_marks_query(ids, start, end)),
+    params = {"pupil_ids": list(pupil_ids), "start": start, "end": end}
+    pupils, marks, attendance, period_marks = [
+        [tuple(r) for r in await conn.execute(q, params)] for q in _batch_queries()
+    ]
+    return ProgressRows(start, end, pupils, marks, attendance, period_marks)
+
+
+_START: Any = bindparam("start", type_=Date)
+_END: Any = bindparam("end", type_=Date)
+
+
+@cache
+def _one_pupil_statement() -> tuple[Any, tuple[Callable[[Any], Row], ...]]:
+    """:func:`_combined_query` for one pupil and how to read its rows, built once with the
+    bound parameters ``pupil_id``, ``start`` and ``end``: building a statement costs more
+    than running it, and the portal runs it for every document it signs."""
+    pupil_id = bindparam("pupil_id", type_=Integer)
+    return _combined_query(_parts(lambda column: column == pupil_id, _START, _END))
+
+
+@cache
+def _batch_queries() -> tuple[Any, Any, Any, Any]:
+    """The statements of :func:`load_progress_rows`, built once; ``pupil_ids`` is a list
+    (an expanding parameter), ``start`` and ``end`` are dates."""
+    ids: Any = bindparam("pupil_ids", expanding=True)
+    pupils = _pupils_query().where(Pupil.id.in_(ids)).order_by(Pupil.id)
+    marks, attendance, period_marks = _parts(lambda column: column.in_(ids), _START, _END)
+    return pupils, _part_query(marks), _part_query(attendance), _part_query(period_marks)
+
+
+class _Part(NamedTuple):
+    """How one kind of row (marks, attendance or period marks) is read."""
+
+    fields: dict[str, Any]  # its row of ProgressRows: a name of _COLUMNS → the expression
+    keys: dict[str, Any]  # the columns only the combined statement orders by
+    order: tuple[str, ...]  # the fields that order one pupil's rows
+    source: Callable[[Any], Any]  # a SELECT → it from the kind's tables, pupils and range
+
+
+def _parts(pupils: Callable[[Any], Any], start: Any, end: Any) -> tuple[_Part, _Part, _Part]:
+    """Marks (in document order: by subject name, subject, date), attendance (by date and
+    lesson: one record per lesson) and the period marks of the periods that overlap the
+    range (by the period's first and last day, subject name, subject) of the pupils whose id
+    column ``pupils`` makes the condition on."""
+    return (
+        _Part(
+            {
+                "pupil_id": Mark.pupil_id,
+                "id": Mark.id,
+                "date": Mark.date,
+                "subject_id": Mark.subject_id,
+                "subject": Subject.name,
+                "work_type": WorkType.name,
+                "weight": Mark.weight,
+                "value": Mark.value,
+                "numeric": Mark.numeric,
+                "counts": Mark.counts,
+            },
+            {},
+            ("subject", "subject_id", "date", "id"),
+            lambda q: (
+                q.join_from(Mark, Subject, Subject.id == Mark.subject_id)
+                .join(WorkType, WorkType.id == Mark.work_type_id)
+                .where(pupils(Mark.pupil_id), Mark.date >= start, Mark.date <= end)
+            ),
+        ),
+        _Part(
+            {
+                "pupil_id": Attendance.pupil_id,
+                "id": Attendance.id,
+                "date": Attendance.date,
+                "lesson_number": Attendance.lesson_number,
+                "subject_id": Attendance.subject_id,
+                "subject": Subject.name,
+                "value": Attendance.kind,
+            },
+            {"first_date": Attendance.date},
+            ("date", "lesson_number"),
+            lambda q: q.join_from(Attendance, Subject, Subject.id == Attendance.subject_id).where(
+                pupils(Attendance.pupil_id), Attendance.date >= start, Attendance.date <= end
+            ),
+        ),
+        _Part(
+            {
+                "pupil_id": PeriodMark.pupil_id,
+                "id": PeriodMark.id,
+                "period_id": Period.id,
+                "period_kind": Period.kind,
+                "period_number": Period.number,
+                "period_name": Period.name,
+                "date": Period.starts_on,
+                "ends_on": Period.ends_on,
+                "subject_id": PeriodMark.subject_id,
+                "subject": Subject.name,
+                "value": PeriodMark.value,
+                "numeric": PeriodMark.numeric,
+            },
+            {"first_date": Period.starts_on},
+            ("date", "ends_on", "subject", "subject_id", "id"),
+            lambda q: (
+                q.join_from(PeriodMark, Period, Period.id == PeriodMark.period_id)
+                .join(Subject, Subject.id == PeriodMark.subject_id)
+                .where(
+                    pupils(PeriodMark.pupil_id), Period.starts_on <= end, Period.ends_on >= start
+                )
+            ),
+        ),
     )
 
 
+def _part_query(part: _Part) -> Any:
+    """One kind's rows as a statement of its own: its fields, by pupil, then in its order."""
+    fields = part.fields
+    return part.source(select(*fields.values())).order_by(
+        fields["pupil_id"], *(fields[name] for name in part.order)
+    )
+
+
+#: The columns of :func:`_combined_query`, each with its type (a kind of row without such a
+#: field gives a typed NULL). The sort keys come first, those no row leaves NULL before the
+#: others and fixed-width ones before the subject's name: PostgreSQL's sort then reads the
+#: keys of a mark at fixed offsets (a column after a NULL or a text is found by walking).
+_COLUMNS: dict[str, Any] = {
+    "kind": Integer,  # the index of the part, and of the ProgressRows list the row goes to
+    "pupil_id": Integer,
+    "id": BigInteger,
+    "subject_id": Integer,
+    "date": Date,  # a mark's or an absence's date; a period's first day
+    "subject": String,
+    "first_date": Date,  # the date that comes before the subject: NULL for a mark
+    "ends_on": Date,  # a period's last day
+    "lesson_number": Integer,
+    "work_type": String,
+    "weight": Integer,
+    "value": String,  # a mark's or period mark's value; an absence's kind
+    "numeric": Integer,
+    "counts": Boolean,
+    "period_id": Integer,
+    "period_kind": String,
+    "period_number": Integer,
+    "period_name": String,
+}
+
+#: The order of :func:`_combined_query` (for one pupil: no pupil id). Within a kind, the
+#: columns that kind leaves NULL order nothing, so each comes out in its part's order.
+_ORDER = ("kind", "first_date", "ends_on", "lesson_number", "subject", "subject_id", "date",
+          "id")  # fmt: skip
+
+
+def _combined_query(
+    parts: tuple[_Part, _Part, _Part],
+) -> tuple[Any, tuple[Callable[[Any], Row], ...]]:
+    """The parts in one statement (three SELECTs, UNION ALL: one round trip) for one pupil,
+    and for each kind how to make its row of :class:`ProgressRows` from a row of it.
+
+    Each part fills the columns of :data:`_COLUMNS` it has and NULLs the others; the rows
+    come out by kind, then in their part's order."""
+    selects = []
+    for kind, part in enumerate(parts):
+        values = {"kind": literal_column(str(kind), Integer), **part.fields, **part.keys}
+        columns = [
+            values.get(name, cast(null(), type_)).label(name) for name, type_ in _COLUMNS.items()
+        ]
+        selects.append(part.source(select(*columns)))
+    union = union_all(*selects)
+    names = list(_COLUMNS)
+    picks = tuple(itemgetter(*(names.index(f) for f in part.fields)) for part in parts)
+    return union.order_by(*(union.selected_columns[name] for name in _ORDER)), picks
+
+
+_KIND = itemgetter(0)
+
+
+def _split(
+    rows: Iterable[Any], picks: tuple[Callable[[Any], Row], ...]
+) -> tuple[list[Row], list[Row], list[Row]]:
+    """The marks, attendance and period marks rows of :class:`ProgressRows` from the rows of
+    :func:`_combined_query` (a few hundred: fetched all at once, which is cheaper for so few
+    than one by one), in their order."""
+    parts: tuple[list[Row], list[Row], list[Row]] = ([], [], [])
+    for kind, group in groupby(rows, _KIND):
+        parts[kind].extend(map(picks[kind], group))
+    return parts
+
+
 def _by_pupil(rows: list[Row]) -> dict[int, list[Row]]:
-    out: dict[int, list[Row]] = {}
-    for r in rows:
-        out.setdefault(r[0], []).append(r)
-    return out
+    """Rows by their first column, the pupil id (they are ordered by it)."""
+    return {pupil_id: list(group) for pupil_id, group in groupby(rows, _PUPIL_ID)}
+
+
+_PUPIL_ID = itemgetter(0)
 
 
 def assemble(rows: ProgressRows) -> dict[int, Progress]:
@@ -304,75 +466,47 @@ def iter_progress(rows: ProgressRows) -> Iterator[Progress]:
     def period(p: Row) -> PeriodInfo:
         info = periods.get(p[2])
         if info is None:
-            info = periods[p[2]] = PeriodInfo(*p[2:8])
+            info = periods[p[2]] = PeriodInfo._make(p[2:8])
         return info
 
     for r in rows.pupils:
-        pupil_marks = tuple(ProgressMark(*m[1:]) for m in marks.pop(r[0], ()))
+        pupil_marks = tuple([_new_mark(m[1:]) for m in marks.pop(r[0], ())])
         yield Progress(
             pupil=_pupil_info(r),
             start=rows.start,
             end=rows.end,
             marks=pupil_marks,
             averages=_averages(pupil_marks),
-            attendance=tuple(AttendanceEntry(*a[1:]) for a in attendance.pop(r[0], ())),
+            attendance=tuple([_new_absence(a[1:]) for a in attendance.pop(r[0], ())]),
             period_marks=tuple(
-                PeriodMarkEntry(p[1], period(p), *p[8:]) for p in period_marks.pop(r[0], ())
+                [PeriodMarkEntry(p[1], period(p), *p[8:]) for p in period_marks.pop(r[0], ())]
             ),
         )
 
 
-def _marks_query(ids: list[int], start: date, end: date) -> Any:
-    return (
-        select(
-            Mark.pupil_id,
-            Mark.id,
-            Mark.date,
-            Mark.subject_id,
-            Subject.name,
-            WorkType.name,
-            Mark.weight,
-            Mark.value,
-            Mark.numeric,
-            Mark.counts,
-        )
-        .join(Subject, Subject.id == Mark.subject_id)
-        .join(WorkType, WorkType.id == Mark.work_type_id)
-        .where(Mark.pupil_id.in_(ids), Mark.date >= start, Mark.date <= end)
-        .order_by(Mark.pupil_id, Subject.name, Mark.subject_id, Mark.date, Mark.id)
-    )
+#: A record from a tuple of its fields, as ``_make`` without its length check (the rows'
+#: shapes are fixed by :func:`_parts`): the cheapest way to make hundreds per document.
+_new_mark = partial(tuple.__new__, ProgressMark)
+_new_absence = partial(tuple.__new__, AttendanceEntry)
 
 
-def _averages(marks: Iterable[ProgressMark]) -> tuple[SubjectAverage, ...]:
-    by_subject: dict[int, list[ProgressMark]] = {}
-    for m in marks:  # already ordered by subject name
-        by_subject.setdefault(m.subject_id, []).append(m)
-    return tuple(
-        SubjectAverage(
-            sid,
-            ms[0].subject,
-            weighted_average((m.numeric, m.weight, m.counts) for m in ms),
-            len(ms),
-        )
-        for sid, ms in by_subject.items()
-    )
+def _averages(marks: Sequence[ProgressMark]) -> tuple[SubjectAverage, ...]:
+    """Each subject's weighted average (the rule of :func:`~diary_core.grading.weighted_average`,
+    summed in integers, one Decimal per subject) and number of marks, in the marks' order.
+    The marks are in document order, so each subject's marks are together."""
+    out: list[SubjectAverage] = []
+    for subject_id, group in groupby(marks, _SUBJECT_ID):
+        total = weights = count = 0
+        for m in group:
+            count += 1
+            if m.numeric is not None and m.counts and m.weight > 0:
+                total += m.numeric * m.weight
+                weights += m.weight
+        out.append(SubjectAverage(subject_id, m.subject, rounded_average(total, weights), count))
+    return tuple(out)
 
 
-def _attendance_query(ids: list[int], start: date, end: date) -> Any:
-    return (
-        select(
-            Attendance.pupil_id,
-            Attendance.id,
-            Attendance.date,
-            Attendance.lesson_number,
-            Attendance.subject_id,
-            Subject.name,
-            Attendance.kind,
-        )
-        .join(Subject, Subject.id == Attendance.subject_id)
-        .where(Attendance.pupil_id.in_(ids), Attendance.date >= start, Attendance.date <= end)
-        .order_by(Attendance.pupil_id, Attendance.date, Attendance.lesson_number)
-    )
+_SUBJECT_ID = attrgetter("subject_id")
 
 
 _PERIOD_COLUMNS = (
@@ -383,28 +517,6 @@ _PERIOD_COLUMNS = (
     Period.starts_on,
     Period.ends_on,
 )
-
-
-def _period_marks_query(ids: list[int], start: date, end: date) -> Any:
-    """Period marks of the periods that overlap the range."""
-    return (
-        select(
-            PeriodMark.pupil_id,
-            PeriodMark.id,
-            *_PERIOD_COLUMNS,
-            PeriodMark.subject_id,
-            Subject.name,
-            PeriodMark.value,
-            PeriodMark.numeric,
-        )
-        .join(Period, Period.id == PeriodMark.period_id)
-        .join(Subject, Subject.id == PeriodMark.subject_id)
-        .where(
-            PeriodMark.pupil_id.in_(ids),
-            and_(Period.starts_on <= end, Period.ends_on >= start),
-        )
-        .order_by(PeriodMark.pupil_id, Period.starts_on, Period.ends_on, Subject.name)
-    )
 
 
 def _names_of(model: Any, *columns: Any) -> Any:

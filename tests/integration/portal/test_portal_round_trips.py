@@ -125,7 +125,7 @@ async def test_an_unchanged_document_costs_one_read_and_its_writes(
     with statements(engine) as warm:
         assert (await portal.get(progress, token=token)).status == 200
     assert len(warm) == 3
-    assert len(cold) == 7
+    assert len(cold) == 5
     if not db_url.startswith("postgresql"):
         return
     with statements(engine) as many:
