@@ -566,6 +566,16 @@ def start_servers(common: list[str], n: int, port: int) -> list[subprocess.Popen
     raise SystemExit("the servers did not start")
 
 
+def stop_servers(procs: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM once to each server still running (a second one would cut its graceful
+    shutdown short), then wait for them."""
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    for p in procs:
+        p.wait(timeout=60)
+
+
 def main() -> None:
     ns = parse()
     if ns.command == "serve":
@@ -578,10 +588,7 @@ def main() -> None:
     try:
         run(ns, pg_url(name), tmp, procs)
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            p.wait(timeout=30)
+        stop_servers(procs)
         if not (ns.keep_db or ns.reuse_db):
             asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         for f in tmp.iterdir():
@@ -619,8 +626,7 @@ def run(ns: argparse.Namespace, url: str, tmp: Path, procs: list[subprocess.Pope
             run_http(ns, base, data["snils"], data["ids"], data["client_id"], client_key, meter)
         )
         report_ranges(rounds)
-    for p in procs:
-        p.terminate()
+    stop_servers(procs)  # before the export: it has the machine to itself
     if ns.skip == "export":
         return
     run_exports(ns, url, data, tmp)
