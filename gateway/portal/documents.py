@@ -6,10 +6,11 @@ Every document states its issuer, when it was issued and the moment its data is 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 if TYPE_CHECKING:  # plain data in, JSON out: no database code is needed to render
     from diary_core.progress import (
@@ -41,8 +42,10 @@ def timestamp(at: datetime) -> str:
 
 
 def dumps(doc: Json) -> bytes:
-    """The canonical bytes of a JSON document (UTF-8, no insignificant whitespace)."""
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+    """The canonical bytes of a JSON document: UTF-8, no insignificant whitespace, members
+    in the order built. (orjson: the same bytes as ``json.dumps(doc, ensure_ascii=False,
+    separators=(",", ":")).encode()``, a test holds it to that, at a tenth of the cost.)"""
+    return orjson.dumps(doc)
 
 
 def _header(kind: str, meta: Meta) -> Json:
@@ -73,17 +76,27 @@ def pupil_json(p: PupilInfo, *, with_school: bool = False) -> Json:
 
 
 def mark_json(m: ProgressMark, *, with_subject: bool = False) -> Json:
-    doc: Json = {"id": m.id, "date": m.date.isoformat()}
     if with_subject:
-        doc.update(subjectId=m.subject_id, subject=m.subject)
-    doc.update(
-        workType=m.work_type,
-        weight=m.weight,
-        value=m.value,
-        numeric=m.numeric,
-        countsInAverage=m.counts,
-    )
-    return doc
+        return {
+            "id": m.id,
+            "date": m.date.isoformat(),
+            "subjectId": m.subject_id,
+            "subject": m.subject,
+            "workType": m.work_type,
+            "weight": m.weight,
+            "value": m.value,
+            "numeric": m.numeric,
+            "countsInAverage": m.counts,
+        }
+    return {  # a document's marks (their subject is the enclosing one): one literal each
+        "id": m.id,
+        "date": m.date.isoformat(),
+        "workType": m.work_type,
+        "weight": m.weight,
+        "value": m.value,
+        "numeric": m.numeric,
+        "countsInAverage": m.counts,
+    }
 
 
 def absence_json(a: AttendanceEntry) -> Json:
