@@ -108,8 +108,17 @@ def serve(args: argparse.Namespace) -> None:
     def dump() -> None:  # on SIGUSR1: the load side reads it before and after a scenario
         (Path(args.feed_key).parent / f"statements-{os.getpid()}").write_text(str(statements))
 
+    def counting(method: Any) -> Any:  # the reads sent through asyncpg itself (driver.py)
+        async def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+            count()
+            return await method(self, *args, **kwargs)
+
+        return counted
+
     async def instrument(app: web.Application) -> None:
         event.listen(app[keys.ENGINE].sync_engine, "before_cursor_execute", count)
+        for name in ("fetchrow", "fetch"):
+            setattr(asyncpg.Connection, name, counting(getattr(asyncpg.Connection, name)))
         asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, dump)
 
     settings = load_settings(environ=_server_env(args))
@@ -157,8 +166,8 @@ class Result:
 class Cost:
     """What one request cost, robust to other load on the machine: CPU of the server
     processes, CPU of the PostgreSQL backends of the benchmark's database (sampled from
-    /proc), and SQL statements the servers ran (cursor executions: BEGIN, COMMIT and the
-    pool's pre-ping are not counted)."""
+    /proc), and SQL statements the servers ran (SQLAlchemy's cursor executions and the reads
+    sent through asyncpg directly; BEGIN, COMMIT and the pool's pre-ping are not counted)."""
 
     server_ms: float
     db_ms: float

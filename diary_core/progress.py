@@ -45,6 +45,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from diary_core.driver import DriverQuery
 from diary_core.errors import DiaryError, InvalidInput
 from diary_core.grading import rounded_average
 from diary_core.models import (
@@ -204,13 +205,14 @@ async def load_progress(
 ) -> Progress | None:
     """One pupil's progress for ``start``..``end`` (both inclusive); None if no such pupil.
     A caller that has read ``pupil`` already (:func:`pupil_version`) saves the pupil query:
-    one statement then (:func:`_combined_query`), run as plain Core on the connection."""
+    one statement then (:func:`_combined_query`), run as plain Core on the connection
+    (through the driver itself on asyncpg: :mod:`diary_core.driver`)."""
     if pupil is None:
         return (await load_progress_batch(session, [pupil_id], start, end)).get(pupil_id)
     conn = await session.connection() if isinstance(session, AsyncSession) else session
-    statement, picks = _one_pupil_statement()
+    _, picks = _one_pupil_statement()
     params = {"pupil_id": pupil_id, "start": start, "end": end}
-    result = (await conn.execute(statement, params)).all()
+    result = await _one_pupil_query().all(conn, params)
     rows = ProgressRows(start, end, [_pupil_row(pupil)], *_split(result, picks))
     return next(iter_progress(rows))
 
@@ -276,6 +278,13 @@ def _one_pupil_statement() -> tuple[Any, tuple[Callable[[Any], Row], ...]]:
     than running it, and the portal runs it for every document it signs."""
     pupil_id = bindparam("pupil_id", type_=Integer)
     return _combined_query(_parts(lambda column: column == pupil_id, _START, _END))
+
+
+@cache
+def _one_pupil_query() -> DriverQuery:
+    """:func:`_one_pupil_statement` as the driver runs it (:mod:`diary_core.driver`: on
+    asyncpg without SQLAlchemy's per-call processing, which its columns do not need)."""
+    return DriverQuery(_one_pupil_statement()[0])
 
 
 @cache

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -63,6 +64,27 @@ def _lock_order(params: dict[str, Any]) -> tuple[Any, ...]:
         elif isinstance(value, date):
             key.append((name, 1, value.isoformat()))
     return tuple(key)
+
+
+@cache
+def _as_one(statements: tuple[Any, ...]) -> Any:
+    """The last INSERT, with the ones before it as data-modifying CTEs (PostgreSQL runs
+    them all, in the statement's one snapshot; they write to different tables)."""
+    *before, last = statements
+    return last.add_cte(*(s.cte(f"write_{i}") for i, s in enumerate(before)))
+
+
+async def write_one(conn: AsyncConnection, writes: list[Write]) -> None:
+    """One request's writes on ``conn``: on PostgreSQL as one statement (data-modifying CTEs;
+    their parameters are named apart), elsewhere one statement after another."""
+    if conn.dialect.name == "postgresql" and len(writes) > 1:
+        params: dict[str, Any] = {}
+        for _, p in writes:
+            params.update(p)
+        await conn.execute(_as_one(tuple(s for s, _ in writes)), params)
+        return
+    for stmt, p in writes:
+        await conn.execute(stmt, p)
 
 
 async def _execute(conn: AsyncConnection, writes: list[Write], ordered: bool) -> None:
@@ -119,9 +141,14 @@ class GroupCommit:
     async def _commit(self, batch: list[_Pending]) -> None:
         self.batches += 1
         try:
-            async with self._engine.begin() as conn:
-                await _execute(conn, [w for p in batch for w in p.rows], ordered=True)
-                await _execute(conn, [w for p in batch for w in p.events], ordered=False)
+            if len(batch) == 1:  # alone: one statement, which is its own transaction
+                async with self._engine.connect() as conn:
+                    conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                    await write_one(conn, [*batch[0].rows, *batch[0].events])
+            else:  # one statement per kind of write, for every request of the batch
+                async with self._engine.begin() as conn:
+                    await _execute(conn, [w for p in batch for w in p.rows], ordered=True)
+                    await _execute(conn, [w for p in batch for w in p.events], ordered=False)
         except Exception as exc:
             if len(batch) == 1:
                 _settle(batch[0], exc)

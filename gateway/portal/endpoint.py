@@ -22,7 +22,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
 from typing import Any
 
 from aiohttp import web
@@ -143,25 +142,6 @@ async def _authorize(call: Call, scope: str, prepare: Prepare | None) -> None:
     call.lookup, call.found = lookup, bearer.found
 
 
-@cache
-def _as_one(statements: tuple[Any, ...]) -> Any:
-    """The last INSERT, with the ones before it as data-modifying CTEs (PostgreSQL runs
-    them all, in the statement's one snapshot; they write to different tables)."""
-    *before, last = statements
-    return last.add_cte(*(s.cte(f"write_{i}") for i, s in enumerate(before)))
-
-
-async def _write(conn: AsyncConnection, writes: list[Write]) -> None:
-    if conn.dialect.name == "postgresql" and len(writes) > 1:
-        params: dict[str, Any] = {}
-        for _, p in writes:
-            params.update(p)
-        await conn.execute(_as_one(tuple(s for s, _ in writes)), params)
-        return
-    for stmt, p in writes:
-        await conn.execute(stmt, p)
-
-
 def _writes(
     call: Call, action: str, response: web.Response, code: str | None
 ) -> tuple[list[Write], Write]:
@@ -186,7 +166,7 @@ def _writes(
 async def _finish(call: Call, action: str, response: web.Response, code: str | None) -> None:
     """The request's writes, its rate count and its audit event; then commit."""
     rows, event = _writes(call, action, response, code)
-    await _write(call.conn, [*rows, event])
+    await commits.write_one(call.conn, [*rows, event])
     await call.session.commit()
 
 

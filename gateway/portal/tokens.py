@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from diary_core.driver import DriverQuery
 from diary_core.models import PortalAssertion, PortalClient, PortalRateCounter, PortalToken
 from gateway.portal.clients import Client, client_from
 
@@ -126,6 +127,17 @@ def with_bearer(also: Subquery | None = None) -> Select[Any]:
 _AUTHENTICATE = with_bearer()
 
 
+_DRIVER_QUERIES: dict[int, tuple[Select[Any], DriverQuery]] = {}
+
+
+def _driver_query(query: Select[Any]) -> DriverQuery:
+    """The :class:`DriverQuery` of a lookup (they are built once, a handful in all)."""
+    kept = _DRIVER_QUERIES.get(id(query))
+    if kept is None or kept[0] is not query:
+        kept = _DRIVER_QUERIES[id(query)] = (query, DriverQuery(query))
+    return kept[1]
+
+
 @dataclass(frozen=True)
 class Bearer:
     client: Client
@@ -147,7 +159,10 @@ async def authenticate(
     args = {"token_hash": token_hash(token), "now": now, "window": window_of(now)}
     if params:
         args.update(params)
-    row = (await db.execute(query, args)).first()
+    if isinstance(db, AsyncConnection):
+        row = await _driver_query(query).first(db, args)
+    else:
+        row = (await db.execute(query, args)).first()
     if row is None:
         return None
     width = len(_BEARER_COLUMNS)

@@ -11,14 +11,12 @@ Wednesday 15.10.2025.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from diary_core.grading import weighted_average
@@ -47,6 +45,7 @@ from diary_core.progress import (
     load_progress_batch,
     load_progress_rows,
 )
+from tests.support.statements import statements_sent
 from tests.support.world import World
 
 YEAR = (date(2025, 9, 1), date(2026, 5, 31))
@@ -207,20 +206,6 @@ async def _reference_rows(
     return found[0], found[1], found[2]
 
 
-@contextmanager
-def counted(engine: AsyncEngine) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
-        statements.append(sql)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", count)
-
-
 @pytest.mark.parametrize(("start", "end"), RANGES)
 async def test_rows_are_those_of_the_three_queries_in_their_order(
     records: World, start: date, end: date
@@ -250,7 +235,7 @@ async def test_one_pupils_statement_builds_what_the_batch_builds(
     )  # fmt: skip
     assert batch == reference
     for pupil_id in ids:
-        with counted(engine) as statements:
+        with statements_sent(engine) as statements:
             one = await load_progress(session, pupil_id, start, end, pupil=batch[pupil_id].pupil)
         assert len(statements) == 1
         assert one == batch[pupil_id]
@@ -260,7 +245,7 @@ async def test_one_pupils_statement_builds_what_the_batch_builds(
 
 async def test_a_batch_is_read_in_four_statements(records: World, engine: AsyncEngine) -> None:
     ids = await _pupil_ids(records.session)
-    with counted(engine) as statements:
+    with statements_sent(engine) as statements:
         rows = await load_progress_rows(records.session, ids, *YEAR)
     assert len(statements) == 4
     assert len(rows.pupils) == len(ids)
