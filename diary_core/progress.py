@@ -634,7 +634,9 @@ class GuardianPupils:
     pupils: tuple[PupilInfo, ...]
 
 
-async def guardian_pupils(session: AsyncSession, esia_oid: str) -> GuardianPupils | None:
+async def guardian_pupils(
+    session: AsyncSession | AsyncConnection, esia_oid: str
+) -> GuardianPupils | None:
     """The confirmed children of the parent whose ESIA identity (oid) is linked to an
     account; None if no account is linked to that oid. Pending links are left out."""
     user_id = await session.scalar(

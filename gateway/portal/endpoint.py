@@ -7,8 +7,9 @@ with what the work needs first (a :class:`Lookup`). All of it is plain Core SQL 
 session's connection.
 
 A request whose work only reads (``reads_only``: its writes wait in :attr:`Call.writes`)
-runs its reads on PostgreSQL without BEGIN and COMMIT (each sees committed data, as it
-would inside a READ COMMITTED transaction), gives its connection back, and hands its
+runs its reads on PostgreSQL on a pooled connection without BEGIN and COMMIT and without an
+ORM session (each read sees committed data, as it would inside a READ COMMITTED
+transaction), gives the connection back, and hands its
 writes (its own, the rate count and the audit event) to the group commit
 (:mod:`gateway.portal.commits`), which commits them with those of the requests finishing
 at the same moment; it answers once they are committed. Any other request, and any request
@@ -71,7 +72,7 @@ class Call:
     """A request in progress, and what its audit event will say."""
 
     request: web.Request
-    session: AsyncSession
+    session: AsyncSession | None  # None: a reads_only request grouping its writes (serve)
     conn: AsyncConnection
     options: dict[str, Any]  # of the connection (see serve)
     now: datetime
@@ -84,6 +85,12 @@ class Call:
     lookup: Lookup | None = None
     found: tuple[Any, ...] = ()  # the columns the lookup read with the bearer token
     writes: list[Write] = field(default_factory=list)  # made with the audit event
+
+    def orm(self) -> AsyncSession:
+        """The request's ORM session: every request that is not ``reads_only`` has one."""
+        if self.session is None:
+            raise RuntimeError("a reads_only request has a connection, not a session")
+        return self.session
 
 
 Work = Callable[[Call], Awaitable[web.Response]]
@@ -167,13 +174,15 @@ async def _finish(call: Call, action: str, response: web.Response, code: str | N
     """The request's writes, its rate count and its audit event; then commit."""
     rows, event = _writes(call, action, response, code)
     await commits.write_one(call.conn, [*rows, event])
-    await call.session.commit()
+    await call.orm().commit()
 
 
 async def _roll_back(call: Call) -> None:
     """Undo the request's work (its audit event is still written, in a new transaction)."""
-    await call.session.rollback()
     call.writes.clear()
+    if call.session is None:  # it read without a transaction: nothing to undo
+        return
+    await call.session.rollback()
     call.conn = await call.session.connection(execution_options=call.options)
 
 
@@ -192,44 +201,65 @@ async def serve(
     """Run ``work`` as the portal request ``action`` (``scope`` None: no bearer needed);
     ``prepare`` (see :class:`Lookup`) lets it read what it needs with the bearer token.
     ``reads_only``: the work writes nothing itself, only through :attr:`Call.writes`."""
+    group = request.app[PORTAL].commits if reads_only else None  # PostgreSQL: commits.py
+    if group is not None:
+        return await _serve_grouped(request, action, scope, work, prepare, group)
+    return await _serve_in_transaction(request, action, scope, work, prepare)
+
+
+async def _run(
+    call: Call, scope: str | None, work: Work, prepare: Prepare | None
+) -> tuple[web.Response, str | None]:
+    """The request's answer and, for a refusal, its problem code."""
+    try:
+        if scope is not None:
+            await _authorize(call, scope, prepare)
+        return await work(call), None
+    except Exception as exc:
+        problem = _problem_of(exc)
+        if not isinstance(exc, Problem | DiaryError):
+            await _roll_back(call)
+        return problem.response(), problem.code
+
+
+async def _serve_in_transaction(
+    request: web.Request, action: str, scope: str | None, work: Work, prepare: Prepare | None
+) -> web.Response:
+    """The request in a transaction of its own on an ORM session, its writes included."""
     app = request.app
-    group = app[PORTAL].commits if reads_only else None  # PostgreSQL: see commits.py
     async with app[keys.SESSIONS]() as session:
-        one_statement = reads_only and session.bind.dialect.name == "postgresql"
-        options = _NO_TRANSACTION if one_statement else {}
-        conn = await session.connection(execution_options=options)
-        call = Call(
-            request,
-            session,
-            conn,
-            options,
-            app[keys.CLOCK].now(),
-            app[keys.SETTINGS],
-            app[PORTAL],
-        )
-        code: str | None = None
+        conn = await session.connection()
+        call = Call(request, session, conn, {}, app[keys.CLOCK].now(), app[keys.SETTINGS],
+                    app[PORTAL])  # fmt: skip
+        response, code = await _run(call, scope, work, prepare)
         try:
-            if scope is not None:
-                await _authorize(call, scope, prepare)
-            response = await work(call)
-        except Exception as exc:
+            await _finish(call, action, response, code)
+        except Exception as exc:  # the request's own writes failed: answer and audit that
+            await _roll_back(call)
             problem = _problem_of(exc)
-            if not isinstance(exc, Problem | DiaryError):
-                await _roll_back(call)
-            response, code = problem.response(), problem.code
-        if group is not None:
-            rows, event = _writes(call, action, response, code)
-        else:
-            try:
-                await _finish(call, action, response, code)
-            except Exception as exc:  # the request's own writes failed: answer and audit that
-                await _roll_back(call)
-                problem = _problem_of(exc)
-                response = problem.response()
-                await _finish(call, action, response, problem.code)
-    if group is None:
-        return response
-    # The connection is back in the pool; the writes go with other requests' (commits.py).
+            response = problem.response()
+            await _finish(call, action, response, problem.code)
+    return response
+
+
+async def _serve_grouped(
+    request: web.Request,
+    action: str,
+    scope: str | None,
+    work: Work,
+    prepare: Prepare | None,
+    group: commits.GroupCommit,
+) -> web.Response:
+    """A ``reads_only`` request on PostgreSQL: its reads on a pooled connection without a
+    transaction (nor an ORM session: nothing to track), its writes to the group commit once
+    the connection is back in the pool; it answers when they are committed."""
+    app = request.app
+    async with app[keys.ENGINE].connect() as conn:
+        await conn.execution_options(**_NO_TRANSACTION)
+        call = Call(request, None, conn, _NO_TRANSACTION, app[keys.CLOCK].now(),
+                    app[keys.SETTINGS], app[PORTAL])  # fmt: skip
+        response, code = await _run(call, scope, work, prepare)
+        rows, event = _writes(call, action, response, code)
     try:
         await group.commit(rows, [event])
     except Exception as exc:  # the request's own writes failed: answer and audit that

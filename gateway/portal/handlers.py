@@ -49,17 +49,17 @@ async def _token(call: Call) -> web.Response:
     assertion = auth.check_form(form)
     audience = call.settings.server.public_url.rstrip("/") + auth.TOKEN_PATH
     call.details["claimed_client"] = _claimed_client(assertion)
-    client = await auth.authenticate_client(call.session, assertion, audience, call.now)
+    client = await auth.authenticate_client(call.orm(), assertion, audience, call.now)
     call.client = client
     if form.get("client_id") not in (None, client.client_id):
         raise problems.oauth(401, "invalid_client", "client_id не совпадает с iss утверждения")
     limit = call.settings.feed.rate_limit_per_minute
-    if await tokens.used_in_window(call.session, client, call.now) >= limit:
+    if await tokens.used_in_window(call.orm(), client, call.now) >= limit:
         raise problems.rate_limited(tokens.retry_after(call.now))
     scopes = auth.granted_scopes(client, _str(form.get("scope")))
-    await tokens.prune(call.session, call.now, auth.LEEWAY)
+    await tokens.prune(call.orm(), call.now, auth.LEEWAY)
     lifetime = call.settings.feed.token_lifetime_seconds
-    issued = await tokens.issue_token(call.session, client, scopes, call.now, lifetime)
+    issued = await tokens.issue_token(call.orm(), client, scopes, call.now, lifetime)
     call.details["scopes"] = " ".join(sorted(scopes))
     return auth.token_response(issued, scopes, lifetime)
 
@@ -244,7 +244,7 @@ async def _guardian(call: Call) -> web.Response:
     if not _OID.fullmatch(oid):
         raise problems.bad_request("invalid_oid", "идентификатор ЕСИА (oid) — это до 20 цифр")
     call.details["esia_oid"] = oid
-    found = await guardian_pupils(call.session, oid)
+    found = await guardian_pupils(call.conn, oid)
     reach = call.client.reach if call.client else None
     pupils = [
         p
@@ -286,9 +286,9 @@ async def _changes(call: Call) -> web.Response:
     cursor, limit = _cursor(call.request.query), _limit(call.request.query)
     call.details.update(cursor=cursor, limit=limit)
     retention = call.settings.feed.cursor_retention_days
-    await check_cursor(call.session, cursor, call.now, timedelta(days=retention))
+    await check_cursor(call.orm(), cursor, call.now, timedelta(days=retention))
     schools = call.client.reach.schools if call.client else frozenset()
-    page = await changes_after(call.session, cursor, limit, schools)
+    page = await changes_after(call.orm(), cursor, limit, schools)
     call.details.update(
         next_cursor=page.next_cursor, pupil_ids=sorted({c.pupil_id for c in page.changes})
     )

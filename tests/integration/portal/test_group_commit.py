@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from diary_core import audit
 from diary_core.models import AuditEvent, PortalClient, PortalRateCounter
 from gateway import keys
-from gateway.portal import tokens
+from gateway.portal import handlers, tokens
 from gateway.portal.clients import client_from
 from gateway.portal.commits import GroupCommit, _lock_order
 from gateway.portal.state import PORTAL
@@ -186,3 +186,33 @@ async def test_the_endpoint_answers_after_its_batch_and_audits_a_failed_one(
         )
     )
     assert results == [(200, "ok"), (200, "ok"), (500, "internal_error")]
+
+
+async def test_a_fault_in_the_work_is_answered_500_and_audited_and_the_next_request_served(
+    portal: Portal, world: World, marks: Marks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reads without a transaction (PostgreSQL) or in one (SQLite): a fault while building
+    the answer leaves nothing half-done and is audited like any refusal."""
+    token = await portal.token()
+    snils = await pupil_snils(world, world.pupil_a1)
+    path = f"/portal/v1/pupils/{snils}/progress?from=2025-09-01&to=2025-10-15"
+
+    async def broken(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("a fault while reading")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(handlers, "load_progress", broken)
+        failed = await portal.get(path, accept="application/jose", token=token)
+    assert failed.status == 500 and (await failed.json())["code"] == "internal_error"
+    served = await portal.get(path, accept="application/jose", token=token)
+    assert served.status == 200
+    world.session.expire_all()
+    results = [
+        (e.pupil_id, e.details["status"], e.details["result"])
+        for e in await world.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.action == "portal.progress.read")
+            .order_by(AuditEvent.id)
+        )
+    ]
+    assert results == [(world.pupil_a1, 500, "internal_error"), (world.pupil_a1, 200, "ok")]
