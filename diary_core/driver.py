@@ -55,7 +55,7 @@ def _compile(stmt: Select[Any], dialect: Dialect) -> _Compiled | None:
     names = tuple(compiled.positiontup or ())
     binds = {compiled.bind_names[b]: b for b in compiled.binds.values()}
     fixed = {name: b.value for name, b in binds.items() if not b.required}
-    processors = {}
+    processors: dict[str, Callable[[Any], Any]] = {}
     for name, bind in binds.items():
         process = bind.type.bind_processor(dialect)
         if process is not None:
@@ -63,9 +63,14 @@ def _compile(stmt: Select[Any], dialect: Dialect) -> _Compiled | None:
     return _Compiled(str(compiled), names, fixed, processors)
 
 
-#: What leaves a connection unusable (SQLAlchemy's asyncpg dialect counts these as a
-#: disconnect too).
-_GONE = (asyncpg.InterfaceError, asyncpg.exceptions.ConnectionDoesNotExistError, OSError)
+def _gone(exc: Exception, driver: asyncpg.Connection) -> bool:
+    """Whether ``exc`` left the connection unusable: the driver's own connection errors, the
+    server's connection exceptions (SQLSTATE class 08) and operator intervention (57P: a
+    terminated backend, a shutdown), or a connection the driver has closed."""
+    if isinstance(exc, asyncpg.InterfaceError | OSError):
+        return True
+    state = getattr(exc, "sqlstate", None) or ""
+    return state.startswith(("08", "57P")) or driver.is_closed()
 
 
 class DriverQuery:
@@ -89,9 +94,10 @@ class DriverQuery:
             return (await conn.execute(self.stmt, params)).first()
         driver = await _driver(conn)
         try:
-            return await driver.fetchrow(compiled.sql, *compiled.args(params))  # type: ignore[no-any-return]
-        except _GONE:
-            await conn.invalidate()
+            return await driver.fetchrow(compiled.sql, *compiled.args(params))
+        except Exception as exc:
+            if _gone(exc, driver):
+                await conn.invalidate()
             raise
 
     async def all(self, conn: AsyncConnection, params: dict[str, Any]) -> Sequence[Sequence[Any]]:
@@ -100,12 +106,13 @@ class DriverQuery:
             return (await conn.execute(self.stmt, params)).all()
         driver = await _driver(conn)
         try:
-            return await driver.fetch(compiled.sql, *compiled.args(params))  # type: ignore[no-any-return]
-        except _GONE:
-            await conn.invalidate()
+            return await driver.fetch(compiled.sql, *compiled.args(params))
+        except Exception as exc:
+            if _gone(exc, driver):
+                await conn.invalidate()
             raise
 
 
 async def _driver(conn: AsyncConnection) -> asyncpg.Connection:
     raw = await conn.get_raw_connection()
-    return raw.driver_connection  # type: ignore[return-value]
+    return raw.driver_connection
