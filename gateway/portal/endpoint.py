@@ -9,10 +9,10 @@ session's connection.
 A request whose work only reads (``reads_only``: its writes wait in :attr:`Call.writes`)
 runs its reads on PostgreSQL on a pooled connection without BEGIN and COMMIT and without an
 ORM session (each read sees committed data, as it would inside a READ COMMITTED
-transaction), gives the connection back, and hands its
-writes (its own, the rate count and the audit event) to the group commit
-(:mod:`gateway.portal.commits`), which commits them with those of the requests finishing
-at the same moment; it answers once they are committed. Any other request, and any request
+transaction), gives the connection back, and hands its writes (its own, the rate count
+and the audit event) to the group commit (:mod:`gateway.portal.commits`), which commits
+them with those of the requests finishing at the same moment; it answers once they are
+committed. Any other request, and any request
 on SQLite, writes in its own transaction: on PostgreSQL in one statement (data-modifying
 CTEs), elsewhere one statement after another.
 """
@@ -74,7 +74,6 @@ class Call:
     request: web.Request
     session: AsyncSession | None  # None: a reads_only request grouping its writes (serve)
     conn: AsyncConnection
-    options: dict[str, Any]  # of the connection (see serve)
     now: datetime
     settings: Settings
     state: PortalState
@@ -183,7 +182,7 @@ async def _roll_back(call: Call) -> None:
     if call.session is None:  # it read without a transaction: nothing to undo
         return
     await call.session.rollback()
-    call.conn = await call.session.connection(execution_options=call.options)
+    call.conn = await call.session.connection()
 
 
 _NO_TRANSACTION = {"isolation_level": "AUTOCOMMIT"}
@@ -229,8 +228,7 @@ async def _serve_in_transaction(
     app = request.app
     async with app[keys.SESSIONS]() as session:
         conn = await session.connection()
-        call = Call(request, session, conn, {}, app[keys.CLOCK].now(), app[keys.SETTINGS],
-                    app[PORTAL])  # fmt: skip
+        call = Call(request, session, conn, app[keys.CLOCK].now(), app[keys.SETTINGS], app[PORTAL])
         response, code = await _run(call, scope, work, prepare)
         try:
             await _finish(call, action, response, code)
@@ -256,8 +254,7 @@ async def _serve_grouped(
     app = request.app
     async with app[keys.ENGINE].connect() as conn:
         await conn.execution_options(**_NO_TRANSACTION)
-        call = Call(request, None, conn, _NO_TRANSACTION, app[keys.CLOCK].now(),
-                    app[keys.SETTINGS], app[PORTAL])  # fmt: skip
+        call = Call(request, None, conn, app[keys.CLOCK].now(), app[keys.SETTINGS], app[PORTAL])
         response, code = await _run(call, scope, work, prepare)
         rows, event = _writes(call, action, response, code)
     try:

@@ -8,6 +8,7 @@ import random
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Select, Subquery, bindparam, delete, func, select, true
@@ -127,15 +128,11 @@ def with_bearer(also: Subquery | None = None) -> Select[Any]:
 _AUTHENTICATE = with_bearer()
 
 
-_DRIVER_QUERIES: dict[int, tuple[Select[Any], DriverQuery]] = {}
-
-
+@cache
 def _driver_query(query: Select[Any]) -> DriverQuery:
-    """The :class:`DriverQuery` of a lookup (they are built once, a handful in all)."""
-    kept = _DRIVER_QUERIES.get(id(query))
-    if kept is None or kept[0] is not query:
-        kept = _DRIVER_QUERIES[id(query)] = (query, DriverQuery(query))
-    return kept[1]
+    """The :class:`DriverQuery` of a lookup (statements hash by identity; the lookups are
+    built once, a handful in all)."""
+    return DriverQuery(query)
 
 
 @dataclass(frozen=True)
