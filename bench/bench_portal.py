@@ -108,16 +108,17 @@ def serve(args: argparse.Namespace) -> None:
     def dump() -> None:  # on SIGUSR1: the load side reads it before and after a scenario
         (Path(args.feed_key).parent / f"statements-{os.getpid()}").write_text(str(statements))
 
-    def counting(method: Any) -> Any:  # the reads sent through asyncpg itself (driver.py)
-        async def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
-            count()
-            return await method(self, *args, **kwargs)
+    def counting(method: Any) -> Any:  # statements sent through asyncpg itself (driver.py)
+        async def counted(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+            if args or method.__name__ != "execute":  # not asyncpg's own BEGIN or COMMIT
+                count()
+            return await method(self, query, *args, **kwargs)
 
         return counted
 
     async def instrument(app: web.Application) -> None:
         event.listen(app[keys.ENGINE].sync_engine, "before_cursor_execute", count)
-        for name in ("fetchrow", "fetch"):
+        for name in ("fetchrow", "fetch", "execute"):
             setattr(asyncpg.Connection, name, counting(getattr(asyncpg.Connection, name)))
         asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, dump)
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, bindparam, insert
+from sqlalchemy import Insert, bindparam, insert, literal, null, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from diary_core.driver import unnest
 from diary_core.models import AuditEvent
 from diary_core.policy import Actor
 
@@ -55,6 +56,36 @@ PORTAL_EVENT = insert(AuditEvent).values(
     object_id=bindparam("audit_object_id", type_=AuditEvent.object_id.type),
     details=bindparam("audit_details", type_=AuditEvent.details.type),
 )
+
+#: :data:`PORTAL_EVENT`'s parameters and the columns they fill.
+_PORTAL_COLUMNS = {
+    "audit_at": "at",
+    "audit_label": "actor_label",
+    "audit_action": "action",
+    "audit_school": "school_id",
+    "audit_pupil": "pupil_id",
+    "audit_object_type": "object_type",
+    "audit_object_id": "object_id",
+    "audit_details": "details",
+}
+PORTAL_EVENT_PARAMS = tuple(_PORTAL_COLUMNS)
+
+
+def _portal_events() -> Insert:
+    table = AuditEvent.__table__
+    rows = unnest({name: table.c[column].type for name, column in _PORTAL_COLUMNS.items()})
+    values = select(
+        *(rows.c[name] for name in _PORTAL_COLUMNS), literal("portal", table.c.actor_kind.type),
+        null(),
+    ).order_by(rows.c.n)  # fmt: skip
+    return insert(AuditEvent).from_select(
+        [*_PORTAL_COLUMNS.values(), "actor_kind", "actor_id"], values
+    )
+
+
+#: Any number of :data:`PORTAL_EVENT`\ s in one statement (PostgreSQL), in the order given:
+#: each of its parameters as an array (:func:`diary_core.driver.unnest`), named alike.
+PORTAL_EVENTS = _portal_events()
 
 
 def portal_event(

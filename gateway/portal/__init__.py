@@ -49,12 +49,13 @@ async def _group_commit(app: web.Application) -> AsyncIterator[None]:
     at shutdown the last ones are committed before the engine goes."""
     from gateway import keys
     from gateway.portal.commits import GroupCommit
+    from gateway.portal.endpoint import BULKS
     from gateway.portal.state import PORTAL
 
     engine = app[keys.ENGINE]
     state = app[PORTAL]
     if engine.dialect.name == "postgresql":
-        state.commits = GroupCommit(engine)
+        state.commits = GroupCommit(engine, bulks=BULKS)
     yield
     if state.commits is not None:
         await state.commits.drain()

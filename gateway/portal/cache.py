@@ -19,11 +19,14 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, delete, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from diary_core.driver import unnest
 from diary_core.models import PortalDocument
+from gateway.portal.commits import Bulk
 
 PRUNE_EVERY = 500  # stores between two prunings of old rows, per process
 
@@ -115,6 +118,38 @@ def _store_statement(insert: Any) -> Any:
 
 #: Keeping a document (replacing the one built from older data), by dialect.
 _STORE = {"postgresql": _store_statement(pg_insert), "sqlite": _store_statement(sqlite_insert)}
+
+#: The store's parameters and the columns they fill.
+_COLUMNS = {
+    "doc_pupil": "pupil_id",
+    "doc_from": "range_from",
+    "doc_to": "range_to",
+    "doc_format": "format",
+    "doc_etag": "etag",
+    "doc_body": "body",
+    "doc_at": "created_at",
+}
+
+
+def _store_many() -> Any:
+    """Keeping any number of documents (PostgreSQL): of two for one pupil, range and format
+    the later is kept (one statement may not write a row twice), and rows are written in
+    key order, the lock order every batch follows."""
+    table = PortalDocument.__table__
+    rows = unnest({name: table.c[column].type for name, column in _COLUMNS.items()})
+    key = [rows.c.doc_pupil, rows.c.doc_from, rows.c.doc_to, rows.c.doc_format]
+    latest = (
+        select(*(rows.c[name] for name in _COLUMNS))
+        .ext(distinct_on(*key))
+        .order_by(*key, rows.c.n.desc())
+    )
+    stmt = pg_insert(PortalDocument).from_select(list(_COLUMNS.values()), latest)
+    kept = {column: stmt.excluded[column] for column in ("etag", "body", "created_at")}
+    return stmt.on_conflict_do_update(index_elements=list(_COLUMNS.values())[:4], set_=kept)
+
+
+#: Keeping documents in a group commit (gateway/portal/commits.py).
+STORE_BULK = Bulk(_STORE["postgresql"], _store_many(), tuple(_COLUMNS))
 
 
 class DocumentCache:

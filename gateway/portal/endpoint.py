@@ -35,7 +35,7 @@ from diary_core import audit
 from diary_core.errors import DiaryError, InvalidInput
 from diary_core.progress import CursorExpired
 from gateway import keys
-from gateway.portal import commits, problems, tokens
+from gateway.portal import cache, commits, problems, tokens
 from gateway.portal.clients import Client
 from gateway.portal.problems import Problem
 from gateway.portal.state import PORTAL, PortalState
@@ -51,6 +51,14 @@ _INVALID_FIELD_CODES = {
 
 #: An INSERT built once, and its parameters (named apart from every other write's).
 Write = commits.Write
+
+#: Every kind of write a ``reads_only`` request hands to the group commit, in the form a
+#: batch sends it: kept documents, rate counts and, last, the audit events.
+BULKS = (
+    cache.STORE_BULK,
+    tokens.COUNT_BULK,
+    commits.Bulk(audit.PORTAL_EVENT, audit.PORTAL_EVENTS, audit.PORTAL_EVENT_PARAMS),
+)
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from diary_core.driver import DriverQuery
+from diary_core.driver import DriverQuery, unnest
 from diary_core.models import PortalAssertion, PortalClient, PortalRateCounter, PortalToken
 from gateway.portal.clients import Client, client_from
+from gateway.portal.commits import Bulk
 
 WINDOW = timedelta(minutes=1)
 RATE_SHARDS = 16
@@ -187,6 +188,29 @@ def _count_statement(insert: Any) -> Any:
 
 #: Counting one request, by dialect (both know INSERT … ON CONFLICT).
 _COUNT = {"postgresql": _count_statement(pg_insert), "sqlite": _count_statement(sqlite_insert)}
+
+
+def _count_many() -> Any:
+    """Counting any number of requests (PostgreSQL): one row per counter with how many of
+    them it counts, written in key order, the lock order every batch follows."""
+    counter = PortalRateCounter.__table__
+    rows = unnest(
+        {"rate_client": counter.c.client_id.type, "rate_window": counter.c.window_start.type,
+         "rate_shard": counter.c.shard.type}
+    )  # fmt: skip
+    key = [rows.c.rate_client, rows.c.rate_window, rows.c.rate_shard]
+    counts = select(*key, func.count()).group_by(*key).order_by(*key)
+    stmt = pg_insert(PortalRateCounter).from_select(
+        ["client_id", "window_start", "shard", "count"], counts
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=["client_id", "window_start", "shard"],
+        set_={"count": PortalRateCounter.count + stmt.excluded.count},
+    )
+
+
+#: Counting requests in a group commit (gateway/portal/commits.py).
+COUNT_BULK = Bulk(_COUNT["postgresql"], _count_many(), ("rate_client", "rate_window", "rate_shard"))
 
 
 def count_request(dialect: str, client: Client, now: datetime) -> tuple[Any, dict[str, Any]]:

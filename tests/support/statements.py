@@ -1,5 +1,7 @@
-"""Counting the statements sent to the database: those SQLAlchemy executes, and those read
-through the driver itself (diary_core/driver.py: asyncpg's ``fetchrow`` and ``fetch``)."""
+"""Counting the statements sent to the database: those SQLAlchemy executes, and those sent
+through the driver itself (diary_core/driver.py: asyncpg's ``fetchrow`` and ``fetch``, and
+``execute`` with parameters; without, it is asyncpg's own BEGIN or COMMIT, which SQLAlchemy's
+count leaves out too)."""
 
 from __future__ import annotations
 
@@ -20,13 +22,15 @@ def statements_sent(engine: AsyncEngine) -> Iterator[list[str]]:
     def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         seen.append(statement)
 
-    originals = {name: getattr(asyncpg.Connection, name) for name in ("fetchrow", "fetch")}
+    names = ("fetchrow", "fetch", "execute")
+    originals = {name: getattr(asyncpg.Connection, name) for name in names}
 
     def counting(name: str) -> Any:
         original = originals[name]
 
         async def method(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
-            seen.append(query)
+            if args or name != "execute":
+                seen.append(query)
             return await original(self, query, *args, **kwargs)
 
         return method

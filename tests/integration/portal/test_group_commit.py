@@ -1,8 +1,9 @@
 """Group commit of the portal requests' writes (gateway/portal/commits.py): requests handed in
 together share one transaction; a request whose writes fail fails alone, with none of its
 writes kept; rows two processes may both write are written in one order; and the endpoint
-answers only what was committed. (The service uses it on PostgreSQL; it is plain SQLAlchemy,
-so it is held to the same on both databases.)"""
+answers only what was committed. (The service uses it on PostgreSQL, where a batch is one
+statement over arrays (its ``Bulk`` forms); without them it is plain SQLAlchemy, so that
+form is held to the same on both databases.)"""
 
 from __future__ import annotations
 
@@ -16,13 +17,16 @@ from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from diary_core import audit
-from diary_core.models import AuditEvent, PortalClient, PortalRateCounter
+from diary_core.models import AuditEvent, PortalClient, PortalDocument, PortalRateCounter
 from gateway import keys
 from gateway.portal import handlers, tokens
+from gateway.portal.cache import STORE_BULK
 from gateway.portal.clients import client_from
 from gateway.portal.commits import GroupCommit, _lock_order
+from gateway.portal.endpoint import BULKS
 from gateway.portal.state import PORTAL
 from tests.integration.portal.conftest import Marks, Portal, pupil_snils
+from tests.support.statements import statements_sent
 from tests.support.world import World
 
 NOW = datetime(2025, 10, 15, 10, 0, tzinfo=UTC)
@@ -65,6 +69,107 @@ async def counted(engine: AsyncEngine) -> int:
         return int(await conn.scalar(select(func.coalesce(func.sum(PortalRateCounter.count), 0))))
 
 
+def group_of(engine: AsyncEngine, bulk: bool) -> GroupCommit:
+    """The group commit as the service makes it (``bulk``: PostgreSQL only), or its plain
+    form, which any write may take."""
+    if bulk and engine.dialect.name != "postgresql":
+        pytest.skip("a batch is one statement over arrays on PostgreSQL only")
+    return GroupCommit(engine, bulks=BULKS if bulk else ())
+
+
+def store(pupil_id: int, etag: str, *, end: int = 15) -> tuple[Any, dict[str, Any]]:
+    """A kept document's write, as :meth:`DocumentCache.put` hands it in."""
+    return STORE_BULK.one, {
+        "doc_pupil": pupil_id, "doc_from": NOW.date().replace(day=1),
+        "doc_to": NOW.date().replace(day=end), "doc_format": "jose", "doc_etag": etag,
+        "doc_body": etag.encode(), "doc_at": NOW,
+    }  # fmt: skip
+
+
+async def kept(engine: AsyncEngine) -> list[tuple[int, int, str]]:
+    """The kept documents in the order they were inserted: pupil, range end day, ETag."""
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            select(PortalDocument.pupil_id, PortalDocument.range_to, PortalDocument.etag).order_by(
+                PortalDocument.id
+            )
+        )
+        return [(r[0], r[1].day, r[2]) for r in rows]
+
+
+async def test_a_batch_is_one_statement_whatever_its_size(
+    engine: AsyncEngine, world: World
+) -> None:
+    group = group_of(engine, bulk=True)
+    client = await a_client(world)
+    labels = [f"r{i}" for i in range(20)]
+    with statements_sent(engine) as sent:
+        await asyncio.gather(
+            *(group.commit(*writes_of(engine.dialect.name, client, label)) for label in labels)
+        )
+    assert group.batches == 1 and len(sent) == 1
+    assert await audited(engine) == labels  # events in the order the requests came
+    assert await counted(engine) == len(labels)  # a counter's requests added up
+    async with engine.connect() as conn:
+        counters = (await conn.execute(select(PortalRateCounter.shard))).all()
+    assert len(counters) == len({r[0] for r in counters})  # one row per shard used
+    with statements_sent(engine) as sent:
+        await group.commit(*writes_of(engine.dialect.name, client, "alone"))
+    assert group.batches == 2 and len(sent) == 1
+    assert await counted(engine) == len(labels) + 1
+
+
+async def test_a_document_stored_twice_in_a_batch_keeps_the_later(
+    engine: AsyncEngine, world: World
+) -> None:
+    """One statement may not write a row twice: of two stores of one pupil's document for one
+    range, the one handed in later is kept; the others are written in key order (the lock
+    order of every batch), whatever order they came in."""
+    group = group_of(engine, bulk=True)
+    client = await a_client(world)
+    pupils = sorted([world.pupil_a1, world.pupil_a2, world.pupil_b1])
+    order = [pupils[2], pupils[0], pupils[1]]
+    dialect = engine.dialect.name
+    requests = [([store(p, f'"{p}-first"')], []) for p in order]
+    requests.append(([store(pupils[0], '"again"'), store(pupils[0], '"other range"', end=14)], []))
+    rows, events = writes_of(dialect, client, "last")
+    requests.append((rows, events))
+    await asyncio.gather(*(group.commit(r, e) for r, e in requests))
+    assert group.batches == 1
+    assert await kept(engine) == [
+        (pupils[0], 14, '"other range"'),
+        (pupils[0], 15, '"again"'),
+        (pupils[1], 15, f'"{pupils[1]}-first"'),
+        (pupils[2], 15, f'"{pupils[2]}-first"'),
+    ]
+    assert await audited(engine) == ["last"]
+
+
+@pytest.mark.parametrize("bulk", [False, True], ids=["plain", "bulk"])
+async def test_a_request_whose_writes_fail_fails_alone_and_keeps_nothing_either_way(
+    engine: AsyncEngine, world: World, bulk: bool
+) -> None:
+    group = group_of(engine, bulk)
+    client = await a_client(world)
+    dialect = engine.dialect.name
+    results = await asyncio.gather(
+        group.commit(*writes_of(dialect, client, "before")),
+        group.commit(
+            [store(world.pupil_a1, '"doc"'), *writes_of(dialect, client, "broken", broken=True)[0]],
+            writes_of(dialect, client, "broken")[1],
+        ),
+        group.commit(*writes_of(dialect, client, "after")),
+        return_exceptions=True,
+    )
+    assert results[0] is None and results[2] is None
+    assert isinstance(results[1], Exception)
+    assert await audited(engine) == ["before", "after"]  # not the broken request's event
+    assert await counted(engine) == 2
+    assert await kept(engine) == []  # nor its document
+    # One batch that failed, then each request alone.
+    assert group.batches == 4
+
+
 async def test_requests_handed_in_together_share_one_transaction(
     engine: AsyncEngine, world: World
 ) -> None:
@@ -89,26 +194,6 @@ async def test_requests_handed_in_together_share_one_transaction(
     assert len(shards) == 1 and shards[0] == sorted(shards[0]) and len(shards[0]) == 20
     assert await audited(engine) == labels  # events in the order the requests came
     assert await counted(engine) == len(labels)
-
-
-async def test_a_request_whose_writes_fail_fails_alone_and_keeps_nothing(
-    engine: AsyncEngine, world: World
-) -> None:
-    client = await a_client(world)
-    group = GroupCommit(engine)
-    dialect = engine.dialect.name
-    results = await asyncio.gather(
-        group.commit(*writes_of(dialect, client, "before")),
-        group.commit(*writes_of(dialect, client, "broken", broken=True)),
-        group.commit(*writes_of(dialect, client, "after")),
-        return_exceptions=True,
-    )
-    assert results[0] is None and results[2] is None
-    assert isinstance(results[1], Exception)
-    assert await audited(engine) == ["before", "after"]  # not the broken request's event
-    assert await counted(engine) == 2
-    # One batch that failed, then each request alone.
-    assert group.batches == 4
 
 
 async def test_requests_arriving_during_a_commit_go_together_in_the_next(

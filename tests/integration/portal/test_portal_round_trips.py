@@ -100,9 +100,9 @@ async def test_an_unchanged_document_costs_one_read_and_its_writes(
     """Round trips are the feed's cost. A warm request reads the token, the pupil, his
     data's fingerprint and the kept document's ETag in one statement, then writes the rate
     count and the audit event; a cold one adds the row query and its document's store. On
-    PostgreSQL the writes go to the group commit: a request alone writes them in one
-    statement (data-modifying CTEs), many requests at once share one statement per kind of
-    write. SQLite writes one statement at a time."""
+    PostgreSQL the writes go to the group commit: a request alone or many at once write
+    them in one statement (data-modifying CTEs over arrays). SQLite writes one statement at
+    a time."""
     engine = portal.http.app[keys.ENGINE]
     token = await portal.token()
     progress = await path(world)
@@ -120,3 +120,6 @@ async def test_an_unchanged_document_costs_one_read_and_its_writes(
     assert [a.status for a in answers] == [200] * 10
     inserts = [s for s in many if "INSERT INTO audit_events" in s]  # one per transaction
     assert 1 <= len(inserts) < 10  # batched: fewer transactions than requests
+    # Each batch is one statement, with the rate counts in it; beside them, one read each.
+    assert all("INSERT INTO portal_rate_counters" in s for s in inserts)
+    assert len(many) == 10 + len(inserts)
