@@ -6,6 +6,9 @@ periods) are named tuples, cheap to make by the hundred for every document:
 
 - :func:`load_progress` / :func:`load_progress_batch` — school, pupil, marks, per-subject
   weighted averages (:mod:`diary_core.grading`), attendance and period marks for a range;
+- :func:`load_pupil_rows` / :func:`load_progress_rows` — the same as the rows they are read
+  as (:class:`PupilRows`), for a caller that renders hundreds of marks per document and
+  need not make a record of each (the portal's documents);
 - :func:`data_version` / :func:`pupil_version` — a fingerprint of everything such a document
   is built from, so a signed document can be reused while it is unchanged (see the docstring
   of :func:`data_version` for what it covers);
@@ -25,7 +28,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cache, partial
 from itertools import groupby
-from operator import attrgetter, itemgetter
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -205,23 +208,23 @@ async def load_progress(
 ) -> Progress | None:
     """One pupil's progress for ``start``..``end`` (both inclusive); None if no such pupil.
     A caller that has read ``pupil`` already (:func:`pupil_version`) saves the pupil query:
-    one statement then (:func:`_combined_query`), run as plain Core on the connection
-    (through the driver itself on asyncpg: :mod:`diary_core.driver`)."""
+    one statement then (:func:`load_pupil_rows`)."""
     if pupil is None:
         return (await load_progress_batch(session, [pupil_id], start, end)).get(pupil_id)
-    conn = await session.connection() if isinstance(session, AsyncSession) else session
+    return progress_of(await load_pupil_rows(session, pupil_id, start, end, pupil=pupil))
+
+
+async def load_pupil_rows(
+    db: AsyncSession | AsyncConnection, pupil_id: int, start: date, end: date, *, pupil: PupilInfo
+) -> PupilRows:
+    """The rows of ``pupil``'s progress for ``start``..``end``, in one statement
+    (:func:`_combined_query`), run as plain Core on the connection (through the driver
+    itself on asyncpg: :mod:`diary_core.driver`)."""
+    conn = await db.connection() if isinstance(db, AsyncSession) else db
     _, picks = _one_pupil_statement()
     params = {"pupil_id": pupil_id, "start": start, "end": end}
     result = await _one_pupil_query().all(conn, params)
-    rows = ProgressRows(start, end, [_pupil_row(pupil)], *_split(result, picks))
-    return next(iter_progress(rows))
-
-
-def _pupil_row(p: PupilInfo) -> Row:
-    """The inverse of :func:`_pupil_info`."""
-    school = p.school
-    return (p.id, p.snils, p.last_name, p.first_name, p.middle_name, p.class_id, p.class_name,
-            school.id, school.name)  # fmt: skip
+    return PupilRows(pupil, start, end, *_split(result, picks))
 
 
 async def load_progress_batch(
@@ -233,6 +236,13 @@ async def load_progress_batch(
 
 Row = tuple[Any, ...]
 
+#: The fields of each kind of row of :class:`ProgressRows` and :class:`PupilRows`, in order.
+MARK_ROW = ("pupil_id", "id", "date", "subject_id", "subject", "work_type", "weight", "value",
+            "numeric", "counts")  # fmt: skip
+ABSENCE_ROW = ("pupil_id", "id", "date", "lesson_number", "subject_id", "subject", "kind")
+PERIOD_MARK_ROW = ("pupil_id", "id", "period_id", "period_kind", "period_number", "period_name",
+                   "starts_on", "ends_on", "subject_id", "subject", "value", "numeric")  # fmt: skip
+
 
 @dataclass(frozen=True)
 class ProgressRows:
@@ -243,9 +253,25 @@ class ProgressRows:
     start: date
     end: date
     pupils: list[Row]  # as _pupils_query, by pupil id
-    marks: list[Row]  # pupil id, then the fields of ProgressMark, in document order
-    attendance: list[Row]  # pupil id, then the fields of AttendanceEntry
-    period_marks: list[Row]  # pupil id, mark id, the 6 period fields, subject id/name, value…
+    marks: list[Row]  # MARK_ROW (the fields of ProgressMark after the pupil id), in order
+    attendance: list[Row]  # ABSENCE_ROW (the fields of AttendanceEntry after the pupil id)
+    period_marks: list[Row]  # PERIOD_MARK_ROW: the mark's id, its period's 6 fields, the rest
+
+
+@dataclass(frozen=True)
+class PupilRows:
+    """One pupil's progress as the rows it is read as (:data:`MARK_ROW`, :data:`ABSENCE_ROW`,
+    :data:`PERIOD_MARK_ROW`), in document order: for a caller that renders them itself (the
+    portal's documents), for whom hundreds of records per document would cost more than the
+    rendering; :func:`subject_marks` gives the marks by subject with their averages, and
+    :func:`progress_of` the records."""
+
+    pupil: PupilInfo
+    start: date
+    end: date
+    marks: Sequence[Row]
+    attendance: Sequence[Row]
+    period_marks: Sequence[Row]
 
 
 async def load_progress_rows(
@@ -468,8 +494,26 @@ def assemble(rows: ProgressRows) -> dict[int, Progress]:
 
 def iter_progress(rows: ProgressRows) -> Iterator[Progress]:
     """:func:`assemble` one pupil at a time (the export keeps one document in memory)."""
+    return map(progress_of, iter_pupil_rows(rows))
+
+
+def iter_pupil_rows(rows: ProgressRows) -> Iterator[PupilRows]:
+    """Each pupil's :class:`PupilRows` from :func:`load_progress_rows`, in pupil id order."""
     marks, attendance = _by_pupil(rows.marks), _by_pupil(rows.attendance)
     period_marks = _by_pupil(rows.period_marks)
+    for r in rows.pupils:
+        yield PupilRows(
+            _pupil_info(r),
+            rows.start,
+            rows.end,
+            marks.pop(r[0], ()),
+            attendance.pop(r[0], ()),
+            period_marks.pop(r[0], ()),
+        )
+
+
+def progress_of(rows: PupilRows) -> Progress:
+    """The records of one pupil's progress."""
     periods: dict[int, PeriodInfo] = {}  # one object per period, not per period mark
 
     def period(p: Row) -> PeriodInfo:
@@ -478,44 +522,40 @@ def iter_progress(rows: ProgressRows) -> Iterator[Progress]:
             info = periods[p[2]] = PeriodInfo._make(p[2:8])
         return info
 
-    for r in rows.pupils:
-        pupil_marks = tuple([_new_mark(m[1:]) for m in marks.pop(r[0], ())])
-        yield Progress(
-            pupil=_pupil_info(r),
-            start=rows.start,
-            end=rows.end,
-            marks=pupil_marks,
-            averages=_averages(pupil_marks),
-            attendance=tuple([_new_absence(a[1:]) for a in attendance.pop(r[0], ())]),
-            period_marks=tuple(
-                [PeriodMarkEntry(p[1], period(p), *p[8:]) for p in period_marks.pop(r[0], ())]
-            ),
-        )
+    marks = tuple([_new_mark(m[1:]) for m in rows.marks])
+    return Progress(
+        pupil=rows.pupil,
+        start=rows.start,
+        end=rows.end,
+        marks=marks,
+        averages=tuple(a for a, _ in subject_marks(rows.marks)),
+        attendance=tuple([_new_absence(a[1:]) for a in rows.attendance]),
+        period_marks=tuple([PeriodMarkEntry(p[1], period(p), *p[8:]) for p in rows.period_marks]),
+    )
 
 
 #: A record from a tuple of its fields, as ``_make`` without its length check (the rows'
 #: shapes are fixed by :func:`_parts`): the cheapest way to make hundreds per document.
 _new_mark = partial(tuple.__new__, ProgressMark)
 _new_absence = partial(tuple.__new__, AttendanceEntry)
+_MARK_SUBJECT = itemgetter(3)
 
 
-def _averages(marks: Sequence[ProgressMark]) -> tuple[SubjectAverage, ...]:
-    """Each subject's weighted average (the rule of :func:`~diary_core.grading.weighted_average`,
-    summed in integers, one Decimal per subject) and number of marks, in the marks' order.
-    The marks are in document order, so each subject's marks are together."""
-    out: list[SubjectAverage] = []
-    for subject_id, group in groupby(marks, _SUBJECT_ID):
-        total = weights = count = 0
-        for m in group:
-            count += 1
-            if m.numeric is not None and m.counts and m.weight > 0:
-                total += m.numeric * m.weight
-                weights += m.weight
-        out.append(SubjectAverage(subject_id, m.subject, rounded_average(total, weights), count))
-    return tuple(out)
-
-
-_SUBJECT_ID = attrgetter("subject_id")
+def subject_marks(marks: Sequence[Row]) -> Iterator[tuple[SubjectAverage, Sequence[Row]]]:
+    """The mark rows (:data:`MARK_ROW`, in document order: each subject's together) by
+    subject, each subject with its weighted average (the rule of
+    :func:`~diary_core.grading.weighted_average`, summed in integers, one Decimal per
+    subject) and number of marks."""
+    for subject_id, group in groupby(marks, _MARK_SUBJECT):
+        rows = list(group)
+        total = weights = 0
+        for _, _, _, _, _, _, weight, _, numeric, counts in rows:
+            if numeric is not None and counts and weight > 0:
+                total += numeric * weight
+                weights += weight
+        subject = rows[0][4]
+        average = SubjectAverage(subject_id, subject, rounded_average(total, weights), len(rows))
+        yield average, rows
 
 
 _PERIOD_COLUMNS = (

@@ -6,11 +6,14 @@ Every document states its issuer, when it was issued and the moment its data is 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
+
+from diary_core.progress import subject_marks
 
 if TYPE_CHECKING:  # plain data in, JSON out: no database code is needed to render
     from diary_core.progress import (
@@ -19,13 +22,14 @@ if TYPE_CHECKING:  # plain data in, JSON out: no database code is needed to rend
         ChangesPage,
         PeriodInfo,
         PeriodMarkEntry,
-        Progress,
         ProgressMark,
         PupilInfo,
+        PupilRows,
         SchoolInfo,
     )
 
 Json = dict[str, Any]
+Row = tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -75,22 +79,14 @@ def pupil_json(p: PupilInfo, *, with_school: bool = False) -> Json:
     return doc
 
 
-def mark_json(m: ProgressMark, *, with_subject: bool = False) -> Json:
-    if with_subject:
-        return {
-            "id": m.id,
-            "date": m.date.isoformat(),
-            "subjectId": m.subject_id,
-            "subject": m.subject,
-            "workType": m.work_type,
-            "weight": m.weight,
-            "value": m.value,
-            "numeric": m.numeric,
-            "countsInAverage": m.counts,
-        }
-    return {  # a document's marks (their subject is the enclosing one): one literal each
+def mark_json(m: ProgressMark) -> Json:
+    """A mark with its subject (the changes feed; a progress document's marks are in their
+    subject: :func:`progress_json`)."""
+    return {
         "id": m.id,
         "date": m.date.isoformat(),
+        "subjectId": m.subject_id,
+        "subject": m.subject,
         "workType": m.work_type,
         "weight": m.weight,
         "value": m.value,
@@ -132,32 +128,76 @@ def period_mark_json(pm: PeriodMarkEntry) -> Json:
     }
 
 
-def _subjects(p: Progress) -> list[Json]:
-    marks: dict[int, list[Json]] = {}
-    for m in p.marks:
-        marks.setdefault(m.subject_id, []).append(mark_json(m))
+def _subjects(marks: Sequence[Row]) -> list[Json]:
     return [
         {
-            "id": a.subject_id,
-            "name": a.subject,
-            "average": None if a.average is None else str(a.average),
-            "marks": marks[a.subject_id],
+            "id": average.subject_id,
+            "name": average.subject,
+            "average": None if average.average is None else str(average.average),
+            "marks": [
+                {
+                    "id": mark_id,
+                    "date": day.isoformat(),
+                    "workType": work_type,
+                    "weight": weight,
+                    "value": value,
+                    "numeric": numeric,
+                    "countsInAverage": counts,
+                }
+                for _, mark_id, day, _, _, work_type, weight, value, numeric, counts in rows
+            ],
         }
-        for a in p.averages
+        for average, rows in subject_marks(marks)
     ]
 
 
-def progress_json(p: Progress, meta: Meta) -> Json:
+def _period_marks(rows: Sequence[Row]) -> list[Json]:
+    periods: dict[int, Json] = {}  # one object per period: orjson writes it where it is used
+    out = []
+    for (_, mark_id, period_id, kind, number, name, starts_on, ends_on,
+         subject_id, subject, value, numeric) in rows:  # fmt: skip
+        period = periods.get(period_id)
+        if period is None:
+            period = periods[period_id] = {
+                "id": period_id,
+                "kind": kind,
+                "number": number,
+                "name": name,
+                "from": starts_on.isoformat(),
+                "to": ends_on.isoformat(),
+            }
+        out.append({"id": mark_id, "period": period, "subjectId": subject_id,
+                    "subject": subject, "value": value, "numeric": numeric})  # fmt: skip
+    return out
+
+
+def progress_json(p: PupilRows, meta: Meta) -> Json:
     """A pupil's progress for a range: marks by subject with averages, attendance, period
-    marks of the periods overlapping the range."""
+    marks of the periods overlapping the range.
+
+    It is rendered from the rows the progress is read as (diary_core.progress.PupilRows),
+    not from records of them: the marks of a year are a few hundred, and a record each
+    cost as much again as the rendering. The changes feed renders the same objects from
+    records (:func:`mark_json`, :func:`absence_json`, :func:`period_mark_json`); a test
+    holds the two to the same output."""
     return {
         **_header("progress", meta),
         "range": {"from": p.start.isoformat(), "to": p.end.isoformat()},
         "school": school_json(p.pupil.school),
         "pupil": pupil_json(p.pupil),
-        "subjects": _subjects(p),
-        "attendance": [absence_json(a) for a in p.attendance],
-        "periodMarks": [period_mark_json(pm) for pm in p.period_marks],
+        "subjects": _subjects(p.marks),
+        "attendance": [
+            {
+                "id": absence_id,
+                "date": day.isoformat(),
+                "lessonNumber": lesson,
+                "subjectId": subject_id,
+                "subject": subject,
+                "kind": kind,
+            }
+            for _, absence_id, day, lesson, subject_id, subject, kind in p.attendance
+        ],
+        "periodMarks": _period_marks(p.period_marks),
     }
 
 
@@ -175,7 +215,7 @@ def _change_state(c: Change) -> tuple[str, Json] | None:
 
     state = c.state
     if isinstance(state, ProgressMark):
-        return "mark", mark_json(state, with_subject=True)
+        return "mark", mark_json(state)
     if isinstance(state, AttendanceEntry):
         return "absence", absence_json(state)
     if isinstance(state, PeriodMarkEntry):

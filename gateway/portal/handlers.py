@@ -20,7 +20,7 @@ from diary_core.progress import (
     check_cursor,
     check_range,
     guardian_pupils,
-    load_progress,
+    load_pupil_rows,
     pupil_version_of,
 )
 from diary_core.snils import normalize_snils
@@ -201,9 +201,8 @@ async def _progress(call: Call) -> web.Response:
     stored = (found[_VERSION_WIDTH], found[_VERSION_WIDTH + 1])
     body = await call.state.cache.get(call.conn, etag, stored)
     if body is None:
-        progress = await load_progress(call.conn, pupil_id, ask.start, ask.end, pupil=version.pupil)
-        assert progress is not None  # the pupil is given: there always is a document
-        doc = documents.progress_json(progress, _meta(call))
+        rows = await load_pupil_rows(call.conn, pupil_id, ask.start, ask.end, pupil=version.pupil)
+        doc = documents.progress_json(rows, _meta(call))
         body = _render(call, ask.fmt, doc, progress_xml)
         call.writes.append(await call.state.cache.put(call.conn, key, etag, body, call.now))
     return _document(ask.fmt, body, etag)

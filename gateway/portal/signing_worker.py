@@ -22,7 +22,7 @@ from multiprocessing.util import Finalize
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from config.settings import FeedSettings
-from diary_core.progress import ProgressRows, iter_progress, load_progress_rows
+from diary_core.progress import ProgressRows, iter_pupil_rows, load_progress_rows
 from gateway.portal import documents
 from gateway.portal.signing import DocumentSigner, signer_from_settings
 from gateway.portal.xml import progress_xml
@@ -61,8 +61,8 @@ class _Worker:
     def export(self, batch: Batch) -> Signed:
         rows = self.loop.run_until_complete(self._read(batch))
         parts: list[bytes] = []
-        for progress in iter_progress(rows):
-            parts.append(self.sign(batch.fmt, documents.progress_json(progress, batch.meta)))
+        for pupil in iter_pupil_rows(rows):
+            parts.append(self.sign(batch.fmt, documents.progress_json(pupil, batch.meta)))
             parts.append(b"\n")
         return Signed(b"".join(parts), len(rows.pupils), len(rows.marks))
 

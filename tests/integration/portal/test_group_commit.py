@@ -286,7 +286,7 @@ async def test_a_fault_in_the_work_is_answered_500_and_audited_and_the_next_requ
         raise RuntimeError("a fault while reading")
 
     with monkeypatch.context() as patch:
-        patch.setattr(handlers, "load_progress", broken)
+        patch.setattr(handlers, "load_pupil_rows", broken)
         failed = await portal.get(path, accept="application/jose", token=token)
     assert failed.status == 500 and (await failed.json())["code"] == "internal_error"
     served = await portal.get(path, accept="application/jose", token=token)
