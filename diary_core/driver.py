@@ -32,6 +32,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Executable
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.selectable import TableValuedAlias
 from sqlalchemy.types import TypeEngine
 
@@ -57,7 +59,9 @@ def _compile(stmt: Executable, dialect: Dialect) -> _Compiled | None:
     for column in getattr(stmt, "selected_columns", ()):  # an INSERT without RETURNING: none
         if column.type.result_processor(dialect, None) is not None:
             return None
+    assert isinstance(stmt, ClauseElement)  # a SELECT or an INSERT
     compiled = stmt.compile(dialect=dialect)
+    assert isinstance(compiled, SQLCompiler)
     names = tuple(compiled.positiontup or ())
     binds = {compiled.bind_names[b]: b for b in compiled.binds.values()}
     fixed = {name: b.value for name, b in binds.items() if not b.required}
@@ -108,38 +112,34 @@ class DriverQuery:
         compiled = self._for(conn)
         if compiled is None:
             return (await conn.execute(self.stmt, params)).first()
-        driver = await _driver(conn)
-        try:
-            return await driver.fetchrow(compiled.sql, *compiled.args(params))
-        except Exception as exc:
-            if _gone(exc, driver):
-                await conn.invalidate()
-            raise
+        return await _send(conn, "fetchrow", compiled, params)
 
     async def all(self, conn: AsyncConnection, params: dict[str, Any]) -> Sequence[Sequence[Any]]:
         compiled = self._for(conn)
         if compiled is None:
             return (await conn.execute(self.stmt, params)).all()
-        driver = await _driver(conn)
-        try:
-            return await driver.fetch(compiled.sql, *compiled.args(params))
-        except Exception as exc:
-            if _gone(exc, driver):
-                await conn.invalidate()
-            raise
+        return await _send(conn, "fetch", compiled, params)
 
     async def execute(self, conn: AsyncConnection, params: dict[str, Any]) -> None:
         compiled = self._for(conn)
         if compiled is None:
             await conn.execute(self.stmt, params)
-            return
-        driver = await _driver(conn)
-        try:
-            await driver.execute(compiled.sql, *compiled.args(params))
-        except Exception as exc:
-            if _gone(exc, driver):
-                await conn.invalidate()
-            raise
+        else:
+            await _send(conn, "execute", compiled, params)
+
+
+async def _send(
+    conn: AsyncConnection, method: str, compiled: _Compiled, params: dict[str, Any]
+) -> Any:
+    """``compiled`` with ``params`` through the asyncpg connection's ``method``; a failure
+    that left the connection unusable invalidates it in the pool."""
+    driver = await _driver(conn)
+    try:
+        return await getattr(driver, method)(compiled.sql, *compiled.args(params))
+    except Exception as exc:
+        if _gone(exc, driver):
+            await conn.invalidate()
+        raise
 
 
 async def _driver(conn: AsyncConnection) -> asyncpg.Connection:
