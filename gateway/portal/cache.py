@@ -96,30 +96,8 @@ _BODY = select(PortalDocument.body).where(
 )
 
 
-def _store_statement(insert: Any) -> Any:
-    doc = PortalDocument
-    values = {
-        "etag": bindparam("doc_etag", type_=doc.etag.type),
-        "body": bindparam("doc_body", type_=doc.body.type),
-        "created_at": bindparam("doc_at", type_=doc.created_at.type),
-    }
-    stmt = insert(doc).values(
-        pupil_id=bindparam("doc_pupil", type_=doc.pupil_id.type),
-        range_from=bindparam("doc_from", type_=doc.range_from.type),
-        range_to=bindparam("doc_to", type_=doc.range_to.type),
-        format=bindparam("doc_format", type_=doc.format.type),
-        **values,
-    )
-    excluded = {name: getattr(stmt.excluded, name) for name in values}
-    return stmt.on_conflict_do_update(
-        index_elements=["pupil_id", "range_from", "range_to", "format"], set_=excluded
-    )
-
-
-#: Keeping a document (replacing the one built from older data), by dialect.
-_STORE = {"postgresql": _store_statement(pg_insert), "sqlite": _store_statement(sqlite_insert)}
-
-#: The store's parameters and the columns they fill.
+#: The store's parameters and the columns they fill; a kept document is one per pupil, range
+#: and format (:data:`_KEY`), replaced by a newer one (:data:`_REPLACED`).
 _COLUMNS = {
     "doc_pupil": "pupil_id",
     "doc_from": "range_from",
@@ -129,6 +107,26 @@ _COLUMNS = {
     "doc_body": "body",
     "doc_at": "created_at",
 }
+_KEY = ["pupil_id", "range_from", "range_to", "format"]
+_REPLACED = ("etag", "body", "created_at")
+
+
+def _replacing(stmt: Any) -> Any:
+    """``stmt`` (an INSERT of kept documents) replacing the document kept for the same key."""
+    kept = {column: stmt.excluded[column] for column in _REPLACED}
+    return stmt.on_conflict_do_update(index_elements=_KEY, set_=kept)
+
+
+def _store_statement(insert: Any) -> Any:
+    table = PortalDocument.__table__
+    values = {
+        column: bindparam(name, type_=table.c[column].type) for name, column in _COLUMNS.items()
+    }
+    return _replacing(insert(PortalDocument).values(values))
+
+
+#: Keeping a document, by dialect.
+_STORE = {"postgresql": _store_statement(pg_insert), "sqlite": _store_statement(sqlite_insert)}
 
 
 def _store_many() -> Any:
@@ -143,9 +141,7 @@ def _store_many() -> Any:
         .ext(distinct_on(*key))
         .order_by(*key, rows.c.n.desc())
     )
-    stmt = pg_insert(PortalDocument).from_select(list(_COLUMNS.values()), latest)
-    kept = {column: stmt.excluded[column] for column in ("etag", "body", "created_at")}
-    return stmt.on_conflict_do_update(index_elements=list(_COLUMNS.values())[:4], set_=kept)
+    return _replacing(pg_insert(PortalDocument).from_select(list(_COLUMNS.values()), latest))
 
 
 #: Keeping documents in a group commit (gateway/portal/commits.py).
