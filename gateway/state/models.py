@@ -1,11 +1,11 @@
-"""Tables of the gateway's own state. Migration: diary_core/migrations/versions/0003_*."""
+"""Tables of the gateway's own state. Migrations: diary_core/migrations/versions/0003_*, 0005_*."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from diary_core.models.base import Base, BigId, UTCDateTime
@@ -60,6 +60,18 @@ class SignInEvent(Base):
     method: Mapped[str] = mapped_column(String(12))  # password | esia
     success: Mapped[bool] = mapped_column(Boolean)
     reason: Mapped[str] = mapped_column(String(60), default="")
+
+
+class SignInCounter(Base):
+    """Password checks taken within the current window for one throttled key
+    (``login:<login>``, ``ip:<address>`` or ``all``): a slot is reserved before the check,
+    atomically, and handed back if the password was right (gateway/throttle.py)."""
+
+    __tablename__ = "sign_in_counters"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    count: Mapped[int] = mapped_column(Integer)
 
 
 Index("ix_sign_in_events_login_at", SignInEvent.login, SignInEvent.at)
