@@ -12,12 +12,7 @@ import os
 
 from asn1crypto import cms, core, x509
 
-from gosuslugi_adapter.gost import (
-    OID_GOST2012_256,
-    OID_SIGN_GOST2012_256,
-    OID_STREEBOG256,
-    streebog256,
-)
+from gosuslugi_adapter.gost import OIDS_BY_BITS, streebog
 from gosuslugi_adapter.keys import Certificate, GostPublicKey, PrivateKey, RsaPrivateKey
 
 _RSA_DIGESTS = {
@@ -31,7 +26,9 @@ _RSA_SIGNATURES = {
     "1.2.840.113549.1.1.12": "sha384",
     "1.2.840.113549.1.1.13": "sha512",
 }
-_GOST_SIGNATURES = (OID_GOST2012_256, OID_SIGN_GOST2012_256)
+#: GOST digest OID → (Streebog size, the signature OIDs a SignerInfo may name with it: the key
+#: algorithm, as OpenSSL writes it, or the signature-with-digest algorithm).
+_GOST_DIGESTS = {digest: (bits, (key, sign)) for bits, (key, digest, sign) in OIDS_BY_BITS.items()}
 
 
 class CmsError(ValueError):
@@ -52,7 +49,7 @@ class DetachedCmsTemplate:
     """
 
     def __init__(self, key: PrivateKey, certificate: Certificate) -> None:
-        size = (key.key.key_size + 7) // 8 if isinstance(key, RsaPrivateKey) else 64
+        size = (key.key.key_size + 7) // 8 if isinstance(key, RsaPrivateKey) else key.signature_size
         placeholder = os.urandom(size)
         der = _signed_data(placeholder, key, certificate)
         start = der.index(placeholder)
@@ -67,7 +64,7 @@ def _signed_data(signature: bytes, key: PrivateKey, certificate: Certificate) ->
     if isinstance(key, RsaPrivateKey):
         digest_oid, signature_oid = "2.16.840.1.101.3.4.2.1", "1.2.840.113549.1.1.1"
     else:
-        digest_oid, signature_oid = OID_STREEBOG256, OID_GOST2012_256
+        signature_oid, digest_oid, _ = OIDS_BY_BITS[key.bits]
     issuer, serial = certificate.issuer_and_serial
     signer = cms.SignerInfo(
         {
@@ -155,10 +152,14 @@ def _check_signer_names(signer: cms.SignerInfo, certificate: Certificate) -> Non
 def _digest_name(signer: cms.SignerInfo, certificate: Certificate) -> str:
     digest_oid = signer["digest_algorithm"]["algorithm"].dotted
     signature_oid = signer["signature_algorithm"]["algorithm"].dotted
-    if isinstance(certificate.public_key, GostPublicKey):
-        if digest_oid != OID_STREEBOG256 or signature_oid not in _GOST_SIGNATURES:
-            raise CmsError("a GOST certificate needs Streebog-256 and GOST R 34.10-2012")
-        return "streebog256"
+    key = certificate.public_key
+    if isinstance(key, GostPublicKey):
+        bits, signatures = _GOST_DIGESTS.get(digest_oid, (0, ()))
+        if bits != key.bits or signature_oid not in signatures:
+            raise CmsError(
+                f"a {key.bits}-bit GOST certificate needs Streebog-{key.bits} and GOST R 34.10-2012"
+            )
+        return f"streebog{bits}"
     digest = _RSA_DIGESTS.get(digest_oid)
     if digest is None or signature_oid not in _RSA_SIGNATURES:
         raise CmsError("an RSA certificate needs SHA-256/384/512 with PKCS#1 v1.5")
@@ -168,8 +169,8 @@ def _digest_name(signer: cms.SignerInfo, certificate: Certificate) -> str:
 
 
 def _content_digest(content: bytes, digest_name: str) -> bytes:
-    if digest_name == "streebog256":
-        return streebog256(content)
+    if digest_name.startswith("streebog"):
+        return streebog(content, int(digest_name.removeprefix("streebog")))
     return hashlib.new(digest_name, content).digest()
 
 

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from gosuslugi_adapter.gost import OID_SIGN_GOST2012_256, OID_TC26_PARAMSET_A, GostPrivateKey
+from gosuslugi_adapter.gost import OIDS_BY_BITS, GostPrivateKey
 
 
 @dataclass(frozen=True)
@@ -69,13 +69,17 @@ def generate_rsa_credentials(
 
 
 def generate_gost_credentials(
-    common_name: str = "ediary test client", days: int = 365, paramset: str = OID_TC26_PARAMSET_A
+    common_name: str = "ediary test client",
+    days: int = 365,
+    paramset: str | None = None,
+    bits: int = 256,
 ) -> Credentials:
-    """A GOST R 34.10-2012 256-bit key and a self-signed certificate signed with it."""
-    key = GostPrivateKey.generate(paramset)
+    """A GOST R 34.10-2012 key (256- or 512-bit; TC26 set A unless ``paramset`` says otherwise)
+    and a self-signed certificate signed with it."""
+    key = GostPrivateKey.generate(paramset, bits)
     name = x509.Name.build({"common_name": common_name})
     start, end = _validity(days)
-    algorithm = x509.SignedDigestAlgorithm({"algorithm": OID_SIGN_GOST2012_256})
+    algorithm = x509.SignedDigestAlgorithm({"algorithm": OIDS_BY_BITS[key.bits][2]})
     tbs = x509.TbsCertificate(
         {
             "version": "v3",

@@ -1,7 +1,7 @@
 """Loading keys and certificates from the PEM (or DER) files OpenSSL writes.
 
-Two key families: RSA (through ``cryptography``) and GOST R 34.10-2012 256-bit (through
-:mod:`gosuslugi_adapter.gost`). Both sides expose the same two verbs, ``sign(data)`` and
+Two key families: RSA (through ``cryptography``) and GOST R 34.10-2012, 256- or 512-bit
+(through :mod:`gosuslugi_adapter.gost`). Both sides expose the same two verbs, ``sign(data)`` and
 ``verify(data, signature)``, so the signers, the CMS code and the token checks never branch on
 the library.
 """
@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from gosuslugi_adapter.gost import (
-    CURVE_NAMES,
-    OID_GOST2012_256,
+    KEY_BITS,
+    PARAMSETS,
     GostKeyError,
     GostPrivateKey,
     GostPublicKey,
@@ -122,7 +122,7 @@ def _der(data: bytes, expected: tuple[str, ...]) -> tuple[str, bytes]:
 
 
 def certificate_from_der(der: bytes) -> Certificate:
-    """Parse a DER certificate; only RSA and GOST R 34.10-2012 256-bit keys are accepted."""
+    """Parse a DER certificate; only RSA and GOST R 34.10-2012 keys are accepted."""
     try:
         parsed = x509.Certificate.load(der)
         spki_der = bytes(parsed["tbs_certificate"]["subject_public_key_info"].dump())
@@ -137,7 +137,7 @@ def _public_key(oid: str, spki_der: bytes) -> PublicKey:
         key = serialization.load_der_public_key(spki_der)
         assert isinstance(key, rsa.RSAPublicKey)
         return RsaPublicKey(key)
-    if oid == OID_GOST2012_256:
+    if oid in KEY_BITS:
         try:
             return GostPublicKey.from_spki_der(spki_der)
         except GostKeyError as exc:
@@ -172,7 +172,7 @@ def load_private_key(
             f"as GOST: {gost_problem}"
         ) from None
     if not isinstance(key, rsa.RSAPrivateKey):
-        raise KeyLoadError("only RSA and GOST R 34.10-2012 256-bit private keys are supported")
+        raise KeyLoadError("only RSA and GOST R 34.10-2012 private keys are supported")
     return RsaPrivateKey(key)
 
 
@@ -182,6 +182,6 @@ def key_matches_certificate(key: PrivateKey, certificate: Certificate) -> bool:
         return key.key.public_key().public_numbers() == certificate.public_key.key.public_numbers()
     if isinstance(key, GostPrivateKey) and isinstance(certificate.public_key, GostPublicKey):
         mine, theirs = key.public_key(), certificate.public_key
-        same_curve = CURVE_NAMES[mine.paramset] == CURVE_NAMES[theirs.paramset]
+        same_curve = PARAMSETS[mine.paramset] == PARAMSETS[theirs.paramset]
         return same_curve and (mine.x, mine.y) == (theirs.x, theirs.y)
     return False
