@@ -1,6 +1,7 @@
 """Interoperability with an independent implementation: OpenSSL and its GOST engine.
 
 These tests need Debian's ``libengine-gost-openssl``; without it they fail (CI installs it).
+Every test runs twice: with the engine in-process as our GOST backend, and with gostcrypto.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from gosuslugi_adapter.signers import (
 )
 
 from .conftest import MakeClient, SignIn, openssl
+
+pytestmark = pytest.mark.usefixtures("gost_backend")
 
 TEXT = b"GOST-CLIENTopenid fullname2026.01.15 10:00:00 +0300state-1http://127.0.0.1/cb"
 
