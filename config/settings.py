@@ -120,6 +120,10 @@ class EsiaSettings:
     issuer: str = "http://esia.gosuslugi.ru/"
     scopes: str = "openid fullname birthdate snils kid_fullname kid_birthdate kid_snils"
     leeway_seconds: int = field(default=60, metadata=check(_leeway))
+    #: Refuse an id_token that does not echo the login's nonce. Off by default: production
+    #: ESIA has not reliably echoed it since November 2022 (docs/esia.md, "Nonce"); a nonce
+    #: that *is* echoed must always match, whatever this says.
+    require_nonce: bool = False
 
 
 @dataclass(frozen=True)

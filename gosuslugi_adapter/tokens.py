@@ -14,7 +14,13 @@ The checks, in order; each failure raises :class:`TokenRejected` naming its ``ch
 ``aud``        access token: ``client_id`` equals ours; id_token: ``aud`` is ours.
 ``sbj``        access token: ``urn:esia:sbj_id``; id_token: ``urn:esia:sbj`` → ``urn:esia:sbj:oid``
                (and ``sub``, when present, agrees).
-``nonce``      id_token only, when the login sent one: equal to it.
+``nonce``      id_token only, when the login sent one. A ``nonce`` claim that is present must
+               equal the one sent (constant-time comparison). An id_token *without* ``nonce`` is
+               accepted and logged at INFO: production ESIA has not reliably echoed it since
+               November 2022 and its operator advised relying parties to stop checking it.
+               With ``require_nonce`` (``[esia] require_nonce = true``) it is refused instead.
+               ``state``, the single-use login transaction and ESIA's single-use code defend
+               against CSRF and replay either way (docs/esia.md, "Nonce").
 
 The leeway is at most 60 s; the verifier refuses to exist without a certificate, an issuer and a
 client id.
@@ -24,6 +30,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -44,6 +51,8 @@ MAX_LEEWAY_SECONDS = 60
 MAX_TOKEN_BYTES = 16 * 1024
 #: ESIA puts its own fields (``sbt``, ``ver``) in the header; only RS256 goes through joserfc.
 RS256_REGISTRY = jws.JWSRegistry(algorithms=["RS256"], strict_check_header=False)
+
+log = logging.getLogger("ediary.esia")
 
 
 class TokenRejected(EsiaError):
@@ -86,10 +95,12 @@ class TokenVerifier:
         issuer: str,
         client_id: str,
         leeway_seconds: int = MAX_LEEWAY_SECONDS,
+        require_nonce: bool = False,
         clock: Callable[[], float] = time.time,
     ) -> None:
         """Security: fail closed at construction — a verifier without a certificate could only
-        accept everything or nothing, and a long leeway stretches stolen tokens' lives."""
+        accept everything or nothing, and a long leeway stretches stolen tokens' lives.
+        ``require_nonce`` refuses an id_token that does not carry the login's nonce back."""
         if not certificates:
             raise TokenConfigError("at least one ESIA certificate is required (esia.certificates)")
         if not issuer or not client_id:
@@ -105,6 +116,7 @@ class TokenVerifier:
         self.issuer = issuer
         self.client_id = client_id
         self.leeway = leeway_seconds
+        self.require_nonce = require_nonce
         self._clock = clock
 
     @classmethod
@@ -119,6 +131,7 @@ class TokenVerifier:
             issuer=esia.issuer,
             client_id=esia.client_id,
             leeway_seconds=esia.leeway_seconds,
+            require_nonce=esia.require_nonce,
         )
 
     def verify_access_token(self, token: str) -> VerifiedToken:
@@ -129,12 +142,13 @@ class TokenVerifier:
         return VerifiedToken(parsed.header, parsed.claims, oid)
 
     def verify_id_token(self, token: str, nonce: str | None = None) -> VerifiedToken:
-        """Every check for an id_token; returns its claims and ``urn:esia:sbj:oid``."""
+        """Every check for an id_token; returns its claims and ``urn:esia:sbj:oid``.
+
+        ``nonce`` is the one the login sent; None (no login, e.g. a refresh) checks nothing."""
         parsed = self._common(token)
         _check_audience(parsed.claims, self.client_id)
         oid = _id_token_oid(parsed.claims)
-        if nonce is not None:
-            _check_nonce(parsed.claims, nonce)
+        _check_nonce(parsed.claims, nonce, required=self.require_nonce)
         return VerifiedToken(parsed.header, parsed.claims, oid)
 
     def _common(self, token: str) -> _Parsed:
@@ -238,7 +252,18 @@ def _id_token_oid(claims: Mapping[str, Any]) -> str:
     return oid
 
 
-def _check_nonce(claims: Mapping[str, Any], nonce: str) -> None:
-    sent = str(claims.get("nonce", "")).encode("utf-8")
-    if not hmac.compare_digest(sent, nonce.encode("utf-8")):
+def _check_nonce(claims: Mapping[str, Any], sent: str | None, *, required: bool) -> None:
+    """Security: a nonce that is there must be ours (compared in constant time); one that is
+    missing is ESIA's normal behaviour since November 2022, accepted unless ``required``."""
+    if sent is None:  # no login sent one (a refresh): nothing it could be bound to
+        return
+    carried = claims.get("nonce")
+    if carried is None:
+        if required:
+            raise TokenRejected("nonce", "the id_token carries no nonce and require_nonce is on")
+        log.info("ESIA id_token carries no nonce; accepted (esia.require_nonce is off)")
+        return
+    if not isinstance(carried, str) or not hmac.compare_digest(
+        carried.encode("utf-8"), sent.encode("utf-8")
+    ):
         raise TokenRejected("nonce", "the id_token's nonce is not the one this login sent")

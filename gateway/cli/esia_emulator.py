@@ -35,6 +35,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         metavar="FILE",
         help="write the certificate that verifies the emulator's tokens",
     )
+    parser.add_argument(
+        "--echo-nonce",
+        nargs="?",
+        const="yes",
+        choices=("yes", "wrong"),
+        metavar="wrong",
+        help="put the authorization request's nonce into id_tokens; without this flag they "
+        "carry none, as production ESIA has not reliably echoed it since November 2022. "
+        "--echo-nonce=wrong puts a different nonce there instead, to test that the relying "
+        'party refuses it (the same as the switch {"wrong_nonce": true} on /emulator/switches)',
+    )
     parser.set_defaults(func=run)
 
 
@@ -48,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
             clients=clients,
             persons_file=args.persons,
             token_cert_out=args.token_cert_out,
+            echo_nonce=args.echo_nonce == "yes",
+            wrong_nonce=args.echo_nonce == "wrong",
         )
     except (ValueError, KeyLoadError, PersonsFileError, OSError) as exc:
         print(f"esia-emulator: {exc}", file=sys.stderr)

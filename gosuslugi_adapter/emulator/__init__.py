@@ -12,7 +12,13 @@ with a field ``oid``). Refusals carry ESIA's codes (007002, 007003, 007004, 0070
 Command line (DESIGN §4)::
 
     ediary esia-emulator --host 127.0.0.1 --port 8090 --persons persons.json \\
-        --client ID=CERT.pem[,REDIRECT_URI_PREFIX] [--token-cert-out FILE]
+        --client ID=CERT.pem[,REDIRECT_URI_PREFIX] [--token-cert-out FILE] \\
+        [--echo-nonce | --echo-nonce=wrong]
+
+Like production ESIA (since November 2022), id_tokens carry no ``nonce`` by default;
+``--echo-nonce`` (in process: ``running_emulator(..., echo_nonce=True)`` or
+``emulator.echo_nonce = True``) echoes the authorization request's nonce, and
+``--echo-nonce=wrong`` (the switch ``wrong_nonce``) puts a different one there.
 
 In process (``ediary demo``, tests)::
 
@@ -31,8 +37,9 @@ Or mount ``make_emulator_app(clients, persons)`` (a ``web.Application``) on your
 ``app[EMULATOR]`` is the :class:`Emulator` state. Over HTTP, ``GET``/``POST
 /emulator/switches`` reads and sets the switches as JSON (``bad_token_signature``,
 ``wrong_issuer``, ``expired_token``, ``wrong_state`` (token response), ``wrong_callback_state``
-(authorization redirect), ``error_redirect`` (an ESIA code, e.g. ``"ESIA-007004"``), or
-``{"reset": true}``); ``GET /emulator/token-certificate.pem`` serves the token certificate.
+(authorization redirect), ``wrong_nonce`` (id_token), ``error_redirect`` (an ESIA code, e.g.
+``"ESIA-007004"``), or ``{"reset": true}``); ``GET /emulator/token-certificate.pem`` serves the
+token certificate.
 """
 
 from gosuslugi_adapter.emulator.app import (

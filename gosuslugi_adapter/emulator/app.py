@@ -38,8 +38,11 @@ def make_emulator_app(
     *,
     token_issuer: TokenIssuer | None = None,
     clock: Callable[[], float] = time.time,
+    echo_nonce: bool = False,
 ) -> web.Application:
-    """The emulator as an aiohttp application; ``app[EMULATOR]`` is its state and switches."""
+    """The emulator as an aiohttp application; ``app[EMULATOR]`` is its state and switches.
+
+    ``echo_nonce``: carry the request's nonce into the id_token (production ESIA does not)."""
     people = builtin_persons() if persons is None else tuple(persons)
     app = web.Application()
     app[handlers.EMULATOR] = Emulator(
@@ -47,6 +50,7 @@ def make_emulator_app(
         persons={p.oid: p for p in people},
         issuer=token_issuer or make_token_issuer(),
         clock=clock,
+        echo_nonce=echo_nonce,
     )
     _routes(app)
     return app
@@ -99,9 +103,12 @@ async def running_emulator(
     port: int = 0,
     token_issuer: TokenIssuer | None = None,
     clock: Callable[[], float] = time.time,
+    echo_nonce: bool = False,
 ) -> AsyncIterator[RunningEmulator]:
     """Serve the emulator inside the current event loop (``port=0``: any free port)."""
-    app = make_emulator_app(clients, persons, token_issuer=token_issuer, clock=clock)
+    app = make_emulator_app(
+        clients, persons, token_issuer=token_issuer, clock=clock, echo_nonce=echo_nonce
+    )
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:
@@ -121,16 +128,30 @@ def run_emulator(
     clients: Sequence[RegisteredClient] = (),
     persons_file: str | Path | None = None,
     token_cert_out: str | Path | None = None,
+    echo_nonce: bool = False,
+    wrong_nonce: bool = False,
 ) -> None:
-    """Blocking entry point of ``ediary esia-emulator``; stops on Ctrl+C."""
+    """Blocking entry point of ``ediary esia-emulator``; stops on Ctrl+C.
+
+    ``echo_nonce`` echoes the request's nonce in id_tokens; ``wrong_nonce`` starts with that
+    switch on (id_tokens carry a nonce other than the one sent)."""
     persons = load_persons(persons_file) if persons_file else None
-    app = make_emulator_app(clients, persons)
-    issuer = app[handlers.EMULATOR].issuer
+    app = make_emulator_app(clients, persons, echo_nonce=echo_nonce)
+    emulator = app[handlers.EMULATOR]
+    emulator.switches.wrong_nonce = wrong_nonce
+    issuer = emulator.issuer
     if token_cert_out:
         Path(token_cert_out).write_bytes(issuer.certificate.pem())
     print(
         f"ESIA emulator on http://{host}:{port} — tokens {issuer.algorithm}, "
-        f"clients: {', '.join(c.client_id for c in clients) or 'none'}",
+        f"clients: {', '.join(c.client_id for c in clients) or 'none'}, "
+        f"nonce in id_tokens: {_nonce_mode(echo_nonce, wrong_nonce)}",
         flush=True,
     )
     web.run_app(app, host=host, port=port, print=None)
+
+
+def _nonce_mode(echo_nonce: bool, wrong_nonce: bool) -> str:
+    if wrong_nonce:
+        return "a wrong one (misbehaving)"
+    return "echoed" if echo_nonce else "none, like production ESIA"

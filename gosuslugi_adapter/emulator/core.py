@@ -86,6 +86,9 @@ class Switches:
     expired_token: bool = False
     wrong_state: bool = False
     wrong_callback_state: bool = False
+    #: The id_token carries a nonce other than the one the authorization request sent (whether
+    #: or not the emulator echoes nonces; see ``Emulator.echo_nonce``).
+    wrong_nonce: bool = False
     error_redirect: str = ""
 
     def update(self, values: Mapping[str, object]) -> None:
@@ -129,13 +132,19 @@ class PendingLogin:
 
 @dataclass
 class Emulator:
-    """State and rules of one emulated ESIA."""
+    """State and rules of one emulated ESIA.
+
+    ``echo_nonce``: put the authorization request's ``nonce`` into the id_token. Off by
+    default, as production ESIA has not reliably done so since November 2022; on, the emulator
+    behaves like a textbook OpenID Connect provider. (Not a switch: ``reset`` leaves it alone.)
+    """
 
     clients: dict[str, RegisteredClient]
     persons: dict[str, Person]
     issuer: TokenIssuer
     clock: Callable[[], float] = time.time
     switches: Switches = field(default_factory=Switches)
+    echo_nonce: bool = False
     pending: dict[str, PendingLogin] = field(default_factory=dict)
     codes: dict[str, Grant] = field(default_factory=dict)
     refresh_tokens: dict[str, Grant] = field(default_factory=dict)
@@ -249,8 +258,16 @@ class Emulator:
             "expires_in": ACCESS_TOKEN_TTL_SECONDS,
         }
         if with_id_token:
-            body["id_token"] = self.issuer.id_token(grant, person.trusted, now, self.switches)
+            body["id_token"] = self.issuer.id_token(
+                grant, person.trusted, now, self.switches, nonce=self._id_token_nonce(grant)
+            )
         return body
+
+    def _id_token_nonce(self, grant: Grant) -> str | None:
+        """ESIA's default: none. Echoed on request; a wrong one under ``wrong_nonce``."""
+        if self.switches.wrong_nonce:
+            return "wrong-" + (grant.nonce or secrets.token_urlsafe(16))
+        return grant.nonce if self.echo_nonce and grant.nonce else None
 
     def bearer(self, token: str) -> Grant | None:
         grant = self.access_tokens.get(token)

@@ -72,8 +72,17 @@ class TokenIssuer:
         }
         return self._sign("access", claims, switches)
 
-    def id_token(self, grant: Grant, trusted: bool, now: float, switches: Switches) -> str:
-        """ESIA's id_token: ``aud``, ``sub``, ``urn:esia:sbj`` with type, trust flag and oid."""
+    def id_token(
+        self,
+        grant: Grant,
+        trusted: bool,
+        now: float,
+        switches: Switches,
+        *,
+        nonce: str | None = None,
+    ) -> str:
+        """ESIA's id_token: ``aud``, ``sub``, ``urn:esia:sbj`` with type, trust flag and oid;
+        ``nonce`` only when given (production ESIA leaves it out; the emulator decides)."""
         times = self._times(now, switches)
         claims: dict[str, Any] = {
             "aud": grant.client_id,
@@ -91,8 +100,8 @@ class TokenIssuer:
                 "urn:esia:sbj:nam": f"OID.{grant.oid}",
             },
         }
-        if grant.nonce:
-            claims["nonce"] = grant.nonce
+        if nonce is not None:
+            claims["nonce"] = nonce
         return self._sign("id", claims, switches)
 
 

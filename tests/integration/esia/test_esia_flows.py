@@ -8,6 +8,7 @@ import pytest
 
 from gosuslugi_adapter.emulator import RunningEmulator
 from gosuslugi_adapter.signers import Signer
+from gosuslugi_adapter.tokens import TokenRejected
 
 from .conftest import MakeClient, SignIn
 
@@ -68,14 +69,44 @@ async def test_untrusted_account_is_reported_untrusted(
     assert identity.trusted is False
 
 
-async def test_nonce_is_carried_into_the_id_token(
-    rsa_signer: Signer, make_client: MakeClient, sign_in: SignIn
+async def test_nonce_is_carried_into_the_id_token_when_echo_is_asked_for(
+    rsa_signer: Signer, make_client: MakeClient, sign_in: SignIn, esia: RunningEmulator
 ) -> None:
+    esia.emulator.echo_nonce = True  # production ESIA does not echo it (the default)
     client = make_client(rsa_signer, "v2")
     request = await client.authorization_request(nonce="n-123")
     code = client.parse_callback(await sign_in(request.url, PUPIL), request.state)
     tokens = await client.exchange_code(code, nonce="n-123")
     assert tokens.id_claims["nonce"] == "n-123"
+
+
+async def test_like_production_esia_the_id_token_carries_no_nonce_and_is_accepted(
+    rsa_signer: Signer, make_client: MakeClient, sign_in: SignIn
+) -> None:
+    client = make_client(rsa_signer, "v2")
+    request = await client.authorization_request(nonce="n-123")
+    assert "nonce=n-123" in request.url  # still sent
+    code = client.parse_callback(await sign_in(request.url, PUPIL), request.state)
+    tokens = await client.exchange_code(code, nonce="n-123")
+    assert "nonce" not in tokens.id_claims and tokens.oid == PUPIL
+
+
+@pytest.mark.parametrize("echo", [False, True])
+async def test_wrong_nonce_switch_is_refused(
+    echo: bool,
+    rsa_signer: Signer,
+    make_client: MakeClient,
+    sign_in: SignIn,
+    esia: RunningEmulator,
+) -> None:
+    esia.emulator.echo_nonce = echo
+    esia.emulator.switches.wrong_nonce = True
+    client = make_client(rsa_signer, "v2")
+    request = await client.authorization_request(nonce="n-123")
+    code = client.parse_callback(await sign_in(request.url, PUPIL), request.state)
+    with pytest.raises(TokenRejected) as refused:
+        await client.exchange_code(code, nonce="n-123")
+    assert refused.value.check == "nonce"
 
 
 async def test_logout_url_returns_to_the_site(

@@ -7,12 +7,15 @@ re-signed, so each case differs from a good token in exactly one respect.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from config import load_settings
 from gosuslugi_adapter.emulator.app import make_token_issuer
 from gosuslugi_adapter.emulator.core import Grant, Switches
 from gosuslugi_adapter.emulator.tokens import TokenIssuer
@@ -36,9 +39,14 @@ def other_issuer() -> TokenIssuer:
     return make_token_issuer("RS256")
 
 
-def verifier(*certs: Certificate, leeway: int = 60) -> TokenVerifier:
+def verifier(*certs: Certificate, leeway: int = 60, require_nonce: bool = False) -> TokenVerifier:
     return TokenVerifier(
-        list(certs), issuer=ISSUER, client_id=CLIENT, leeway_seconds=leeway, clock=lambda: NOW
+        list(certs),
+        issuer=ISSUER,
+        client_id=CLIENT,
+        leeway_seconds=leeway,
+        require_nonce=require_nonce,
+        clock=lambda: NOW,
     )
 
 
@@ -69,8 +77,9 @@ def access(issuer: TokenIssuer) -> str:
     return issuer.access_token(GRANT, NOW, Switches())
 
 
-def id_token(issuer: TokenIssuer) -> str:
-    return issuer.id_token(GRANT, True, NOW, Switches())
+def id_token(issuer: TokenIssuer, nonce: str | None = "n1") -> str:
+    """A good id_token carrying ``nonce`` (as the login sent it; None: carrying none)."""
+    return issuer.id_token(GRANT, True, NOW, Switches(), nonce=nonce)
 
 
 def refused(check: str, call: Callable[[], object]) -> None:
@@ -232,7 +241,6 @@ ID_CASES = [
     ("sbj", _drop("urn:esia:sbj")),
     ("sbj", _drop_sbj_oid),
     ("sbj", _set("sub", 42)),
-    ("nonce", _drop("nonce")),
     ("nonce", _set("nonce", "n2")),
     ("iss", _set("iss", "https://esia.gosuslugi.ru/")),
     ("exp", _drop("exp")),
@@ -245,6 +253,84 @@ def test_id_token_claim_missing_or_wrong_is_refused(
 ) -> None:
     token = resign(issuer, id_token(issuer), edit)
     refused(check, lambda: verifier(issuer.certificate).verify_id_token(token, nonce="n1"))
+
+
+# --- nonce: one table (production ESIA stopped echoing it in November 2022) -----------------
+
+NONCE_CASES = [
+    # (the nonce the id_token carries, require_nonce, None when accepted or the check refusing)
+    pytest.param(None, False, None, id="absent-accepted"),
+    pytest.param("n1", False, None, id="equal-accepted"),
+    pytest.param("n2", False, "nonce", id="different-refused"),
+    pytest.param("n1-and-more", False, "nonce", id="longer-refused"),
+    pytest.param("", False, "nonce", id="empty-refused"),
+    pytest.param(None, True, "nonce", id="required-but-absent-refused"),
+    pytest.param("n1", True, None, id="required-and-equal-accepted"),
+    pytest.param("n2", True, "nonce", id="required-and-different-refused"),
+]
+
+
+@pytest.mark.parametrize(("carried", "required", "check"), NONCE_CASES)
+def test_nonce_table(
+    carried: str | None, required: bool, check: str | None, issuer: TokenIssuer
+) -> None:
+    token = id_token(issuer, nonce=carried)
+    v = verifier(issuer.certificate, require_nonce=required)
+    if check is None:
+        assert v.verify_id_token(token, nonce="n1").oid == "1000300001"
+    else:
+        refused(check, lambda: v.verify_id_token(token, nonce="n1"))
+
+
+def test_nonce_that_is_not_a_string_is_refused(issuer: TokenIssuer) -> None:
+    token = resign(issuer, id_token(issuer), _set("nonce", 1))
+    refused("nonce", lambda: verifier(issuer.certificate).verify_id_token(token, nonce="1"))
+
+
+def test_nonce_is_compared_in_constant_time(
+    issuer: TokenIssuer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gosuslugi_adapter.tokens as tokens
+
+    compared: list[tuple[bytes, bytes]] = []
+    real = tokens.hmac.compare_digest
+
+    def spy(a: bytes, b: bytes) -> bool:
+        compared.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(tokens.hmac, "compare_digest", spy)
+    verifier(issuer.certificate).verify_id_token(id_token(issuer), nonce="n1")
+    assert compared == [(b"n1", b"n1")]
+
+
+def test_absent_nonce_is_logged_at_info_without_the_token(
+    issuer: TokenIssuer, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = id_token(issuer, nonce=None)
+    with caplog.at_level(logging.INFO, logger="ediary.esia"):
+        verifier(issuer.certificate).verify_id_token(token, nonce="n1")
+    notes = [r for r in caplog.records if r.name == "ediary.esia"]
+    assert [r.levelno for r in notes] == [logging.INFO]
+    assert "no nonce" in notes[0].getMessage()
+    assert token not in caplog.text and token.split(".")[1] not in caplog.text
+
+
+def test_without_a_sent_nonce_there_is_nothing_to_check(issuer: TokenIssuer) -> None:
+    """A refresh sends no nonce: any or none in the id_token is not bound to anything."""
+    for required in (False, True):
+        v = verifier(issuer.certificate, require_nonce=required)
+        assert v.verify_id_token(id_token(issuer, nonce=None)).oid == "1000300001"
+        assert v.verify_id_token(id_token(issuer, nonce="x")).oid == "1000300001"
+
+
+def test_require_nonce_comes_from_the_settings(issuer: TokenIssuer, tmp_path: Path) -> None:
+    cert = tmp_path / "esia.pem"
+    cert.write_bytes(issuer.certificate.pem())
+    env = {"EDIARY_ESIA_CERTIFICATES": str(cert), "EDIARY_ESIA_CLIENT_ID": CLIENT}
+    assert TokenVerifier.from_settings(load_settings(environ=env).esia).require_nonce is False
+    env["EDIARY_ESIA_REQUIRE_NONCE"] = "true"
+    assert TokenVerifier.from_settings(load_settings(environ=env).esia).require_nonce is True
 
 
 def test_access_token_is_not_an_id_token(issuer: TokenIssuer) -> None:
