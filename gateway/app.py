@@ -17,6 +17,7 @@ from diary_core.clock import Clock, SystemClock
 from diary_core.db import create_engine, session_factory
 from gateway import keys
 from gateway.auth import session_middleware
+from gateway.handlers import health
 from gateway.middlewares import error_middleware, security_headers_middleware
 from gateway.portal import setup_portal
 from gateway.routes import setup_routes
@@ -36,6 +37,8 @@ def _database(settings: Settings) -> CleanupCtx:
         )
         app[keys.ENGINE] = engine
         app[keys.SESSIONS] = session_factory(engine)
+        app[keys.SCHEMA] = keys.SchemaStatus()
+        await health.check_schema(engine, app[keys.SCHEMA], at_startup=True)
         yield
         await engine.dispose()
 
