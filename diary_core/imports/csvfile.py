@@ -4,6 +4,11 @@
 
 Errors are collected, not raised one by one: an import reports every bad cell of the file at
 once, each with its physical line (the header is line 1) and its column.
+
+Every cell is held to the diary's one rule for text (:mod:`diary_core.text`): no control
+characters, nothing XML cannot carry; tab and line breaks only in the columns an import
+names as multi-line (a mark's comment). The check is made on the cell as written, before
+any stripping, so a tab inside a name is refused rather than silently turned into a space.
 """
 
 from __future__ import annotations
@@ -11,11 +16,12 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
 from diary_core.errors import InvalidInput
+from diary_core.text import find_bad, shown
 
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _RU_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
@@ -105,7 +111,7 @@ def check_header(header: list[str], expected: Sequence[str]) -> list[RowError]:
         if name in seen:
             errors.append(RowError(1, name, "столбец указан дважды"))
         elif name not in expected:
-            errors.append(RowError(1, name or "(пусто)", "неизвестный столбец"))
+            errors.append(RowError(1, shown(name) or "(пусто)", "неизвестный столбец"))
         seen.add(name)
     for name in expected:
         if name not in seen:
@@ -113,10 +119,14 @@ def check_header(header: list[str], expected: Sequence[str]) -> list[RowError]:
     return errors
 
 
-def read_csv(data: bytes | str, expected: Sequence[str]) -> CsvTable:
+def read_csv(
+    data: bytes | str, expected: Sequence[str], *, multiline: Collection[str] = ()
+) -> CsvTable:
     """The file's data rows keyed by column; a missing header or a wrong one is
     :class:`ImportFailed`. Blank lines are skipped; a row with the wrong number of cells is
-    reported (it would shift every value into the wrong column)."""
+    reported (it would shift every value into the wrong column); so is every cell holding a
+    character the diary refuses (:func:`bad_cell`), the columns in ``multiline`` taking tab
+    and line breaks. Any of these raises :class:`ImportFailed` listing them all."""
     text = decode(data)
     first_line = text.split("\n", 1)[0]
     if not first_line.strip():
@@ -131,14 +141,29 @@ def read_csv(data: bytes | str, expected: Sequence[str]) -> CsvTable:
     errors = Errors()
     rows: list[CsvRow] = []
     for line, values in records:
-        if not any(v.strip() for v in values):
+        if all(not v.strip() and find_bad(v, multiline=True) is None for v in values):
             continue
         if len(values) != len(header):
             errors.add(line, None, f"ячеек {len(values)}, а столбцов в заголовке {len(header)}")
             continue
+        bad = [(h, reason) for h, v in zip(header, values, strict=True)
+               if (reason := bad_cell(v, multiline=h in multiline)) is not None]  # fmt: skip
+        for column, reason in bad:
+            errors.add(line, column, reason)
+        if bad:
+            continue
         rows.append(CsvRow(line, {h: v.strip() for h, v in zip(header, values, strict=True)}))
     errors.raise_if_any()
     return CsvTable(rows, delimiter)
+
+
+def bad_cell(value: str, *, multiline: bool = False) -> str | None:
+    """Why a cell as written cannot be imported (a control character, a character XML cannot
+    carry, a line break in a one-line column), quoting it; None when it is fine."""
+    bad = find_bad(value, multiline=multiline)
+    if bad is None:
+        return None
+    return f"{bad.reason()} в значении «{shown(value)}»"
 
 
 def _records(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:

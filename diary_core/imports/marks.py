@@ -172,7 +172,7 @@ def read_marks(data: bytes | str, errors: Errors) -> list[MarkRow]:
     """Read and check a marks file on its own. A bad header raises
     :class:`~diary_core.imports.csvfile.ImportFailed` at once; bad rows are added to
     ``errors`` and left out, so the rest can still be checked against the database."""
-    table = read_csv(data, MARKS_COLUMNS)
+    table = read_csv(data, MARKS_COLUMNS, multiline=("comment",))
     cells = _Cells()
     return [r for r in (_parse_row(row, cells, errors) for row in table.rows) if r is not None]
 

@@ -68,10 +68,15 @@ def test_empty_file_has_no_header() -> None:
 
 
 def test_line_numbers_are_physical_lines_of_the_file() -> None:
+    # A quoted cell spanning two lines: only a column declared multi-line may hold one.
     data = 'class,name,date\n5А,"Иванов\nПётр",2025-09-01\n\n5Б,Петров,2025-09-02\n'
-    table = read_csv(data, COLUMNS)
+    table = read_csv(data, COLUMNS, multiline=("name",))
     assert [r.line for r in table.rows] == [2, 5]
     assert table.rows[0]["name"] == "Иванов\nПётр"
+    with pytest.raises(ImportFailed) as caught:
+        read_csv(data, COLUMNS)
+    assert [(e.line, e.column) for e in caught.value.errors] == [(2, "name")]
+    assert "U+000A" in caught.value.errors[0].reason
 
 
 def test_row_with_wrong_number_of_cells_is_an_error_with_its_line() -> None:
