@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from pathlib import Path
@@ -22,9 +23,11 @@ from gateway.middlewares import error_middleware, security_headers_middleware
 from gateway.portal import setup_portal
 from gateway.routes import setup_routes
 from gosuslugi_adapter.client import EsiaClient
+from gosuslugi_adapter.gost import backend as gost_backend
 
 HERE = Path(__file__).parent
 CleanupCtx = Callable[[web.Application], AsyncIterator[None]]
+log = logging.getLogger("ediary.app")
 
 
 def _database(settings: Settings) -> CleanupCtx:
@@ -56,6 +59,12 @@ def _esia(settings: Settings) -> CleanupCtx:
             return
         client = EsiaClient.from_settings(settings)
         app[keys.ESIA] = client
+        log.info(
+            "ESIA sign-in: protocol %s, signer %s, GOST backend %s",
+            settings.esia.protocol,
+            settings.esia.signer,
+            gost_backend().description,
+        )
         yield
         await client.close()
 
