@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import hmac
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Self
@@ -35,7 +36,9 @@ from gosuslugi_adapter.errors import (
     EsiaAuthorizationError,
     EsiaProtocolError,
     EsiaStateMismatch,
+    EsiaTimeout,
     EsiaTokenError,
+    EsiaUnavailable,
 )
 from gosuslugi_adapter.identity import EsiaIdentity, identity_from_json
 from gosuslugi_adapter.signers import SignatureForm, Signer, signer_from_settings
@@ -232,7 +235,7 @@ class EsiaClient:
         form.update(grant_type=grant_type, token_type="Bearer")  # noqa: S106 - a type, not a secret
         form["code" if grant_type == "authorization_code" else "refresh_token"] = grant
         url = self.base_url + _PATHS[self.protocol][1]
-        async with self._http().post(url, data=form) as response:
+        async with _reaching("token endpoint"), self._http().post(url, data=form) as response:
             body = await _json_or_none(response)
             if response.status != 200 or body is None or "error" in body:
                 raise _token_error(response.status, body)
@@ -274,8 +277,10 @@ class EsiaClient:
     async def _rest(self, tokens: EsiaTokens, suffix: str = "") -> Mapping[str, Any]:
         url = f"{self.base_url}/rs/prns/{tokens.oid}{suffix}"
         headers = {"Authorization": f"Bearer {tokens.access_token}"}
-        async with self._http().get(url, headers=headers) as response:
+        async with _reaching("REST API"), self._http().get(url, headers=headers) as response:
             body = await _json_or_none(response)
+            if response.status >= 500:
+                raise EsiaUnavailable(f"ESIA REST {suffix or '/'} answered HTTP {response.status}")
             if response.status != 200 or body is None:
                 raise EsiaProtocolError(f"ESIA REST {suffix or '/'} answered {response.status}")
         return body
@@ -301,6 +306,20 @@ class EsiaClient:
         return identity_from_json(tokens.oid, person, contacts, kids)
 
 
+@asynccontextmanager
+async def _reaching(what: str) -> AsyncIterator[None]:
+    """Transport failures talking to ESIA become :class:`EsiaUnavailable` / :class:`EsiaTimeout`
+    (the adapter's errors, with the cause for the log), never aiohttp's own exceptions."""
+    try:
+        yield
+    except TimeoutError:
+        raise EsiaTimeout(f"ESIA's {what} did not answer in time") from None
+    except aiohttp.ClientError as exc:
+        raise EsiaUnavailable(
+            f"ESIA's {what} is unreachable: {type(exc).__name__}: {exc}"
+        ) from None
+
+
 def _check_state(echoed: object, expected: str) -> None:
     if not isinstance(echoed, str) or not hmac.compare_digest(echoed.encode(), expected.encode()):
         raise EsiaStateMismatch("the state ESIA echoed is not the one this login sent")
@@ -317,6 +336,8 @@ async def _json_or_none(response: aiohttp.ClientResponse) -> dict[str, Any] | No
 def _token_error(status: int, body: Mapping[str, Any] | None) -> Exception:
     if body is not None and "error" in body:
         return EsiaTokenError.from_fields({k: str(v) for k, v in body.items()})
+    if status >= 500:
+        return EsiaUnavailable(f"ESIA's token endpoint answered HTTP {status} without an error")
     return EsiaProtocolError(f"ESIA's token endpoint answered HTTP {status} without an error")
 
 

@@ -34,7 +34,15 @@ from gateway.handlers.signin import home_for, safe_next
 from gateway.pages import render
 from gateway.state.models import LoginTransaction
 from gosuslugi_adapter.client import EsiaClient
-from gosuslugi_adapter.errors import EsiaAuthorizationError, EsiaError
+from gosuslugi_adapter.errors import (
+    LOGIN_NOT_FOUND,
+    NOT_CONFIGURED,
+    Cause,
+    EsiaAuthorizationError,
+    EsiaError,
+    EsiaRemoteError,
+    UserNotice,
+)
 from gosuslugi_adapter.identity import EsiaIdentity
 
 log = logging.getLogger("ediary.esia")
@@ -42,26 +50,63 @@ TRANSACTION_TTL = timedelta(minutes=10)
 PENDING_KEY = "esia_pending"
 
 
-def _client(request: web.Request) -> EsiaClient:
-    client = request.app.get(keys.ESIA)
-    if client is None:
-        raise web.HTTPServiceUnavailable(
-            reason="Вход через Госуслуги на этом сервере не настроен. "
-            "Войдите по логину и паролю, выданным в школе."
+#: The HTTP status of each reason a sign-in through ESIA did not happen: the person's own
+#: refusal or a stale login is a bad request; a wrong answer from ESIA is a bad gateway; ESIA
+#: down (or our side misconfigured) is a service unavailable; ESIA too slow, a gateway timeout.
+STATUS: dict[Cause, int] = {
+    Cause.DECLINED: 400,
+    Cause.EXPIRED: 400,
+    Cause.REQUEST: 502,
+    Cause.BAD_ANSWER: 502,
+    Cause.UNAVAILABLE: 503,
+    Cause.TIMEOUT: 504,
+    Cause.SETUP: 503,
+}
+
+
+def _client(request: web.Request) -> EsiaClient | None:
+    """The ESIA client, or None when ESIA sign-in is not configured on this server."""
+    return request.app.get(keys.ESIA)
+
+
+def _problem(request: web.Request, notice: UserNotice) -> web.Response:
+    """The Russian page for a sign-in that did not happen: a heading, what happened and what to
+    do, and the links that can help (starting again only when that can succeed)."""
+    context = {
+        "heading": notice.heading,
+        "message": notice.message,
+        "retry": notice.cause.retry_helps,
+    }
+    return render("esia_error.html", request, context, status=STATUS[notice.cause])
+
+
+def _log_refusal(exc: EsiaError) -> None:
+    """The technical description for the log (ESIA's code and words; never a token)."""
+    if isinstance(exc, EsiaRemoteError):
+        level = logging.INFO if exc.cause in (Cause.DECLINED, Cause.EXPIRED) else logging.WARNING
+        log.log(
+            level,
+            "ESIA sign-in refused: %s (error=%s, description=%s)",
+            exc,
+            exc.error,
+            exc.description,
         )
-    return client
-
-
-def _problem(request: web.Request, message: str, status: int = 400) -> web.Response:
-    return render("esia_error.html", request, {"message": message}, status=status)
+    else:
+        log.warning("ESIA sign-in failed (%s): %s", type(exc).__name__, exc)
 
 
 async def esia_login(request: web.Request) -> web.Response:
     """Start: remember the transaction in the database, then send the browser to ESIA."""
     client = _client(request)
+    if client is None:
+        return _problem(request, NOT_CONFIGURED)
     view = await sessions.ensure(request)
     nonce = secrets.token_urlsafe(24)
-    authorization = await client.authorization_request(nonce=nonce)
+    try:
+        authorization = await client.authorization_request(nonce=nonce)
+    except EsiaError as exc:
+        _log_refusal(exc)
+        return _problem(request, exc.notice)
     now = request.app[keys.CLOCK].now()
     async with request.app[keys.SESSIONS]() as db:
         db.add(
@@ -181,31 +226,24 @@ async def _finish_sign_in(
 
 async def esia_callback(request: web.Request) -> web.Response:
     client = _client(request)
+    if client is None:
+        return _problem(request, NOT_CONFIGURED)
     query = dict(request.query)
     transaction = await _spend_transaction(request, query.get("state", ""))
     if transaction is None:
-        return _problem(
-            request,
-            "Сеанс входа через Госуслуги не найден, устарел или уже использован. "
-            "Начните вход заново.",
-        )
+        log.info("ESIA callback without a live login transaction of this browser")
+        return _problem(request, LOGIN_NOT_FOUND)
     try:
         code = client.parse_callback(query, transaction.state)
         tokens = await client.exchange_code(code, nonce=transaction.nonce or None)
         identity = await client.identity(tokens)
-    except EsiaAuthorizationError as exc:
-        return _problem(request, f"Госуслуги не выполнили вход: {exc}", 400)
     except EsiaError as exc:
-        log.warning("ESIA sign-in refused: %s", exc)
-        async with request.app[keys.SESSIONS]() as db:
-            _record(request, db, None, False, type(exc).__name__[:60])
-            await db.commit()
-        return _problem(
-            request,
-            "Не удалось подтвердить вход через Госуслуги: ответ портала не прошёл проверку. "
-            "Попробуйте ещё раз; если ошибка повторится, обратитесь к администратору школы.",
-            502,
-        )
+        _log_refusal(exc)
+        if not isinstance(exc, EsiaAuthorizationError):  # ESIA's own refusals are not attacks
+            async with request.app[keys.SESSIONS]() as db:
+                _record(request, db, None, False, type(exc).__name__[:60])
+                await db.commit()
+        return _problem(request, exc.notice)
     person = portal_person(identity)
     async with request.app[keys.SESSIONS]() as db:
         ctx = Ctx(db, Actor.system_actor(), request.app[keys.CLOCK])
