@@ -19,6 +19,7 @@ def setup_admin_routes(app: web.Application) -> None:
     r.add_get(f"{PREFIX}/staff", staff.staff_page, name="admin_staff")
     r.add_post(f"{PREFIX}/staff", staff.create_staff)
     r.add_post(f"{PREFIX}/staff/{{user_id:\\d+}}/credentials", staff.issue_credentials)
+    r.add_get(f"{PREFIX}/staff/slip", staff.slip_page)
     r.add_post(f"{PREFIX}/staff/{{user_id:\\d+}}/disable", staff.disable)
     r.add_post(f"{PREFIX}/staff/{{user_id:\\d+}}/enable", staff.enable)
     r.add_get(f"{PREFIX}/classes", classes.classes_page, name="admin_classes")

@@ -1,17 +1,27 @@
 """Staff accounts: the list, a new staff member, credential slips, disabling (regulation 3.1:
-staff get their login and password from the deputy director)."""
+staff get their login and password from the deputy director).
+
+A slip is shown once: the POST that issues a password answers 303 to ``/staff/slip?slip=<id>``,
+whose first GET shows it and whose reload shows that it was shown (:mod:`gateway.slips`).
+A new password for someone who already has a login cancels his password, so it needs the
+form's confirmation (``reissue=yes``)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
 from diary_core import accounts, admin_views, staff_admin
+from diary_core.actors import load_user_target
 from diary_core.context import Ctx
 from diary_core.errors import Conflict, InvalidInput
+from diary_core.models import User
+from diary_core.policy import Action
 from diary_core.roles import STAFF_ROLES, Role
-from gateway import auth
+from gateway import auth, sessions, slips
 from gateway.handlers.admin.common import admin_actor, optional_int, page, path_id, text
 
 ROLE_CHOICES = (Role.TEACHER, Role.CLASS_TEACHER, Role.ADMINISTRATOR)
@@ -21,6 +31,11 @@ NOTICES = {
     "enabled": "Учётная запись снова включена.",
 }
 NO_STORE = {"Cache-Control": "no-store"}
+SLIP_PLACE = "staff"
+REISSUE_UNCONFIRMED = (
+    "У сотрудника {name} уже есть логин. Новый пароль отменит прежний — если это нужно, "
+    "отметьте «Да, выдать новый пароль» и нажмите кнопку ещё раз. Ничего не выдано."
+)
 
 
 async def _list_page(
@@ -44,10 +59,12 @@ async def _list_page(
     )
 
 
+_BLANK_FORM: dict[str, Any] = {"roles": [Role.TEACHER.value], "issue": True}
+
+
 async def staff_page(request: web.Request) -> web.Response:
     _, school_id = await admin_actor(request)
-    typed = {"roles": [Role.TEACHER.value], "issue": True}
-    return await _list_page(request, school_id, typed)
+    return await _list_page(request, school_id, dict(_BLANK_FORM))
 
 
 def _roles(values: list[str]) -> tuple[Role, ...]:
@@ -94,29 +111,83 @@ async def create_staff(request: web.Request) -> web.Response:
         return await _list_page(request, own_school, typed, str(exc), status=400)
     if issued is None:
         raise web.HTTPSeeOther("/console/admin/staff?ok=created")
-    return _slip(request, issued)
+    return await _to_slip(request, issued)
 
 
-def _slip(request: web.Request, issued: accounts.IssuedCredentials) -> web.Response:
-    """The printable slip: the one-time password exists only in this response."""
+async def _to_slip(request: web.Request, issued: accounts.IssuedCredentials) -> web.Response:
+    """Keep the slip for one view and send the browser there (a reload issues nothing)."""
     now = auth.clock_of(request).now()
-    response = page("slip.html", request, {"issued": issued, "issued_at": now})
+    about = {"place": SLIP_PLACE, "user_id": issued.user_id, "full_name": issued.full_name}
+    secret = {"issued": asdict(issued), "issued_at": now.isoformat()}
+    slip_id = await slips.keep(request, about, secret)
+    raise web.HTTPSeeOther(f"/console/admin/staff/slip?slip={slip_id}")
+
+
+async def slip_page(request: web.Request) -> web.Response:
+    """The printable slip, shown once; a reload says it was shown and offers a new password."""
+    await admin_actor(request)
+    opened = await slips.open_once(request, request.query.get("slip", ""), SLIP_PLACE)
+    if opened is None or opened.secret is None:
+        about = opened.about if opened is not None else None
+        response = page("slip_gone.html", request, {"about": about})
+    else:
+        context = {
+            "issued": opened.secret["issued"],
+            "issued_at": datetime.fromisoformat(opened.secret["issued_at"]),
+        }
+        response = page("slip.html", request, context)
     response.headers.update(NO_STORE)
     return response
 
 
+class _Unconfirmed(Exception):
+    """He already has a login and the form did not confirm a new password: nothing issued."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
 async def issue_credentials(request: web.Request) -> web.Response:
-    """A fresh one-time password for a staff member (the old one stops working)."""
-    await admin_actor(request)
+    """A fresh one-time password for a staff member (the old one stops working): for
+    someone who already has a login, only with the form's ``reissue=yes``."""
+    _, school_id = await admin_actor(request)
     user_id = path_id(request, "user_id")
-    issued = await auth.run(request, lambda ctx: accounts.issue_credentials(ctx, user_id))
-    return _slip(request, issued)
+    confirmed = text(await request.post(), "reissue") == "yes"
+
+    async def issue(ctx: Ctx) -> accounts.IssuedCredentials:
+        ctx.require(Action.ISSUE_CREDENTIALS, await load_user_target(ctx.session, user_id))
+        user = await ctx.session.get(User, user_id)
+        if user is not None and user.login and not confirmed:
+            raise _Unconfirmed(user.full_name)
+        return await _reissue(ctx, user_id)
+
+    try:
+        issued = await auth.run(request, issue)
+    except _Unconfirmed as exc:
+        error = REISSUE_UNCONFIRMED.format(name=exc.name)
+        return await _list_page(request, school_id, dict(_BLANK_FORM), error, status=409)
+    return await _to_slip(request, issued)
+
+
+async def _reissue(ctx: Ctx, user_id: int) -> accounts.IssuedCredentials:
+    """A new one-time password; whoever is signed in with the old one is signed out."""
+    issued = await accounts.issue_credentials(ctx, user_id)
+    await sessions.end_all(ctx.session, user_id)
+    return issued
+
+
+async def _disable(ctx: Ctx, user_id: int) -> None:
+    """Disable the account and end its sessions at once (not only at their next use, which
+    a re-enabling before it would skip)."""
+    await staff_admin.disable_user(ctx, user_id)
+    await sessions.end_all(ctx.session, user_id)
 
 
 async def disable(request: web.Request) -> web.Response:
     await admin_actor(request)
     user_id = path_id(request, "user_id")
-    await auth.run(request, lambda ctx: staff_admin.disable_user(ctx, user_id))
+    await auth.run(request, lambda ctx: _disable(ctx, user_id))
     raise web.HTTPSeeOther("/console/admin/staff?ok=disabled")
 
 

@@ -2,26 +2,30 @@
 ESIA link codes on printable slips, pending guardianships, class announcements (including
 parent meetings) and timetable changes (regulation 3.1, 4.1, 2.3).
 
-Security decision: a one-time password or link code exists in clear only in the response to
-the POST that issued it. It is rendered straight into that response (no redirect, so it is
-never in a URL or a session), marked ``no-store`` so the browser keeps no copy, and the
-database holds only its hash. A later GET of the same address shows nothing of it.
+Security decision: a one-time password or link code is shown once. The POST that issues it
+keeps the slip sealed in the issuer's session and answers 303; the GET of the slip's address
+shows it (``no-store``) and removes it, so a reload issues nothing and shows nothing secret
+(:mod:`gateway.slips`). The database holds only hashes of the passwords and codes. Issuing
+again to someone who already has a login (or an unused link code) cancels what he has, so it
+needs a deliberate confirmation in the form (``reissue=yes``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy import select
 
 from diary_core import accounts, announcements, families, school, staff_views, timetable
 from diary_core.context import Ctx
 from diary_core.errors import Conflict, InvalidInput, NotFound
+from diary_core.models import OneTimeCode
 from diary_core.policy import Action, ClassTarget, allowed
-from gateway import auth, keys
+from gateway import auth, keys, sessions, slips
 from gateway.handlers.console import NO_STORE, form_text, page, parse_day, parse_id, staff_actor
 
 ISSUE_KINDS = ("password", "link_code")
@@ -84,18 +88,58 @@ class Slip:
     code: str
 
 
-async def _issue(ctx: Ctx, class_id: int, user_ids: list[int], kind: str) -> dict[str, Any]:
-    """Issue to people of this class only: anyone else named in the form is "not found"."""
+SLIP_PLACE = "class"
+REISSUE_TITLES = {"password": "логин и пароль", "link_code": "код привязки Госуслуг"}
+
+
+class NeedsReissueConfirmation(Exception):
+    """Some of the people already have what the form would issue; nothing was issued."""
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(", ".join(names))
+        self.names = names
+
+
+async def _with_live_link_code(ctx: Ctx, user_ids: list[int]) -> set[int]:
+    """Who of ``user_ids`` holds an unused, unexpired link code (a new one would cancel it)."""
+    rows = await ctx.session.scalars(
+        select(OneTimeCode.user_id).where(
+            OneTimeCode.user_id.in_(user_ids),
+            OneTimeCode.purpose == "esia_link",
+            OneTimeCode.used_at.is_(None),
+            OneTimeCode.expires_at > ctx.now(),
+        )
+    )
+    return set(rows)
+
+
+async def _issue(
+    ctx: Ctx, class_id: int, user_ids: list[int], kind: str, *, reissue: bool
+) -> dict[str, Any]:
+    """Issue to people of this class only: anyone else named in the form is "not found".
+    Without ``reissue``, nobody who already has a login (or a live link code) gets a new
+    one: :class:`NeedsReissueConfirmation` names them, and nothing is issued."""
     roster = await staff_views.class_roster(ctx, class_id)
-    slips = []
+    people = []
     for user_id in user_ids:
         found = roster.person(user_id)
         if found is None:
             raise NotFound("человек не найден в этом классе")
         name, pupil = found
         role = "обучающийся" if pupil.user_id == user_id else f"родитель: {pupil.full_name}"
+        people.append((user_id, name, role, _access_of(pupil, user_id)))
+    if not reissue:
+        if kind == "password":
+            holders = {uid for uid, _, _, access in people if access.login}
+        else:
+            holders = await _with_live_link_code(ctx, user_ids)
+        if holders:
+            raise NeedsReissueConfirmation([n for uid, n, _, _ in people if uid in holders])
+    slips = []
+    for user_id, name, role, _ in people:
         if kind == "password":
             issued = await accounts.issue_credentials(ctx, user_id)
+            await sessions.end_all(ctx.session, user_id)  # the old password's sessions
             slips.append(Slip(name, role, issued.login, issued.one_time_password, ""))
         else:
             code = await accounts.issue_link_code(ctx, user_id)
@@ -108,12 +152,18 @@ async def _issue(ctx: Ctx, class_id: int, user_ids: list[int], kind: str) -> dic
     }
 
 
+def _access_of(pupil: staff_views.RosterPupil, user_id: int) -> staff_views.Access:
+    if pupil.user_id == user_id:
+        return pupil.access
+    return next(p.access for p in pupil.parents if p.user_id == user_id)
+
+
 async def issue_submit(request: web.Request) -> web.Response:
-    """Issue passwords or link codes to the ticked people; answer with their slips."""
+    """Issue passwords or link codes to the ticked people; 303 to their slips, shown once."""
     await staff_actor(request)
     class_id = _class_id(request)
     posted = await request.post()
-    kind = posted.get("what", "")
+    kind = str(posted.get("what", ""))
     if kind not in ISSUE_KINDS:
         raise InvalidInput("неизвестный вид доступа", field="what")
     user_ids = [parse_id(v, "пользователь") for v in posted.getall("user_id", [])]
@@ -121,17 +171,67 @@ async def issue_submit(request: web.Request) -> web.Response:
         return await _render_class(
             request, error="Отметьте, кому выдать доступ.", status=400, selected=set()
         )
-    context = await auth.run(request, lambda ctx: _issue(ctx, class_id, user_ids, str(kind)))
-    context["login_url"] = request.app[keys.SETTINGS].server.public_url.rstrip("/") + "/login"
-    return page("console/slips.html", request, context, headers=NO_STORE)
+    reissue = posted.get("reissue") == "yes"
+    try:
+        context = await auth.run(
+            request, lambda ctx: _issue(ctx, class_id, user_ids, kind, reissue=reissue)
+        )
+    except NeedsReissueConfirmation as exc:
+        error = (
+            f"Уже выдано ({REISSUE_TITLES[kind]}): {', '.join(exc.names)}. Ничего не выдано. "
+            "Новая выдача отменит прежний пароль или код — если это нужно, отметьте "
+            "«Выдать заново» и нажмите кнопку ещё раз."
+        )
+        return await _render_class(request, error=error, status=409, selected=set(user_ids))
+    roster = context["roster"]
+    about = {
+        "place": SLIP_PLACE,
+        "class_id": class_id,
+        "class_name": roster.class_name,
+        "school_name": roster.school_name,
+        "kind": kind,
+        "people": [
+            [uid, s.full_name, s.role] for uid, s in zip(user_ids, context["slips"], strict=True)
+        ],
+    }
+    secret = {
+        "slips": [asdict(s) for s in context["slips"]],
+        "expires": context["expires"].isoformat(),
+    }
+    slip_id = await slips.keep(request, about, secret)
+    raise web.HTTPSeeOther(f"/console/class/{class_id}/credentials?slip={slip_id}")
 
 
 async def slips_gone(request: web.Request) -> web.Response:
-    """What a reload or a bookmark of the slip page shows: nothing secret, and why."""
+    """``GET .../credentials?slip=<id>``: the slips of one issue, shown once; a reload shows
+    who they were for and no secret. Without a slip of this session, why there is none."""
     await staff_actor(request)
     class_id = _class_id(request)
     cls = await auth.run(request, lambda ctx: school.get_class(ctx, class_id), commit=False)
-    return page("console/slips_gone.html", request, {"class_id": cls.id, "class_name": cls.name})
+    opened = await slips.open_once(request, request.query.get("slip", ""), SLIP_PLACE)
+    if opened is None or opened.about.get("class_id") != class_id:
+        return _gone(request, cls.id, cls.name, None)
+    if opened.secret is None:
+        return _gone(request, cls.id, cls.name, opened.about)
+    context = {
+        "roster": {
+            "class_id": class_id,
+            "class_name": opened.about["class_name"],
+            "school_name": opened.about["school_name"],
+        },
+        "kind": opened.about["kind"],
+        "slips": [Slip(**s) for s in opened.secret["slips"]],
+        "expires": datetime.fromisoformat(opened.secret["expires"]),
+        "login_url": request.app[keys.SETTINGS].server.public_url.rstrip("/") + "/login",
+    }
+    return page("console/slips.html", request, context, headers=NO_STORE)
+
+
+def _gone(
+    request: web.Request, class_id: int, class_name: str, about: dict[str, Any] | None
+) -> web.Response:
+    context = {"class_id": class_id, "class_name": class_name, "about": about}
+    return page("console/slips_gone.html", request, context, headers=NO_STORE)
 
 
 async def guardianship_submit(request: web.Request) -> web.Response:

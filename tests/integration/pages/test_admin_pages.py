@@ -117,6 +117,8 @@ async def test_admin_creates_teacher_and_issues_credentials_slip_once(
             "issue": "1",
         },
     )
+    assert resp.status == 303  # a reload of the slip is a GET: it issues nothing
+    resp = await browser.get(base + resp.headers["Location"])
     slip = await resp.text()
     assert resp.status == 200, slip
     assert resp.headers["Cache-Control"] == "no-store"

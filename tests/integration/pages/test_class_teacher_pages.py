@@ -80,10 +80,12 @@ async def test_class_teacher_issues_credentials_shown_once_on_a_slip(
 ) -> None:
     browser = await browser_as(engine, world.ct_5a, clock)
     token = await browser.csrf(class_url(base, world))
-    resp = await browser.post(
+    issued = await browser.post(
         class_url(base, world, "/credentials"),
         {"csrf_token": token, "what": "password", "user_id": str(world.parent_a1)},
     )
+    assert issued.status == 303  # a reload of the slip is a GET: it issues nothing
+    resp = await browser.get(base + issued.headers["Location"])
     text = await resp.text()
     assert resp.status == 200
     assert "no-store" in resp.headers["Cache-Control"]
@@ -95,7 +97,11 @@ async def test_class_teacher_issues_credentials_shown_once_on_a_slip(
     assert stored.login == login and stored.must_change_password
     assert stored.password_hash and password not in stored.password_hash
     assert HASHER.verify(stored.password_hash, password)
-    for again in (class_url(base, world, "/credentials"), class_url(base, world)):
+    for again in (
+        base + issued.headers["Location"],
+        class_url(base, world, "/credentials"),
+        class_url(base, world),
+    ):
         later = await browser.get(again)
         assert later.status == 200 and password not in await later.text()
     await browser.close()
@@ -110,10 +116,12 @@ async def test_link_code_slip_shows_the_code_once_and_stores_its_hash(
 ) -> None:
     browser = await browser_as(engine, world.ct_5a, clock)
     token = await browser.csrf(class_url(base, world))
-    resp = await browser.post(
+    issued = await browser.post(
         class_url(base, world, "/credentials"),
         {"csrf_token": token, "what": "link_code", "user_id": str(world.pupil_a1_user)},
     )
+    assert issued.status == 303
+    resp = await browser.get(base + issued.headers["Location"])
     text = await resp.text()
     assert resp.status == 200 and "no-store" in resp.headers["Cache-Control"]
     codes = re.findall(r'<dd class="secret">([A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4})</dd>', text)
@@ -122,8 +130,8 @@ async def test_link_code_slip_shows_the_code_once_and_stores_its_hash(
         row = (await conn.execute(select(OneTimeCode))).one()
     assert row.user_id == world.pupil_a1_user
     assert row.code_hash == hashlib.sha256(codes[0].replace("-", "").encode()).hexdigest()
-    later = await browser.get(class_url(base, world, "/credentials"))
-    assert codes[0] not in await later.text()
+    for again in (base + issued.headers["Location"], class_url(base, world, "/credentials")):
+        assert codes[0] not in await (await browser.get(again)).text()
     await browser.close()
 
 
