@@ -100,7 +100,6 @@ async def esia_login(request: web.Request) -> web.Response:
     client = _client(request)
     if client is None:
         return _problem(request, NOT_CONFIGURED)
-    view = await sessions.ensure(request)
     nonce = secrets.token_urlsafe(24)
     try:
         authorization = await client.authorization_request(nonce=nonce)
@@ -109,6 +108,7 @@ async def esia_login(request: web.Request) -> web.Response:
         return _problem(request, exc.notice)
     now = request.app[keys.CLOCK].now()
     async with request.app[keys.SESSIONS]() as db:
+        view = await sessions.ensure(request, db)  # a new visitor's session: same commit
         db.add(
             LoginTransaction(
                 state=authorization.state,
