@@ -6,7 +6,7 @@ The checks, in order; each failure raises :class:`TokenRejected` naming its ``ch
 ``alg``        ``RS256`` or ``GOST3410_2012_256`` only — never ``none``, never HMAC (an HMAC
                "signed" with a public certificate would be forgeable by anyone); no ``crit``.
 ``signature``  valid under one of the configured ESIA certificates (several during rotation)
-               whose key fits ``alg``; RS256 through joserfc, GOST through gostcrypto.
+               whose key fits ``alg``; RS256 through joserfc, GOST by the GOST backend.
 ``iss``        exactly the pinned issuer (``http://esia.gosuslugi.ru/`` in production).
 ``exp``        present, numeric, and now ≤ exp + leeway.
 ``nbf``        present, numeric, and nbf ≤ now + leeway.
