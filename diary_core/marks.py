@@ -7,11 +7,12 @@ marks can be locked after sign-off; a locked mark cannot change until it is unlo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date
+import hashlib
+from collections.abc import Collection, Iterable, Sequence
+from datetime import UTC, date
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 
 from diary_core import audit
 from diary_core.changes import (
@@ -39,6 +40,64 @@ from diary_core.notifications import notify
 from diary_core.policy import Action, PupilTarget, SchoolTarget, SubjectTarget
 
 MAX_COMMENT = 500
+
+
+class MarkChanged(Conflict):
+    """The mark is no longer what the writer read: someone changed or removed it since."""
+
+    code = "mark_changed"
+
+
+def mark_version(mark: Mark) -> str:
+    """A fingerprint of a mark's stored state: it changes whenever any of its fields does (or
+    the mark is written again), so a writer can say which state he read. Derived from the row
+    itself: no version column to keep in step."""
+    stamp = mark.updated_at.astimezone(UTC).isoformat() if mark.updated_at else ""
+    parts = (
+        mark.id,
+        mark.pupil_id,
+        mark.subject_id,
+        mark.lesson_id,
+        mark.date.isoformat(),
+        mark.value,
+        mark.numeric,
+        mark.work_type_id,
+        mark.weight,
+        mark.counts,
+        mark.comment,
+        stamp,
+    )
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+
+
+async def lock_pupils(ctx: Ctx, pupil_ids: Iterable[int], *, class_id: int | None = None) -> None:
+    """Serialise writers of these pupils' journal entries until the caller's transaction ends,
+    so that what a writer checks (a cell as his page showed it, a mark's version) is still
+    true when he writes. A lock on the pupil covers entries that do not exist yet (an empty
+    cell has no row to lock).
+
+    PostgreSQL: ``SELECT … FOR UPDATE`` on the pupils' rows, in id order, so that two writers
+    of several pupils never deadlock; reads after it see what the previous holder committed.
+    SQLite: a no-op write takes the database's one write lock before anything is read (its
+    reads before a transaction's first write run outside it). With ``class_id``, only the
+    pupils of that class are locked (the ids may come from a form)."""
+    ids = sorted(set(pupil_ids))
+    if not ids:
+        return
+    which: list[ColumnElement[bool]] = [Pupil.id.in_(ids)]
+    if class_id is not None:
+        which.append(Pupil.class_id == class_id)
+    if ctx.session.get_bind().dialect.name == "postgresql":
+        await ctx.session.execute(
+            select(Pupil.id).where(*which).order_by(Pupil.id).with_for_update()
+        )
+    else:
+        await ctx.session.execute(
+            update(Pupil)
+            .where(*which)
+            .values(class_id=Pupil.class_id)
+            .execution_options(synchronize_session=False)
+        )
 
 
 async def _pupil(ctx: Ctx, pupil_id: int) -> Pupil:
@@ -179,12 +238,56 @@ async def _tell_family(ctx: Ctx, pupil: Pupil, text: str) -> None:
     await notify(ctx.session, [pupil.user_id, *guardians], "mark", text, pupil.id, ctx.now())
 
 
-async def _mark_for_teacher(ctx: Ctx, mark_id: int) -> Mark:
+async def _mark_for_teacher(
+    ctx: Ctx, mark_id: int, expected_versions: Collection[str] | None = None
+) -> Mark:
+    """The mark, for a teacher who may write it. With ``expected_versions`` (the versions the
+    writer read, see :func:`mark_version`) the pupil is locked first (:func:`lock_pupils`), the
+    mark read again under the lock, and a mark in any other state is :class:`MarkChanged`."""
     mark = await ctx.session.get(Mark, mark_id)
     if mark is None:
         raise NotFound("отметка не найдена")
     pupil = await _pupil(ctx, mark.pupil_id)
+    # Another family's mark is "not found", like a missing one (whoever may write it reads it).
+    ctx.require(Action.READ_PUPIL, PupilTarget(pupil.school_id, pupil.class_id, pupil.id))
     ctx.require(Action.WRITE_MARKS, SubjectTarget(pupil.school_id, pupil.class_id, mark.subject_id))
+    if expected_versions is None:
+        return mark
+    await lock_pupils(ctx, [mark.pupil_id])
+    locked = await ctx.session.get(Mark, mark_id, populate_existing=True, with_for_update=True)
+    if locked is None:
+        raise MarkChanged("отметку удалили, пока вы её редактировали")
+    if mark_version(locked) not in expected_versions:
+        raise MarkChanged(
+            f"отметку изменили, пока вы её редактировали: сейчас «{locked.value}», вес "
+            f"{locked.weight}"
+        )
+    return locked
+
+
+async def writable_mark(ctx: Ctx, mark_id: int) -> Mark:
+    """A mark the actor may correct or delete (as those use cases check it), unchanged."""
+    return await _mark_for_teacher(ctx, mark_id)
+
+
+async def get_mark(ctx: Ctx, mark_id: int) -> Mark:
+    """One mark, for whoever may read the pupil's marks; a staff read is audited."""
+    mark = await ctx.session.get(Mark, mark_id)
+    if mark is None:
+        raise NotFound("отметка не найдена")
+    pupil = await _pupil(ctx, mark.pupil_id)
+    ctx.require(Action.READ_PUPIL, PupilTarget(pupil.school_id, pupil.class_id, pupil.id))
+    if ctx.actor.is_staff or ctx.actor.system:
+        audit.record(
+            ctx.session,
+            ctx.actor,
+            "pupil.marks.read",
+            ctx.now(),
+            school_id=pupil.school_id,
+            pupil_id=pupil.id,
+            object_type="mark",
+            object_id=mark.id,
+        )
     return mark
 
 
@@ -197,9 +300,12 @@ async def correct_mark(
     counts: bool | None = None,
     comment: str | None = None,
     reason: str = "",
+    expected_versions: Collection[str] | None = None,
 ) -> Mark:
-    """Change a mark; the old value stays in the change log with who and when."""
-    mark = await _mark_for_teacher(ctx, mark_id)
+    """Change a mark; the old value stays in the change log with who and when. With
+    ``expected_versions``, only if the mark is still in one of them (else
+    :class:`MarkChanged`, nothing written)."""
+    mark = await _mark_for_teacher(ctx, mark_id, expected_versions)
     old = mark_snapshot(mark)
     if value is not None:
         parsed = parse_mark(value)
@@ -239,9 +345,16 @@ async def correct_mark(
     return mark
 
 
-async def delete_mark(ctx: Ctx, mark_id: int, reason: str = "") -> None:
-    """Remove a mark; the change log keeps a tombstone with its last value."""
-    mark = await _mark_for_teacher(ctx, mark_id)
+async def delete_mark(
+    ctx: Ctx,
+    mark_id: int,
+    reason: str = "",
+    *,
+    expected_versions: Collection[str] | None = None,
+) -> None:
+    """Remove a mark; the change log keeps a tombstone with its last value. With
+    ``expected_versions``, as in :func:`correct_mark`."""
+    mark = await _mark_for_teacher(ctx, mark_id, expected_versions)
     log_change(
         ctx.session,
         school_id=mark.school_id,

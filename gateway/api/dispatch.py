@@ -21,7 +21,7 @@ from aiohttp.typedefs import Handler
 
 from diary_core.errors import InvalidInput
 from gateway import auth
-from gateway.api.spec import ApiCall, Endpoint, Param
+from gateway.api.spec import ApiCall, ApiProblem, Endpoint, Param
 from gateway.api.validate import Schema, Validator
 
 _INTEGER = re.compile(r"^-?\d{1,18}$")
@@ -89,12 +89,11 @@ async def _body(ep: Endpoint, request: web.Request, validator: Validator) -> dic
     return {k: _as_python(props.get(k, {}), v) for k, v in data.items()}
 
 
-def _respond(ep: Endpoint, result: Any) -> web.Response:
+def _respond(ep: Endpoint, result: Any, extra: dict[str, str]) -> web.Response:
+    headers = {"Cache-Control": "no-store", **extra}
     if ep.response is None:
-        return web.Response(status=204, headers={"Cache-Control": "no-store"})
-    return web.json_response(
-        result, status=ep.status, dumps=_dumps, headers={"Cache-Control": "no-store"}
-    )
+        return web.Response(status=204, headers=headers)
+    return web.json_response(result, status=ep.status, dumps=_dumps, headers=headers)
 
 
 def route_handler(ep: Endpoint, validator: Validator) -> Handler:
@@ -108,7 +107,11 @@ def route_handler(ep: Endpoint, validator: Validator) -> Handler:
             _params(ep, request, validator),
             await _body(ep, request, validator),
         )
-        return _respond(ep, await ep.handler(call))
+        try:
+            result = await ep.handler(call)
+        except ApiProblem as problem:
+            return problem.response()
+        return _respond(ep, result, call.headers)
 
     handle.__name__ = ep.operation_id
     return handle

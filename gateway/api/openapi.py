@@ -20,7 +20,9 @@ _DESCRIPTION = (
     "Вход — та же сессия, что и у страниц (cookie); для POST, PUT, PATCH и DELETE нужен "
     "заголовок X-CSRF-Token со значением csrf_token из GET /api/v1/session. Права те же, "
     "что у страниц: чужой ученик, класс или школа — 404 или 403 без данных. Ошибки — "
-    "application/problem+json (RFC 9457) со стабильным полем code."
+    "application/problem+json (RFC 9457) со стабильным полем code. Отметка отдаётся с "
+    "заголовком ETag; изменить или удалить её можно только с If-Match, равным этому ETag: "
+    "если отметку тем временем изменили, ответ 412, без заголовка — 428."
 )
 
 _STATUS_TEXT = {
@@ -32,6 +34,21 @@ _STATUS_TEXT = {
     403: "Доступ запрещён или нет CSRF-токена",
     404: "Не найдено (или недоступно этому пользователю)",
     409: "Конфликт с текущим состоянием",
+    412: "ETag в If-Match устарел: ресурс изменился, получите его заново",
+    428: "Нужен заголовок If-Match с ETag ресурса",
+}
+
+_ETAG_HEADER = {
+    "description": "Версия ресурса (сильный ETag); передайте её в If-Match при изменении",
+    "schema": {"type": "string"},
+}
+_IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": True,
+    "description": "ETag ресурса, как его вернул GET: изменение применяется, только если "
+    "ресурс с тех пор не менялся (иначе 412; без заголовка 428)",
+    "schema": {"type": "string"},
 }
 
 
@@ -54,6 +71,8 @@ def _responses(ep: Endpoint) -> dict[str, Any]:
             "description": _STATUS_TEXT[ep.status],
             "content": {"application/json": {"schema": dict(ep.response)}},
         }
+        if ep.etag:
+            out[str(ep.status)]["headers"] = {"ETag": dict(_ETAG_HEADER)}
     for status in ep.error_statuses:
         out[str(status)] = {
             "description": _STATUS_TEXT[status],
@@ -78,8 +97,10 @@ def operation(ep: Endpoint) -> dict[str, Any]:
         "security": _security(ep),
         "responses": _responses(ep),
     }
-    if ep.params:
+    if ep.params or ep.if_match:
         op["parameters"] = [_parameter(p) for p in ep.params]
+        if ep.if_match:
+            op["parameters"].append(dict(_IF_MATCH))
     if ep.body is not None:
         op["requestBody"] = {
             "required": True,

@@ -8,6 +8,7 @@ what is validated and what is published cannot drift apart.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -84,11 +85,13 @@ def query(name: str, schema: Schema, description: str, *, required: bool = True)
 @dataclass
 class ApiCall:
     """One request as a handler sees it: parameters parsed (ids as ``int``, dates as
-    ``date``) and the body validated against the endpoint's schema."""
+    ``date``) and the body validated against the endpoint's schema; ``headers``: what the
+    handler adds to its answer (an ``ETag``)."""
 
     request: web.Request
     params: dict[str, Any] = field(default_factory=dict)
     body: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
 
     async def run(self, use_case: auth.UseCase) -> Any:
         """Run one core use case as the signed-in actor and commit (staff reads of a
@@ -99,12 +102,42 @@ class ApiCall:
 ApiHandler = Callable[[ApiCall], Awaitable[Json]]
 
 
+class ApiProblem(Exception):
+    """A refusal in terms of HTTP itself, which the core knows nothing of (a missing or stale
+    ``If-Match``): answered as problem JSON (RFC 9457) with a stable ``code``, like every
+    other API error."""
+
+    def __init__(self, status: int, code: str, title: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.code, self.title, self.detail = status, code, title, detail
+
+    def response(self) -> web.Response:
+        problem = {
+            "type": "about:blank",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            "code": self.code,
+        }
+        return web.Response(
+            status=self.status,
+            text=json.dumps(problem, ensure_ascii=False),
+            content_type="application/problem+json",
+            headers={"Cache-Control": "no-store"},
+        )
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """One operation of the API. ``response`` None means 204 No Content.
 
     ``errors`` lists the refusals the handler itself can cause (403, 404, 409); 400, 401
     and the CSRF 403 are added from the declaration (parameters, body, method, ``public``).
+
+    ``etag``: the success answer carries an ``ETag`` of the resource's stored state.
+    ``if_match``: the request must carry ``If-Match`` with that ETag (optimistic concurrency:
+    a write against a state the client has not seen is refused) — without it 428, with a
+    stale one 412, nothing written either way.
     """
 
     method: str
@@ -119,6 +152,8 @@ class Endpoint:
     status: int = 200
     errors: tuple[int, ...] = (403, 404)
     public: bool = False  # served without a session
+    etag: bool = False
+    if_match: bool = False
 
     @property
     def full_path(self) -> str:
@@ -137,4 +172,6 @@ class Endpoint:
             found.add(401)
         if self.unsafe:
             found.add(403)  # CSRF token missing or wrong
+        if self.if_match:
+            found.update((412, 428))
         return sorted(found)

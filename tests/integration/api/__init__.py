@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from multidict import CIMultiDict
 
 from gateway.api import ENDPOINTS, VALIDATOR
 from gateway.api.spec import PREFIX, Endpoint
@@ -34,6 +36,7 @@ class Answer:
     status: int
     body: Any
     text: str
+    headers: CIMultiDict[str] = field(default_factory=CIMultiDict)
 
 
 class Api:
@@ -61,8 +64,9 @@ class Api:
         raw: str | None = None,
         params: dict[str, Any] | None = None,
         csrf: bool = True,
+        headers: dict[str, str] | None = None,
     ) -> Answer:
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": "application/json", **(headers or {})}
         if csrf and self.token and method != "GET":
             headers["X-CSRF-Token"] = self.token
         data = raw if raw is not None else (None if body is None else json.dumps(body))
@@ -78,7 +82,9 @@ class Api:
             allow_redirects=False,
         )
         text = await resp.text()
-        answer = Answer(resp.status, json.loads(text) if text else None, text)
+        answer = Answer(
+            resp.status, json.loads(text) if text else None, text, CIMultiDict(resp.headers)
+        )
         check_answer(method, PREFIX + path, answer, resp.content_type)
         return answer
 

@@ -277,11 +277,20 @@ async def test_corrected_and_deleted_mark_keeps_history(
 ) -> None:
     mark_id = await _mark(world, world.pupil_a1, "3", "Ответ на уроке", date(2025, 10, 1))
     teacher = await api_as(world.teacher_math)
+    read = await teacher.get(f"/marks/{mark_id}")
     patched = await teacher.call(
-        "PATCH", f"/marks/{mark_id}", body={"value": "4", "reason": "пересдал"}
+        "PATCH",
+        f"/marks/{mark_id}",
+        body={"value": "4", "reason": "пересдал"},
+        headers={"If-Match": read.headers["ETag"]},
     )
     assert patched.body["value"] == "4" and patched.body["numeric"] == 4
-    deleted = await teacher.call("DELETE", f"/marks/{mark_id}", params={"reason": "ошибка"})
+    deleted = await teacher.call(
+        "DELETE",
+        f"/marks/{mark_id}",
+        params={"reason": "ошибка"},
+        headers={"If-Match": patched.headers["ETag"]},
+    )
     assert deleted.status == 204 and await _count(engine, Mark) == 0
     history = await teacher.get(f"/marks/{mark_id}/history")
     assert [e["action"] for e in history.body] == ["create", "update", "delete"]

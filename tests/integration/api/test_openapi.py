@@ -69,7 +69,7 @@ def test_document_has_openapi_31_structure(doc: dict[str, Any]) -> None:
         declared = {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}
         assert in_template == declared, op["operationId"]
         for p in op.get("parameters", []):
-            assert p["in"] in ("path", "query") and "schema" in p
+            assert p["in"] in ("path", "query", "header") and "schema" in p
             assert p["required"] or p["in"] != "path"
 
 
