@@ -27,6 +27,7 @@ from diary_core.models import OneTimeCode, User, UserRole
 from diary_core.policy import Action, SchoolTarget
 from diary_core.roles import STAFF_ROLES, Role
 from diary_core.snils import normalize_snils
+from diary_core.text import clean_line
 
 #: OWASP's argon2id floor (m = 19 MiB, t = 2, p = 1). Raising these makes old hashes
 #: "need rehash"; the sign-in upgrades them (see :func:`authenticate`).
@@ -113,6 +114,14 @@ async def _person(
     email: str = "",
     phone: str = "",
 ) -> User:
+    for value, field, label in (
+        (last_name, "last_name", "Фамилия"),
+        (first_name, "first_name", "Имя"),
+        (middle_name, "middle_name", "Отчество"),
+        (email, "email", "Электронная почта"),
+        (phone, "phone", "Телефон"),
+    ):
+        clean_line(value, field, label)
     if not last_name.strip() or not first_name.strip():
         raise InvalidInput("фамилия и имя обязательны")
     norm = normalize_snils(snils) if snils else None

@@ -31,6 +31,8 @@ from diary_core.models import (
 from diary_core.notifications import notify
 from diary_core.policy import Action, Actor, ClassTarget, SchoolTarget, Target
 from diary_core.roles import STAFF_ROLES
+from diary_core.text import clean_line
+from diary_core.text import clean_text as clean_multiline
 
 KINDS = ("general", "timetable_change", "parent_meeting")
 MAX_TITLE = 200
@@ -68,8 +70,12 @@ class Receipts:
     not_read: tuple[Reader, ...]
 
 
-def clean_text(value: str, *, field: str, label: str, max_length: int) -> str:
-    """Strip a text; empty or too long is :class:`InvalidInput` naming the field."""
+def clean_text(
+    value: str, *, field: str, label: str, max_length: int, multiline: bool = True
+) -> str:
+    """Strip a text; empty, too long or holding a character the diary refuses
+    (:mod:`diary_core.text`) is :class:`InvalidInput` naming the field."""
+    (clean_multiline if multiline else clean_line)(value, field, label)
     text = value.strip()
     if not text:
         raise InvalidInput(f"{label}: текст не может быть пустым", field=field)
@@ -196,7 +202,9 @@ async def announce(
     ctx.require(Action.ANNOUNCE, target)
     if kind not in KINDS:
         raise InvalidInput(f"неизвестный вид объявления «{kind}»", field="kind")
-    title = clean_text(title, field="title", label="Заголовок", max_length=MAX_TITLE)
+    title = clean_text(
+        title, field="title", label="Заголовок", max_length=MAX_TITLE, multiline=False
+    )
     body = clean_text(body, field="body", label="Текст объявления", max_length=MAX_BODY)
     _check_expiry(ctx, expires_at)
     now = ctx.now()

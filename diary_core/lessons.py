@@ -11,6 +11,8 @@ from diary_core.context import Ctx
 from diary_core.errors import InvalidInput, NotFound
 from diary_core.models import Lesson, Mark, SchoolClass, Subject
 from diary_core.policy import Action, ClassTarget, SchoolTarget, SubjectTarget
+from diary_core.text import clean_line
+from diary_core.text import clean_text as clean_multiline
 
 MAX_TEXT = 2000
 
@@ -27,8 +29,8 @@ class LessonRow:
     homework: str
 
 
-def _text(value: str, name: str) -> str:
-    value = (value or "").strip()
+def _text(value: str, name: str, label: str, *, multiline: bool) -> str:
+    value = (clean_multiline if multiline else clean_line)(value or "", name, label).strip()
     if len(value) > MAX_TEXT:
         raise InvalidInput(f"текст длиннее {MAX_TEXT} символов", field=name)
     return value
@@ -83,8 +85,8 @@ async def record_lesson(
         ctx.session.add(lesson)
     elif lesson.subject_id != subject_id:
         raise InvalidInput("в это время у класса урок другого предмета", field="lesson_number")
-    lesson.topic = _text(topic, "topic")
-    lesson.homework = _text(homework, "homework")
+    lesson.topic = _text(topic, "topic", "Тема урока", multiline=False)
+    lesson.homework = _text(homework, "homework", "Домашнее задание", multiline=True)
     lesson.updated_at, lesson.updated_by_id = now, actor_id
     await ctx.session.flush()
     return lesson

@@ -32,6 +32,8 @@ from diary_core.models import (
 from diary_core.notifications import notify
 from diary_core.policy import Action, Actor, PupilTarget, SchoolTarget
 from diary_core.roles import STAFF_ROLES, Role
+from diary_core.text import clean_line
+from diary_core.text import clean_text as clean_multiline
 
 #: Regulation 5.1: a teacher answers parents at least once a week.
 OVERDUE_AFTER = timedelta(days=7)
@@ -50,8 +52,9 @@ def is_overdue(awaiting_since: datetime | None, now: datetime) -> bool:
 
 
 def clean_body(body: str) -> str:
-    """A message body, stripped; empty or longer than :data:`MAX_BODY` is refused."""
-    text = body.strip()
+    """A message body, stripped; empty, longer than :data:`MAX_BODY` or holding a character
+    the diary refuses (:mod:`diary_core.text`) is refused."""
+    text = clean_multiline(body, "body", "Сообщение").strip()
     if not text:
         raise InvalidInput("сообщение не может быть пустым", field="body")
     if len(text) > MAX_BODY:
@@ -60,7 +63,7 @@ def clean_body(body: str) -> str:
 
 
 def clean_topic(topic: str) -> str:
-    text = " ".join(topic.split())
+    text = " ".join(clean_line(topic, "topic", "Тема").split())
     if not text:
         raise InvalidInput("укажите тему переписки", field="topic")
     if len(text) > MAX_TOPIC:

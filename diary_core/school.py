@@ -21,6 +21,7 @@ from diary_core.models import (
     WorkType,
 )
 from diary_core.policy import Action, ClassTarget, SchoolTarget
+from diary_core.text import clean_line
 
 #: The usual work types of a Russian school and their weights in the average.
 DEFAULT_WORK_TYPES: tuple[tuple[str, int], ...] = (
@@ -51,7 +52,7 @@ async def create_school(ctx: Ctx, name: str) -> School:
     """A new school in the deployment (the operator's act)."""
     if not ctx.actor.system:
         raise NotFound("школа не найдена")
-    name = name.strip()
+    name = clean_line(name, "name", "Название школы").strip()
     if not name:
         raise InvalidInput("название школы не указано", field="name")
     if await ctx.session.scalar(select(School.id).where(School.name == name)):
@@ -95,6 +96,7 @@ async def create_year(
 ) -> AcademicYear:
     """An academic year with its periods and a ``year`` period for the year marks."""
     ctx.require(Action.MANAGE_SCHOOL, SchoolTarget(school_id))
+    clean_line(name, "name", "Учебный год")
     if ends_on <= starts_on:
         raise InvalidInput("учебный год должен заканчиваться позже, чем начинается")
     year = AcademicYear(school_id=school_id, name=name, starts_on=starts_on, ends_on=ends_on)
@@ -147,6 +149,7 @@ async def current_year(ctx: Ctx, school_id: int, on: date | None = None) -> Acad
 
 def parse_class_name(raw: str) -> tuple[str, int]:
     """``"5а"`` → ``("5А", 5)``; a bad name is :class:`InvalidInput`."""
+    clean_line(raw, "name", "Название класса")
     name = raw.strip().upper().replace(" ", "").replace("-", "")
     match = _CLASS_NAME.match(name)
     if not match:
@@ -190,7 +193,7 @@ async def get_class(ctx: Ctx, class_id: int) -> SchoolClass:
 
 async def create_subject(ctx: Ctx, school_id: int, name: str) -> Subject:
     ctx.require(Action.MANAGE_SCHOOL, SchoolTarget(school_id))
-    subject = Subject(school_id=school_id, name=name.strip())
+    subject = Subject(school_id=school_id, name=clean_line(name, "name", "Предмет").strip())
     ctx.session.add(subject)
     await ctx.session.flush()
     return subject
@@ -200,7 +203,10 @@ async def create_work_types(
     ctx: Ctx, school_id: int, types: tuple[tuple[str, int], ...] = DEFAULT_WORK_TYPES
 ) -> list[WorkType]:
     ctx.require(Action.MANAGE_SCHOOL, SchoolTarget(school_id))
-    created = [WorkType(school_id=school_id, name=n, weight=w) for n, w in types]
+    created = [
+        WorkType(school_id=school_id, name=clean_line(n, "name", "Вид работы"), weight=w)
+        for n, w in types
+    ]
     ctx.session.add_all(created)
     await ctx.session.flush()
     return created

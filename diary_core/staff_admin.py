@@ -19,6 +19,7 @@ from diary_core.context import Ctx
 from diary_core.errors import Conflict, InvalidInput, NotFound
 from diary_core.models import AcademicYear, SchoolClass, Subject, TeachingAssignment, User
 from diary_core.policy import Action, SchoolTarget
+from diary_core.text import clean_line
 
 MAX_SUBJECT_NAME = 100
 
@@ -118,7 +119,7 @@ async def change_class_teacher(ctx: Ctx, class_id: int, teacher_id: int) -> Scho
 async def add_subject(ctx: Ctx, school_id: int, name: str) -> Subject:
     """A subject of the school; its name is required, short, and not taken (any case)."""
     ctx.require(Action.MANAGE_SCHOOL, SchoolTarget(school_id))
-    clean = " ".join(name.split())
+    clean = " ".join(clean_line(name, "name", "Название предмета").split())
     if not clean:
         raise InvalidInput("укажите название предмета", field="name")
     if len(clean) > MAX_SUBJECT_NAME:

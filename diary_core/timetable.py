@@ -33,6 +33,7 @@ from diary_core.models import (
 from diary_core.notifications import notify
 from diary_core.policy import Action, ClassTarget, allowed
 from diary_core.roles import STAFF_ROLES
+from diary_core.text import clean_line
 
 CHANGE_KINDS = ("substitution", "cancellation", "room_change", "moved")
 SCHOOL_DAYS = 6  # Monday … Saturday
@@ -578,6 +579,9 @@ async def change_timetable(
     ctx.require(Action.CHANGE_TIMETABLE, ClassTarget(cls.school_id, cls.id))
     if request.kind not in CHANGE_KINDS:
         raise InvalidInput(f"неизвестный вид изменения «{request.kind}»", field="kind")
+    clean_line(request.note, "note", "Пояснение")
+    if request.room is not None:
+        clean_line(request.room, "room", "Кабинет")
     if day < ctx.now().date():
         raise InvalidInput("нельзя изменить расписание на прошедшую дату", field="date")
     plan, _ = (await _plans(ctx.session, class_id, [day], drafts=True))[day]
