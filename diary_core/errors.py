@@ -10,9 +10,18 @@ class DiaryError(Exception):
 
 
 class NotFound(DiaryError):
-    """The object does not exist, or the actor may not know that it exists."""
+    """The object does not exist, or the actor may not know that it exists.
+
+    The message names what was looked for, for logs, the command line and import reports.
+    Interfaces answer every NotFound with :data:`NOT_FOUND_DETAIL` alone, whatever its kind
+    and whichever of the two it is, so "not yours" and "does not exist" cannot be told apart
+    (regulation 3.3)."""
 
     code = "not_found"
+
+
+#: The one text a person or a program is shown for any NotFound (and any unknown address).
+NOT_FOUND_DETAIL = "Запрошенная страница или запись не найдена либо недоступна вам."
 
 
 class Forbidden(DiaryError):

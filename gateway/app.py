@@ -19,7 +19,11 @@ from diary_core.db import create_engine, session_factory
 from gateway import keys
 from gateway.auth import session_middleware
 from gateway.handlers import health
-from gateway.middlewares import error_middleware, security_headers_middleware
+from gateway.middlewares import (
+    MAX_REQUEST_BYTES,
+    error_middleware,
+    security_headers_middleware,
+)
 from gateway.portal import setup_portal
 from gateway.routes import setup_routes
 from gosuslugi_adapter.client import EsiaClient
@@ -86,7 +90,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     """The gateway. Stateless: everything it remembers lives in the database."""
     app = web.Application(
         middlewares=[security_headers_middleware, error_middleware, session_middleware],
-        client_max_size=8 * 1024 * 1024,
+        client_max_size=MAX_REQUEST_BYTES,
     )
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = clock or SystemClock()

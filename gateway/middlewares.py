@@ -1,15 +1,27 @@
-"""Cross-cutting HTTP concerns: the one mapping of core errors to statuses, security headers."""
+"""Cross-cutting HTTP concerns: the one mapping of core errors to statuses (and of aiohttp's
+own refusals and an unreachable database to Russian answers), security and cache headers."""
 
 from __future__ import annotations
 
 import logging
+import socket
+from http import HTTPStatus
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from diary_core.errors import Conflict, DiaryError, Forbidden, InvalidInput, NotFound
-from gateway import keys
+from diary_core.errors import (
+    NOT_FOUND_DETAIL,
+    Conflict,
+    DiaryError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+)
+from gateway import keys, sessions
 from gateway.pages import render
+from gateway.portal.problems import Problem
 
 log = logging.getLogger("ediary.gateway")
 
@@ -33,6 +45,11 @@ def _wants_json(request: web.Request) -> bool:
     )
 
 
+#: The largest request body the gateway reads (``client_max_size``): files and forms.
+MAX_REQUEST_BYTES = 8 * 1024 * 1024
+#: How long a client should wait before retrying while the database cannot be reached.
+RETRY_AFTER_SECONDS = 30
+
 _CODES = {
     400: "invalid_input",
     401: "unauthorized",
@@ -40,8 +57,40 @@ _CODES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    413: "payload_too_large",
     500: "internal_error",
+    503: "database_unavailable",
 }
+
+_TITLES = {
+    400: "Неверный запрос",
+    401: "Требуется вход",
+    403: "Доступ запрещён",
+    404: "Не найдено",
+    405: "Метод не поддерживается",
+    409: "Конфликт",
+    413: "Слишком большой запрос",
+    500: "Внутренняя ошибка",
+    503: "Сервис временно недоступен",
+}
+
+#: What aiohttp's own refusals (unknown address, wrong method, body too large …) say, in
+#: Russian: their reasons are English status phrases.
+_DETAILS = {
+    400: "Запрос составлен неверно.",
+    401: "Войдите в систему.",
+    403: "Недостаточно прав.",
+    404: NOT_FOUND_DETAIL,
+    405: "Этот адрес не принимает такой запрос.",
+    409: "Запрос противоречит текущему состоянию.",
+    413: (
+        f"Запрос слишком велик: файл или форма должны занимать не больше "
+        f"{MAX_REQUEST_BYTES // (1024 * 1024)} МБ."
+    ),
+}
+DATABASE_UNAVAILABLE = "Нет связи с базой данных дневника. Повторите попытку через несколько минут."
+#: Headers of an aiohttp refusal that the answer keeps (the methods a 405 address accepts).
+_KEPT_HEADERS = ("Allow",)
 
 
 def _error_response(
@@ -52,7 +101,12 @@ def _error_response(
     *,
     code: str | None = None,
     field: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> web.Response:
+    code = code or _CODES.get(status, "error")  # stable, for machines
+    if request.path.startswith("/portal/"):
+        # The portal's clients read its own problem format (docs/portal.md).
+        return Problem(status, code, detail, headers=headers).response()
     if _wants_json(request):
         problem: dict[str, object] = {
             "type": "about:blank",
@@ -60,28 +114,54 @@ def _error_response(
             "status": status,
             "detail": detail,
         }
-        problem["code"] = code or _CODES.get(status, "error")  # stable, for machines
+        problem["code"] = code
         if field:
             problem["field"] = field
         return web.json_response(
             problem,
             status=status,
             content_type="application/problem+json",
+            headers=headers,
         )
-    return render(
+    response = render(
         "error.html", request, {"status": status, "title": title, "detail": detail}, status=status
     )
+    response.headers.update(headers or {})
+    return response
 
 
-_TITLES = {
-    400: "Неверный запрос",
-    401: "Требуется вход",
-    403: "Доступ запрещён",
-    404: "Не найдено",
-    405: "Метод не поддерживается",
-    409: "Конфликт",
-    500: "Внутренняя ошибка",
-}
+def _not_found(request: web.Request) -> web.Response:
+    """The one answer for every object that does not exist or that the asker may not know of,
+    of every kind, and for every unknown address: nothing in it depends on which."""
+    return _error_response(request, 404, _TITLES[404], NOT_FOUND_DETAIL, code=NotFound.code)
+
+
+#: SQLSTATE classes that mean the database cannot be reached or cannot take the request now:
+#: connection exceptions, refused authorization, an absent database, insufficient resources
+#: and an operator intervention (a shutdown, "cannot connect now").
+_UNREACHABLE_SQLSTATES = ("08", "28", "3D", "53", "57P")
+#: SQLite's words for a database file it cannot open or use now.
+_UNREACHABLE_SQLITE = ("unable to open database", "database is locked", "disk i/o error")
+
+
+def _database_unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot be reached (not that a query is wrong)."""
+    if isinstance(exc, ConnectionError | socket.gaierror):
+        return True  # the driver could not open a connection (asyncpg raises these bare)
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if isinstance(sqlstate, str) and sqlstate:
+        return sqlstate.startswith(_UNREACHABLE_SQLSTATES)
+    if isinstance(exc.orig, ConnectionError | socket.gaierror):
+        return True
+    message = str(exc.orig).lower()
+    return isinstance(exc, OperationalError | InterfaceError) and (
+        any(words in message for words in _UNREACHABLE_SQLITE)
+        or "connection" in message  # asyncpg: "connection is closed", "… was closed"
+    )
 
 
 @web.middleware
@@ -90,6 +170,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     answered without internals."""
     try:
         return await handler(request)
+    except NotFound:
+        return _not_found(request)
     except DiaryError as exc:
         status = STATUS.get(type(exc), 400)
         return _error_response(
@@ -103,10 +185,40 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except web.HTTPException as exc:
         if exc.status < 400 or exc.status not in _TITLES:
             raise
-        return _error_response(request, exc.status, _TITLES[exc.status], exc.reason)
-    except Exception:
+        if exc.status == 404:
+            return _not_found(request)
+        english = exc.reason == HTTPStatus(exc.status).phrase
+        detail = _DETAILS.get(exc.status, _TITLES[exc.status]) if english else exc.reason
+        kept = {name: exc.headers[name] for name in _KEPT_HEADERS if name in exc.headers}
+        return _error_response(request, exc.status, _TITLES[exc.status], detail, headers=kept)
+    except Exception as exc:
+        if _database_unreachable(exc):
+            log.error("database unreachable on %s %s: %r", request.method, request.path, exc)
+            return _error_response(
+                request,
+                503,
+                _TITLES[503],
+                DATABASE_UNAVAILABLE,
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
         log.exception("unhandled error on %s %s", request.method, request.path)
         return _error_response(request, 500, _TITLES[500], "Что-то пошло не так. Попробуйте позже.")
+
+
+#: Paths whose answers may be cached: static files (fingerprinted by the release) and the
+#: health check. Everything else is answered ``no-store`` to a signed-in user.
+_CACHEABLE_PREFIXES = ("/static/", "/healthz")
+
+
+def _personal(request: web.Request, response: web.StreamResponse) -> bool:
+    """Whether the answer is someone's own: the API, any answer to a signed-in user, and any
+    answer that sets or clears the session cookie (sign-in, sign-out)."""
+    if request.path.startswith("/api/"):
+        return True
+    if request.path.startswith(_CACHEABLE_PREFIXES):
+        return False
+    view = request.get(sessions.REQUEST_KEY)
+    return (view is not None and view.signed_in) or "Set-Cookie" in response.headers
 
 
 @web.middleware
@@ -118,6 +230,11 @@ async def security_headers_middleware(request: web.Request, handler: Handler) ->
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if _personal(request, response):
+        # Back after signing out must not show the pupil's marks from the browser's cache.
+        headers["Cache-Control"] = "no-store"
+    elif request.path.startswith("/portal/"):
+        headers.setdefault("Cache-Control", "no-store")  # the portal's handlers say otherwise
     if request.app[keys.SETTINGS].server.is_https:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     return response

@@ -14,8 +14,10 @@ _TITLES = {
     401: "Требуется авторизация",
     403: "Недостаточно прав",
     404: "Не найдено",
+    405: "Метод не поддерживается",
     406: "Представление не поддерживается",
     410: "Курсор устарел",
+    413: "Слишком большой запрос",
     429: "Слишком много запросов",
     500: "Внутренняя ошибка",
     503: "Сервис временно недоступен",
@@ -125,6 +127,16 @@ def not_acceptable() -> Problem:
         406,
         "not_acceptable",
         "поддерживаются Accept: application/xml, application/jose, application/json",
+    )
+
+
+def not_xml(reason: str) -> Problem:
+    """The stored data holds a character XML 1.0 cannot carry (stored before the diary refused
+    such characters): the XML representation cannot be made; the JSON ones can."""
+    return Problem(
+        406,
+        "not_representable_as_xml",
+        f"документ нельзя выдать в XML: {reason}; запросите application/json или application/jose",
     )
 
 

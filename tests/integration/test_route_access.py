@@ -5,6 +5,10 @@ the few that name objects in the query), for every role, requests naming objects
 school, another class or another family must answer 403 or 404 (unsafe methods: 400, 403 or
 404, and the database must not change) and the answer must carry none of their data.
 
+And the answer must not tell "not yours" from "does not exist": the same request naming ids
+that exist nowhere must get the very same answer (status, redirect, content type and the
+whole body), so nobody can probe which ids belong to other people.
+
 The test is generated from ``app.router``: a new route is covered the day it is added. A route
 whose path parameter this file does not know fails the test, so the author has to say what
 kind of object it names.
@@ -59,6 +63,16 @@ QUERY_ROUTES = (
     ("GET", "/api/v1/gradebook?class={class}&subject={subject}&period={period}"),
     ("GET", "/api/v1/pupils/{pupil}/marks?from=2025-09-01&to=2025-12-31"),
 )
+
+
+#: Ids that name no object at all, by kind.
+MISSING = {
+    kind: 900_000 + n
+    for n, kind in enumerate(
+        ("pupil", "class", "subject", "mark", "lesson", "conversation", "announcement",
+         "guardianship", "timetable", "period", "staff")
+    )
+}  # fmt: skip
 
 
 @dataclass
@@ -234,13 +248,20 @@ COMMON_QUERY = "from=2025-09-01&to=2025-12-31&week=2025-10-13"
 HOMES = ("/console", "/diary", "/login")
 
 
+def _answer(resp: Any, body: str) -> tuple[object, ...]:
+    """Everything a caller learns from an answer (the status, where it sends him, the body)."""
+    return (resp.status, resp.headers.get("Location"), resp.headers.get("Content-Type"), body)
+
+
 async def _ask(browser: Browser, base: str, method: str, url: str, token: str) -> Any:
     if method == "GET":
         joiner = "&" if "?" in url else "?"
         return await browser.get(base + url + joiner + COMMON_QUERY)
     if url.startswith("/api/"):
+        # If-Match: * so that writes guarded by an ETag reach their access check.
+        headers = {"X-CSRF-Token": token, "If-Match": "*"}
         resp = await browser.http.request(
-            method, base + url, json={}, headers={"X-CSRF-Token": token}, allow_redirects=False
+            method, base + url, json={}, headers=headers, allow_redirects=False
         )
         await resp.read()
         return resp
@@ -285,6 +306,14 @@ async def test_no_route_reaches_another_familys_classs_or_schools_objects(
                 failures.append(f"{relation}: {method} {url} shows {leaked}")
             if method != "GET" and await _fingerprint(engine) != before:
                 failures.append(f"{relation}: {method} {url} changed the database")
+            missing_url = template.format(**{**objects.ids, **MISSING})
+            missing = await _ask(browser, base, method, missing_url, token)
+            if _answer(resp, body) != _answer(missing, await missing.text()):
+                failures.append(
+                    f"{relation}: {method} {url} → {_answer(resp, body)[:3]} differs from "
+                    f"{missing_url} → {_answer(missing, await missing.text())[:3]} "
+                    "(another's object and a missing one must answer alike)"
+                )
             checked += 1
     await browser.close()
     assert not failures, "\n".join(failures)
