@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 import time
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import IO, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from config import Settings, load_settings
 from diary_core.db import create_engine, is_current
+from diary_core.errors import InvalidInput
 
 T = TypeVar("T")
 
@@ -67,3 +72,31 @@ class Progress:
         end = "\n" if newline else ""
         sys.stderr.write(f"{prefix}{self.label}: {self.done}{of} ({rate:,.0f}/s){end}")
         sys.stderr.flush()
+
+
+@contextmanager
+def atomic_output(path: Path) -> Iterator[IO[bytes]]:
+    """A file to write ``path`` through, all or nothing.
+
+    The bytes go to a temporary file in the same directory (so the rename is atomic), which
+    replaces ``path`` only when the block finishes without an error; on any failure it is
+    removed and ``path`` is left as it was (absent, or the previous file), never truncated.
+    The new file gets the permissions a plain ``open`` would give it."""
+    folder = path.parent
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".part")
+    except OSError as exc:
+        raise InvalidInput(f"не удаётся создать файл в каталоге {folder}: {exc.strerror}") from None
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
+        with os.fdopen(fd, "wb") as out:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise

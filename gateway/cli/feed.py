@@ -1,5 +1,10 @@
 """``ediary feed export``: every pupil's signed progress document of a school, streamed to a
-file (memory stays flat whatever the school's size; progress on stderr)."""
+file (memory stays flat whatever the school's size; progress on stderr).
+
+The file appears only once it is complete: the export writes a temporary file beside it and
+renames it over ``--out`` at the end; a failed export leaves ``--out`` as it was. A pupil
+whose stored data XML cannot carry is left out and named on stderr, and the command then
+exits with :data:`EXIT_PUPILS_LEFT_OUT` (the file is still whole and well-formed)."""
 
 from __future__ import annotations
 
@@ -21,10 +26,10 @@ from config import Settings
 from config.settings import FeedSettings
 from diary_core.clock import SystemClock
 from diary_core.db import session_factory
-from diary_core.errors import InvalidInput
+from diary_core.errors import DiaryError, InvalidInput
 from diary_core.models import School
 from diary_core.progress import check_range, school_year_range
-from gateway.cli.common import Progress, settings_from, with_engine
+from gateway.cli.common import Progress, atomic_output, settings_from, with_engine
 from gateway.portal.export import (
     BATCH,
     Counts,
@@ -38,6 +43,10 @@ from gateway.portal.export import (
 from gateway.portal.signing import self_signed_certificate
 
 log = logging.getLogger("ediary.portal")
+
+#: The export finished and the file is complete, but some pupils were left out (stderr says
+#: who and why). Errors that stop the export exit 1 and leave no file.
+EXIT_PUPILS_LEFT_OUT = 3
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -98,8 +107,13 @@ def _run(args: argparse.Namespace) -> int:
             counts = asyncio.run(
                 with_engine(settings, lambda engine: _export(engine, args, settings, pool, workers))
             )
+    for skipped in counts.skipped:
+        print(f"ediary: {skipped} — не выгружен", file=sys.stderr)
     print(f"Выгружено документов: {counts.pupils} (отметок: {counts.marks}) → {args.out}",
           file=sys.stderr)  # fmt: skip
+    if counts.skipped:
+        print(f"ediary: не выгружено обучающихся: {len(counts.skipped)}", file=sys.stderr)
+        return EXIT_PUPILS_LEFT_OUT
     return 0
 
 
@@ -108,9 +122,13 @@ async def _export(
 ) -> Counts:
     job = await _job(engine, args, settings)
     progress = Progress("отметок выгружено", every=BATCH * 100)
-    with args.out.open("wb") as out:
-        counts = await export(
-            session_factory(engine), job, out, pool, progress.advance, in_flight(workers)
-        )
+    try:
+        with atomic_output(args.out) as out:
+            counts = await export(
+                session_factory(engine), job, out, pool, progress.advance, in_flight(workers)
+            )
+    except OSError as exc:  # a full disk, a lost mount …: say so; the target is left as it was
+        reason = exc.strerror or str(exc)
+        raise DiaryError(f"выгрузка в {args.out} не удалась: {reason}; файл не изменён") from exc
     progress.finish()
     return counts

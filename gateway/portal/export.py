@@ -15,6 +15,12 @@ Formats (documented in docs/portal.md):
   pupil's separately signed ``p:Progress`` document. Each signature covers its own document
   (``URI=""``, exclusive C14N): to verify one, take that element out as a document of its own.
 - ``jose``: one compact JWS per line.
+
+A pupil whose stored data holds a character XML cannot carry (data stored before the diary
+refused such characters, :mod:`diary_core.text`) is left out of an XML export and reported
+(:attr:`Counts.skipped`); the file is still whole and well-formed. The command line writes
+the output through a temporary file renamed over the target only once it is complete
+(:func:`gateway.cli.common.atomic_output`).
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import IO
 from xml.sax.saxutils import quoteattr
@@ -36,11 +42,12 @@ from xml.sax.saxutils import quoteattr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config.settings import FeedSettings
+from diary_core.errors import InvalidInput
 from diary_core.progress import school_pupil_ids
 from gateway.portal import documents
 from gateway.portal.signing import DECLARATION
-from gateway.portal.signing_worker import Batch, Signed, export_batch, init_worker
-from gateway.portal.xml import NS
+from gateway.portal.signing_worker import Batch, Signed, Skipped, export_batch, init_worker
+from gateway.portal.xml import NS, find_not_xml
 
 BATCH = 50  # pupils per batch (about 6,000 marks in a full year: small working sets)
 IDS_PER_QUERY = 20 * BATCH  # pupil ids the main process reads at a time
@@ -61,6 +68,7 @@ class ExportJob:
 class Counts:
     pupils: int = 0
     marks: int = 0
+    skipped: list[Skipped] = field(default_factory=list)  # pupils left out, in pupil order
 
 
 def _head(job: ExportJob) -> bytes:
@@ -73,6 +81,12 @@ def _head(job: ExportJob) -> bytes:
         "issuer": job.meta.issuer,
         "issuedAt": documents.timestamp(job.meta.issued_at),
     }
+    bad = find_not_xml(attrs)
+    if bad is not None:  # a school name stored before such characters were refused
+        raise InvalidInput(
+            f"атрибут {bad[0]} заголовка выгрузки содержит недопустимый в XML символ "
+            f"U+{ord(bad[1]):04X}; исправьте его и повторите выгрузку"
+        )
     text = " ".join(f"{k}={quoteattr(v)}" for k, v in attrs.items())
     return DECLARATION + f'<p:Export xmlns:p="{NS}" {text}>\n'.encode()
 
@@ -101,6 +115,7 @@ async def export(
     in_flight: int,
 ) -> Counts:
     """Write every pupil's signed document to ``out``; ``advance(marks)`` after each batch.
+    A pupil whose document cannot be made is left out and listed in ``Counts.skipped``.
 
     ``pool`` runs :func:`export_batch` in processes set up by :func:`init_worker` (see
     :func:`export_pool`). At most ``in_flight`` batches are out at once (memory stays flat),
@@ -112,6 +127,7 @@ async def export(
         out.write(signed.data)
         counts.pupils += signed.pupils
         counts.marks += signed.marks
+        counts.skipped.extend(signed.skipped)
         advance(signed.marks)
 
     if job.fmt == "xml":

@@ -29,7 +29,7 @@ from gateway.portal.cache import DocKey, with_stored
 from gateway.portal.endpoint import Call, Lookup, serve
 from gateway.portal.signing import DECLARATION
 from gateway.portal.state import PORTAL
-from gateway.portal.xml import XSD_PATH, changes_xml, guardian_xml, progress_xml
+from gateway.portal.xml import XSD_PATH, NotXmlText, changes_xml, guardian_xml, progress_xml
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
@@ -137,7 +137,11 @@ def _render(call: Call, fmt: str, doc: documents.Json, to_xml: ToXml) -> bytes:
     """The document in the asked representation, signed unless it is plain JSON."""
     signer = call.state.signer
     if fmt == "xml":
-        return DECLARATION + signer.sign_xml(to_xml(doc))
+        try:
+            xml = to_xml(doc)
+        except NotXmlText as exc:  # data stored before such characters were refused
+            raise problems.not_xml(exc.reason()) from None
+        return DECLARATION + signer.sign_xml(xml)
     if fmt == "jose":
         return signer.sign_jws(documents.dumps(doc)).encode()
     return documents.dumps(doc)

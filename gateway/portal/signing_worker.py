@@ -22,10 +22,11 @@ from multiprocessing.util import Finalize
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from config.settings import FeedSettings
-from diary_core.progress import ProgressRows, iter_pupil_rows, load_progress_rows
+from diary_core.progress import ProgressRows, PupilInfo, iter_pupil_rows, load_progress_rows
+from diary_core.text import shown
 from gateway.portal import documents
 from gateway.portal.signing import DocumentSigner, signer_from_settings
-from gateway.portal.xml import progress_xml
+from gateway.portal.xml import NotXmlText, progress_xml
 
 
 @dataclass(frozen=True)
@@ -40,12 +41,27 @@ class Batch:
 
 
 @dataclass(frozen=True)
+class Skipped:
+    """A pupil whose document could not be made (his stored data holds a character XML
+    cannot carry), left out of the export and reported."""
+
+    pupil_id: int
+    name: str  # "Фамилия И."
+    reason: str  # Russian, naming the character and the field
+
+    def __str__(self) -> str:
+        return f"обучающийся #{self.pupil_id} ({self.name}): {self.reason}"
+
+
+@dataclass(frozen=True)
 class Signed:
-    """A batch's output: every pupil's signed document, each followed by a newline."""
+    """A batch's output: every pupil's signed document, each followed by a newline, and the
+    pupils left out."""
 
     data: bytes
     pupils: int
     marks: int
+    skipped: tuple[Skipped, ...] = ()
 
 
 class _Worker:
@@ -61,10 +77,18 @@ class _Worker:
     def export(self, batch: Batch) -> Signed:
         rows = self.loop.run_until_complete(self._read(batch))
         parts: list[bytes] = []
+        skipped: list[Skipped] = []
+        marks = len(rows.marks)
         for pupil in iter_pupil_rows(rows):
-            parts.append(self.sign(batch.fmt, documents.progress_json(pupil, batch.meta)))
+            try:
+                parts.append(self.sign(batch.fmt, documents.progress_json(pupil, batch.meta)))
+            except NotXmlText as exc:  # one pupil's bad data does not stop the export
+                info = pupil.pupil
+                skipped.append(Skipped(info.id, _short_name(info), exc.reason()))
+                marks -= len(pupil.marks)
+                continue
             parts.append(b"\n")
-        return Signed(b"".join(parts), len(rows.pupils), len(rows.marks))
+        return Signed(b"".join(parts), len(rows.pupils) - len(skipped), marks, tuple(skipped))
 
     async def _read(self, batch: Batch) -> ProgressRows:
         async with self.engine.connect() as conn:
@@ -79,6 +103,12 @@ class _Worker:
     def close(self) -> None:
         self.loop.run_until_complete(self.engine.dispose())
         self.loop.close()
+
+
+def _short_name(pupil: PupilInfo) -> str:
+    """``Фамилия И.``, with any character XML or a terminal cannot show written as U+XXXX."""
+    initial = f" {pupil.first_name[:1]}." if pupil.first_name else ""
+    return shown(f"{pupil.last_name}{initial}")
 
 
 _worker: _Worker | None = None

@@ -61,7 +61,40 @@ def schema() -> etree.XMLSchema:
 
 
 class NotXmlText(ValueError):
-    """A value holds a character that XML 1.0 cannot carry, escaped or not."""
+    """A value holds a character that XML 1.0 cannot carry, escaped or not: ``char``, in the
+    document's member ``field`` (a path such as ``pupil.lastName``). Only data stored before
+    the diary refused such characters at the door (:mod:`diary_core.text`) can hold one; the
+    JSON representations carry it escaped, so only the XML one fails."""
+
+    def __init__(self, char: str, field: str | None) -> None:
+        self.char, self.field = char, field
+        self.code = f"U+{ord(char):04X}"
+        where = f" in {field}" if field else ""
+        super().__init__(f"the document holds {self.code}{where}, a character XML cannot carry")
+
+    def reason(self) -> str:
+        """In Russian, for a person: what the character is and where it is."""
+        where = f" в поле {self.field}" if self.field else ""
+        return f"недопустимый в XML символ {self.code}{where}"
+
+
+def find_not_xml(doc: object, path: str = "") -> tuple[str, str] | None:
+    """The first string of a JSON document holding a character XML cannot carry, as (its
+    member's path, the character), or None. Only called once a document has failed."""
+    if isinstance(doc, str):
+        bad = _NOT_XML.search(doc)
+        return None if bad is None else (path, bad.group())
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            found = find_not_xml(value, f"{path}.{key}" if path else str(key))
+            if found is not None:
+                return found
+    elif isinstance(doc, list):
+        for i, value in enumerate(doc):
+            found = find_not_xml(value, f"{path}[{i}]")
+            if found is not None:
+                return found
+    return None
 
 
 #: Canonical escapes of an attribute value and of element text.
@@ -119,6 +152,7 @@ class _Text:
             f"<p:AsOf>{doc['asOf'].translate(_TEXT)}</p:AsOf>",
         ]
         self.tag = tag
+        self.doc = doc
 
     def empty(self, tag: str, doc: Json, skip: tuple[str, ...] = ()) -> None:
         self.parts.append(f"<p:{tag}{_attrs(doc, skip)}></p:{tag}>")
@@ -134,9 +168,8 @@ class _Text:
         text = "".join(self.parts)
         bad = _NOT_XML.search(text)
         if bad is not None:
-            raise NotXmlText(
-                f"the document holds U+{ord(bad.group()):04X}, a character XML cannot carry"
-            )
+            found = find_not_xml(self.doc)
+            raise NotXmlText(found[1], found[0]) if found else NotXmlText(bad.group(), None)
         return text.encode()
 
 
