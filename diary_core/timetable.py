@@ -270,7 +270,7 @@ _PLANS = {drafts: _plans_query(drafts) for drafts in (False, True)}
 
 
 def _clean_room(room: str) -> str:
-    room = room.strip()
+    room = clean_line(room, "room", "Кабинет").strip()
     if len(room) > MAX_ROOM:
         raise InvalidInput(f"номер кабинета не длиннее {MAX_ROOM} символов", field="room")
     return room
@@ -580,8 +580,6 @@ async def change_timetable(
     if request.kind not in CHANGE_KINDS:
         raise InvalidInput(f"неизвестный вид изменения «{request.kind}»", field="kind")
     clean_line(request.note, "note", "Пояснение")
-    if request.room is not None:
-        clean_line(request.room, "room", "Кабинет")
     if day < ctx.now().date():
         raise InvalidInput("нельзя изменить расписание на прошедшую дату", field="date")
     plan, _ = (await _plans(ctx.session, class_id, [day], drafts=True))[day]
