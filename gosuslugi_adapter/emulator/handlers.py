@@ -18,12 +18,6 @@ from gosuslugi_adapter.errors import CODES
 
 EMULATOR = web.AppKey("esia_emulator", Emulator)
 
-_PAGE_MESSAGES = {
-    "ESIA-007002": "Информационная система не зарегистрирована, или её сертификат не подходит.",
-    "ESIA-007014": "В запросе нет обязательного параметра.",
-    "ESIA-007023": "Адрес возврата (redirect_uri) не разрешён для этой системы.",
-    "ESIA-007003": "Параметр запроса указан несколько раз.",
-}
 _SIGNED = (
     "client_id",
     "client_secret",
@@ -84,7 +78,7 @@ async def _authorize(request: web.Request, protocol: EsiaProtocol) -> web.Stream
         if not client.redirect_allowed(redirect_uri):
             raise Rejection("ESIA-007023")
     except Rejection as exc:
-        return error_page(exc.code, _PAGE_MESSAGES.get(exc.code, exc.info.meaning))
+        return error_page(exc.code)
     try:
         em.check_signed_request(client, protocol, params, ("response_type",))
         if params["response_type"] != "code":
@@ -95,7 +89,8 @@ async def _authorize(request: web.Request, protocol: EsiaProtocol) -> web.Stream
         raise _error_redirect(redirect_uri, em.switches.error_redirect, params["state"])
     login_id = em.start_login(client, params)
     persons = list(em.persons.values())
-    return pick_person_page(f"/aas/oauth2/login/{login_id}", client.client_id, persons)
+    action = f"/aas/oauth2/login/{login_id}"
+    return pick_person_page(action, client.client_id, persons, params["scope"])
 
 
 async def pick_person(request: web.Request) -> web.StreamResponse:
@@ -103,16 +98,17 @@ async def pick_person(request: web.Request) -> web.StreamResponse:
     em = _emulator(request)
     login = em.take_login(request.match_info["login_id"])
     if login is None:
-        return error_page(
-            "ESIA-007011",
-            "Сеанс входа истёк или уже завершён. Вернитесь на сайт и начните вход заново.",
-        )
+        return error_page("ESIA-007011")
     form = await request.post()
     if form.get("deny"):
         raise _error_redirect(login.redirect_uri, "ESIA-007004", login.state)
     oid = form.get("oid")
     if not isinstance(oid, str) or oid not in em.persons:
-        return error_page("ESIA-007014", "Выберите пользователя из списка.")
+        return error_page(
+            "ESIA-007014",
+            "Тестовый пользователь не выбран. Вернитесь на сайт, с которого вы начали вход, "
+            "и начните вход заново.",
+        )
     code = em.issue_code(login, oid)
     state = "wrong-" + login.state if em.switches.wrong_callback_state else login.state
     raise web.HTTPFound(_with_query(login.redirect_uri, {"code": code, "state": state}))
@@ -272,7 +268,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
     client = em.clients.get(request.query.get("client_id", ""))
     target = request.query.get("redirect_url", "")
     if client is None or not client.redirect_allowed(target):
-        return error_page("ESIA-007023", "Адрес возврата не разрешён для этой системы.")
+        return error_page("ESIA-007023")
     raise web.HTTPFound(target)
 
 
