@@ -44,7 +44,7 @@ def make_emulator_app(
 
     ``echo_nonce``: carry the request's nonce into the id_token (production ESIA does not)."""
     people = builtin_persons() if persons is None else tuple(persons)
-    app = web.Application()
+    app = web.Application(middlewares=[handlers.browser_errors])
     app[handlers.EMULATOR] = Emulator(
         clients={c.client_id: c for c in clients},
         persons={p.oid: p for p in people},

@@ -8,11 +8,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from multidict import MultiMapping
 
 from gosuslugi_adapter.client import EsiaProtocol
 from gosuslugi_adapter.emulator.core import Emulator, Grant, Rejection
-from gosuslugi_adapter.emulator.pages import error_page, pick_person_page
+from gosuslugi_adapter.emulator.pages import error_page, page_gone, pick_person_page
 from gosuslugi_adapter.emulator.persons import Person
 from gosuslugi_adapter.errors import CODES
 
@@ -30,6 +31,21 @@ _SIGNED = (
     "refresh_token",
     "grant_type",
 )
+
+
+#: Paths that machines call: their errors stay as they are (JSON, or aiohttp's plain text).
+_MACHINE_PATHS = ("/rs/", "/emulator/", "/aas/oauth2/te", "/aas/oauth2/v3/te")
+
+
+@web.middleware
+async def browser_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """aiohttp's own 404 and 405 answers are English: a person's browser gets a Russian page."""
+    try:
+        return await handler(request)
+    except (web.HTTPNotFound, web.HTTPMethodNotAllowed) as exc:
+        if request.path.startswith(_MACHINE_PATHS):
+            raise
+        return page_gone(exc.status)
 
 
 def _emulator(request: web.Request) -> Emulator:

@@ -118,3 +118,19 @@ def error_page(code: str, message: str = "", status: int = 400) -> web.Response:
         f"<p><small>Код ошибки: {escape(code)}</small></p>"
     )
     return _page("Ошибка входа", body, status)
+
+
+def page_gone(status: int) -> web.Response:
+    """A browser asked for a page the emulator does not have (404) or re-opened the sign-in
+    form's target by address or by going back (405): in Russian, with what to do."""
+    text = (
+        "Страница входа устарела: её нельзя открыть повторно."
+        if status == 405
+        else "Такой страницы нет."
+    )
+    body = (
+        "<h1>Страница не найдена</h1>"
+        f"<p>{escape(text)} Вернитесь на сайт, с которого вы начали вход, и начните вход "
+        "заново.</p>"
+    )
+    return _page("Страница не найдена", body, status)

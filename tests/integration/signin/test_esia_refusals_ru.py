@@ -534,6 +534,13 @@ async def test_emulator_pages_are_russian(
     text = await refused.text()
     assert refused.status == 400 and "не разрешён для этой системы" in text
     assert english_words(text) == []
+    # The form's target opened again by address (or by going back), and a page that is not
+    # there: Russian instead of aiohttp's English "Method Not Allowed" / "Not Found".
+    for path, status in ((html.unescape(action.group(1)), 405), ("/no/such/page", 404)):
+        lost = await browser.get(urljoin(page_url, path))
+        text = await lost.text()
+        assert lost.status == status and "Вернитесь на сайт" in text, text
+        assert english_words(text) == []
     # An unknown system.
     stranger = await browser.get(with_param(page_url, client_id="NOBODY"))
     text = await stranger.text()
