@@ -41,6 +41,7 @@ def setup_portal(app: web.Application) -> None:
     )
     router.add_get("/portal/v1/changes", handlers.changes, name="portal_changes")
     router.add_get("/portal/v1/schema/progress.xsd", handlers.schema, name="portal_schema")
+    router.add_get("/portal/v1/schema/progress-signature.xsd", handlers.signature_schema)
     router.add_get("/.well-known/jwks.json", handlers.jwks, name="portal_jwks")
 
 

@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -29,7 +30,14 @@ from gateway.portal.cache import DocKey, with_stored
 from gateway.portal.endpoint import Call, Lookup, serve
 from gateway.portal.signing import DECLARATION
 from gateway.portal.state import PORTAL
-from gateway.portal.xml import XSD_PATH, NotXmlText, changes_xml, guardian_xml, progress_xml
+from gateway.portal.xml import (
+    SIGNATURE_XSD_PATH,
+    XSD_PATH,
+    NotXmlText,
+    changes_xml,
+    guardian_xml,
+    progress_xml,
+)
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
@@ -308,8 +316,18 @@ async def jwks(request: web.Request) -> web.Response:
 
 async def schema(request: web.Request) -> web.Response:
     """``GET /portal/v1/schema/progress.xsd``."""
+    return _xsd(XSD_PATH)
+
+
+async def signature_schema(request: web.Request) -> web.Response:
+    """``GET /portal/v1/schema/progress-signature.xsd``: the ``ds:Signature`` we write, which
+    ``progress.xsd`` imports by this relative name."""
+    return _xsd(SIGNATURE_XSD_PATH)
+
+
+def _xsd(path: Path) -> web.Response:
     return web.Response(
-        body=XSD_PATH.read_bytes(),
+        body=path.read_bytes(),
         content_type="application/xml",
         charset="utf-8",
         headers={"Cache-Control": "public, max-age=3600"},

@@ -38,6 +38,8 @@ from gateway.portal.documents import Json
 
 NS = "urn:ediary-gateway:progress:1"
 XSD_PATH = Path(__file__).with_name("progress.xsd")
+#: The signature's schema, imported by ``progress.xsd`` by this name (served beside it).
+SIGNATURE_XSD_PATH = XSD_PATH.with_name("progress-signature.xsd")
 
 #: No entity expansion (billion laughs, XXE), no DTDs, no network: parsing never reaches out.
 SAFE_PARSER = etree.XMLParser(
@@ -57,7 +59,11 @@ def parse_safely(data: bytes) -> etree._Element:
 
 @cache
 def schema() -> etree.XMLSchema:
-    return etree.XMLSchema(parse_safely(XSD_PATH.read_bytes()))
+    """The feed's schema. Parsed with its own path as base URL, so that its ``xs:import`` of
+    ``progress-signature.xsd`` (the signature as we write it) is found beside it."""
+    return etree.XMLSchema(
+        etree.fromstring(XSD_PATH.read_bytes(), SAFE_PARSER, base_url=str(XSD_PATH))
+    )
 
 
 class NotXmlText(ValueError):

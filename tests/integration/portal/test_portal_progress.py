@@ -11,7 +11,6 @@ from urllib.parse import quote
 
 import jwt
 import pytest
-from lxml import etree
 from sqlalchemy import select
 
 from diary_core.marks import correct_mark, delete_mark
@@ -20,6 +19,7 @@ from diary_core.snils import make_snils
 from gateway.portal.state import PORTAL
 from gateway.portal.xml import NS, parse_safely
 from tests.integration.portal.conftest import Marks, Portal, pupil_snils, register, xmlsec_verify
+from tests.support.signed_xml import served_schema
 from tests.support.world import World
 
 RANGE = "from=2025-09-01&to=2025-10-15"
@@ -58,11 +58,9 @@ async def test_xmlsec1_rejects_the_document_after_one_mark_is_changed(
 
 
 async def test_served_xml_is_valid_against_the_served_schema(
-    portal: Portal, world: World, marks: Marks
+    portal: Portal, world: World, marks: Marks, tmp_path: Path
 ) -> None:
-    xsd = await portal.http.get("/portal/v1/schema/progress.xsd")
-    assert xsd.status == 200
-    schema = etree.XMLSchema(parse_safely(await xsd.read()))
+    schema = await served_schema(portal.http, tmp_path)  # with the ds:Signature it imports
     resp = await portal.get(await progress_path(world, world.pupil_a1), accept="application/xml")
     doc = parse_safely(await resp.read())
     assert schema.validate(doc), schema.error_log
