@@ -130,8 +130,9 @@ class EsiaSettings:
 class SessionSettings:
     idle_timeout_minutes: int = field(default=30, metadata=check(_positive))
     absolute_timeout_hours: int = field(default=12, metadata=check(_positive))
-    #: Sign-in throttling: failures allowed within the window per login, per client address,
-    #: and over the whole service, before further attempts get 429 with Retry-After.
+    #: Sign-in throttling: failures allowed within the window per login and per client
+    #: address, before further attempts get 429 with Retry-After; past the overall budget
+    #: password checks are only slowed down, never refused (gateway/throttle.py).
     throttle_window_minutes: int = field(default=5, metadata=check(_positive))
     max_failures_per_login: int = field(default=10, metadata=check(_positive))
     max_failures_per_address: int = field(default=50, metadata=check(_positive))

@@ -12,6 +12,9 @@ the CSRF token and the timeouts. Security decisions, each in one place:
   the core's :class:`Actor` (one statement for a family, two for staff), which the request
   then acts as (``auth.request_actor``) without reading the account again.
 - Sign-out deletes the row; "sign out everywhere" deletes every row of the user.
+- A password change ends the user's other sessions and gives this one a new token
+  (:func:`rotate_after_password_change`); a re-issued one-time password or a disabled account
+  ends all of them (:func:`end_all`, in the same transaction as the change).
 """
 
 from __future__ import annotations
@@ -270,9 +273,34 @@ async def end(request: web.Request) -> None:
 
 
 async def end_all(db: AsyncSession, user_id: int) -> int:
-    """Sign the user out everywhere (every browser, every gateway instance)."""
+    """Sign the user out everywhere (every browser, every gateway instance). Runs in the
+    caller's transaction, so it commits with whatever made the old sessions untrustworthy:
+    "sign out everywhere", a password change (:func:`rotate_after_password_change`), a
+    re-issued one-time password or a disabled account (gateway/handlers/admin/staff.py,
+    gateway/handlers/console/class_teacher.py)."""
     result = await db.execute(delete(WebSession).where(WebSession.user_id == user_id))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def rotate_after_password_change(request: web.Request, db: AsyncSession) -> None:
+    """The user changed his password in this session: every other session of his ends, and
+    this one continues under a new token (whoever copied the old one is out too). The forced
+    change is done; the rest of the session (acting role, method) carries over. Runs in the
+    caller's transaction, the one that changed the password."""
+    view: SessionView = request[REQUEST_KEY]
+    assert view.user_id is not None
+    await end_all(db, view.user_id)
+    carried = {k: v for k, v in view.data.items() if k not in ("roles", "name")}
+    carried.pop("must_change_password", None)
+    carried["password_changed"] = True
+    await rotate(
+        request,
+        db,
+        user_id=view.user_id,
+        method=view.method,
+        acting_role=view.acting_role,
+        data=carried,
+    )
 
 
 @dataclass(frozen=True)

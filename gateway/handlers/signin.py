@@ -67,26 +67,33 @@ def _client(request: web.Request) -> tuple[str, str]:
 
 async def login_submit(request: web.Request) -> web.Response:
     """Check the password. Unknown login and wrong password: the same answer, status and
-    (one argon2 verification either way) time."""
+    (one argon2 verification either way) time.
+
+    The attempt's throttling slots are reserved and committed before the password is
+    verified (:func:`throttle.reserve`), so concurrent attempts cannot outrun the limits."""
     form = await request.post()
     login = str(form.get("login", "")).strip()[:100]
     password = str(form.get("password", ""))
     next_path = safe_next(str(form.get("next", "")))
     ip, agent = _client(request)
     app = request.app
+    limits = app[keys.SETTINGS].session
     now = app[keys.CLOCK].now()
     async with app[keys.SESSIONS]() as db:
-        verdict = await throttle.check(db, app[keys.SETTINGS].session, login, ip, now)
-        if not verdict.allowed:
-            response = _render_login(
-                request,
-                auth.csrf_token(request),
-                login,
-                "Слишком много неудачных попыток входа. Попробуйте позже.",
-                status=429,
-            )
-            response.headers["Retry-After"] = str(verdict.retry_after_seconds)
-            return response
+        verdict = await throttle.reserve(db, limits, login, ip, now)
+    if not verdict.allowed:
+        response = _render_login(
+            request,
+            auth.csrf_token(request),
+            login,
+            "Слишком много неудачных попыток входа. Попробуйте позже.",
+            status=429,
+        )
+        response.headers["Retry-After"] = str(verdict.retry_after_seconds)
+        return response
+    if verdict.slowed:
+        await throttle.slow_down()
+    async with app[keys.SESSIONS]() as db:
         ctx = Ctx(db, Actor.system_actor(), app[keys.CLOCK])
         result = await accounts.authenticate(ctx, login, password) if login else None
         known = await db.scalar(select(User.id).where(User.login == login.lower()))
@@ -102,10 +109,12 @@ async def login_submit(request: web.Request) -> web.Response:
             reason="" if result else "bad_credentials",
         )
         if result is None:
+            await throttle.count_failure(db, limits, now)
             await db.commit()
             return _render_login(
                 request, auth.csrf_token(request), login, WRONG_CREDENTIALS, status=401
             )
+        await throttle.release(db, verdict)
         roles = await roles_of(db, result.user.id)
         await sessions.rotate(
             request,
@@ -177,8 +186,8 @@ async def password_submit(request: web.Request) -> web.Response:
             await accounts.change_password(ctx, str(form.get("current_password", "")), new)
         except InvalidInput as exc:
             return _password_form(request, str(exc), 400)
+        await sessions.rotate_after_password_change(request, db)
         await db.commit()
-    await sessions.update_data(request, must_change_password=None, password_changed=True)
     raise web.HTTPSeeOther("/account")
 
 
