@@ -7,6 +7,7 @@ Staff reading a pupil's personal data is written to the audit log (DESIGN §2).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -20,6 +21,7 @@ from diary_core.errors import NotFound
 from diary_core.grading import suggested_period_mark, weighted_average
 from diary_core.models import (
     Attendance,
+    ChangeLogEntry,
     Lesson,
     Mark,
     Period,
@@ -485,3 +487,67 @@ async def place_grid(ctx: Ctx, place: GridPlace, period: GridPeriod) -> Grid:
         list(lessons.values()),
         list(rows.values()),
     )
+
+
+# How far back :func:`last_editors` looks in the pupils' change log: conflicts are about
+# changes made while a page was open, the newest few.
+_EDITORS_LOOKBACK = 1000
+
+
+@dataclass(frozen=True)
+class Editor:
+    user_id: int | None  # None: the system (an import, the operator's command line)
+    name: str
+
+
+async def last_editors(
+    ctx: Ctx, grid: Grid, cells: Collection[tuple[int, int | None]]
+) -> dict[tuple[int, int | None], Editor]:
+    """Who last changed each of these cells of a grid the actor has read, from the change
+    log. A cell is (pupil id, lesson id), or (pupil id, ``None``) for the period mark; a mark
+    without a lesson belongs to its day's first lesson, as in the grid. Cells the log says
+    nothing of are left out; a change made by the system is named "система"."""
+    pupils = sorted({pupil_id for pupil_id, _ in cells})
+    if not pupils:
+        return {}
+    first_of_day: dict[str, int] = {}
+    for lesson in reversed(grid.lessons):
+        first_of_day[lesson.date.isoformat()] = lesson.id
+    rows = await ctx.session.execute(
+        select(
+            ChangeLogEntry.pupil_id,
+            ChangeLogEntry.entity,
+            ChangeLogEntry.old,
+            ChangeLogEntry.new,
+            ChangeLogEntry.actor_id,
+            User.last_name,
+            User.first_name,
+            User.middle_name,
+        )
+        .outerjoin(User, User.id == ChangeLogEntry.actor_id)
+        .where(
+            ChangeLogEntry.pupil_id.in_(pupils),
+            ChangeLogEntry.entity.in_(("mark", "attendance", "period_mark")),
+        )
+        .order_by(ChangeLogEntry.id.desc())
+        .limit(_EDITORS_LOOKBACK)
+    )
+    found: dict[tuple[int, int | None], Editor] = {}
+    for pupil_id, entity, old, new, actor_id, *name in rows:
+        snapshot: dict[str, Any] = new or old or {}
+        if snapshot.get("subject_id") != grid.subject_id:
+            continue
+        place: int | None
+        if entity == "period_mark":
+            if snapshot.get("period_id") != grid.period_id:
+                continue
+            place = None
+        else:
+            place = snapshot.get("lesson_id") or first_of_day.get(str(snapshot.get("date")))
+            if place is None:
+                continue
+        key = (pupil_id, place)
+        if key in cells and key not in found:
+            who = " ".join(part for part in name if part)
+            found[key] = Editor(actor_id, who if actor_id is not None and who else "система")
+    return found

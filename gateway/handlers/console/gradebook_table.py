@@ -13,13 +13,22 @@ The table, for a teacher who may write marks (a reader sees the cells' text, no 
     <tr class="types"><th class="name">Вид работы</th><th><select name="wt_{lesson}">…</th>…
     <tr><th scope="row" class="name" id="p{pupil}">Фамилия Имя</th>
         <td><input name="c_{pupil}_{lesson}" value="5 н" aria-labelledby="p{pupil} l{lesson}">
+            <input type="hidden" name="sc_{pupil}_{lesson}" value="5 н">
             <a href="/console/marks/{mark}" tabindex="-1" title="История отметки: …">5</a></td>…
         [<td>marks without a lesson</td>]<td class="avg">4,25</td>
-        <td class="final"><input name="pm_{pupil}" …> <span class="suggested">(4)</span></td></tr>
+        <td class="final"><input name="pm_{pupil}" …><input type="hidden" name="spm_{pupil}" …>
+            <span class="suggested">(4)</span></td></tr>
 
 Each input is named by its row's and its column's headers; the keyboard script finds cells by
 their place in the table. Width, ``autocomplete`` and looks come from the form and the style
 sheet, not from each of the thousands of cells.
+
+What the page showed goes back with what was typed: a hidden ``s``-prefixed field
+(:func:`shown_name`) beside each input holds the value as stored when the page was made, so
+the save writes only the cells this teacher changed and can tell a cell someone else changed
+meanwhile (a conflict). Empty cells, most of the grid, carry no hidden field: absent means
+"shown empty". When the form comes back, the hidden fields hold what is stored *now*, and a
+cell in ``conflicts`` is marked with the message naming both values.
 """
 
 from __future__ import annotations
@@ -37,6 +46,15 @@ from diary_core.staff_views import GradebookRights, WorkTypeInfo
 
 def cell_name(pupil_id: int, lesson_id: int) -> str:
     return f"c_{pupil_id}_{lesson_id}"
+
+
+def period_mark_name(pupil_id: int) -> str:
+    return f"pm_{pupil_id}"
+
+
+def shown_name(name: str) -> str:
+    """The hidden field that carries what input ``name`` showed: ``c_1_2`` → ``sc_1_2``."""
+    return "s" + name
 
 
 def cell_text(marks: Iterable[MarkRow], attendance: str | None) -> str:
@@ -73,9 +91,11 @@ def grid_table(
     *,
     typed: Mapping[str, str],
     errors: Mapping[str, str],
+    conflicts: Mapping[str, str] | None = None,
 ) -> GridTable:
-    """The grid as stored, or, when the form comes back with ``errors``, as ``typed``."""
-    writer = _Writer(grid, rights, typed, errors)
+    """The grid as stored, or, when the form comes back with ``errors`` or ``conflicts``
+    (input name → message), with the cells in ``typed`` as typed."""
+    writer = _Writer(grid, rights, typed, {**(conflicts or {}), **errors}, set(conflicts or ()))
     return GridTable(writer.head(work_types), writer.body())
 
 
@@ -89,8 +109,9 @@ class _Writer:
         rights: GradebookRights,
         typed: Mapping[str, str],
         errors: Mapping[str, str],
+        conflicts: set[str],
     ) -> None:
-        self.grid, self.typed, self.errors = grid, typed, errors
+        self.grid, self.typed, self.errors, self.conflicts = grid, typed, errors, conflicts
         self.write_marks = rights.write_marks
         self.write_period_marks = rights.write_period_marks
         self.labels = column_labels(grid.lessons)
@@ -179,22 +200,27 @@ class _Writer:
         return self.write_marks and name not in self.typed and name not in self.errors
 
     def _cell(self, name: str, labels: str, marks: list[MarkRow], attendance: str | None) -> str:
-        if name in self.typed:
-            text = self.typed[name]
-        elif len(marks) == 1 and not attendance:  # the usual cell: one mark
-            text = marks[0].value
+        if len(marks) == 1 and not attendance:  # the usual cell: one mark
+            stored = marks[0].value
         else:
-            text = cell_text(marks, attendance)
+            stored = cell_text(marks, attendance)
+        text = self.typed.get(name, stored)
         history = "".join([f'<a href="/console/marks/{m.id}{self._link_end(m)}' for m in marks])
         if not self.write_marks:
             return f"<td>{self._escape(text)}{history}</td>"
         value = f' value="{self._escape(text)}"' if text else ""
+        shown = (
+            f'<input type="hidden" name="s{name}" value="{self._escape(stored)}">' if stored else ""
+        )
         error = self.errors.get(name)
         if error is None:
-            return f'<td><input name="{name}"{value} aria-labelledby="{labels}">{history}</td>'
+            return (
+                f'<td><input name="{name}"{value} aria-labelledby="{labels}">{shown}{history}</td>'
+            )
+        kind = "conflict" if name in self.conflicts else "bad"
         return (
-            f'<td class="bad"><input name="{name}"{value} aria-labelledby="{labels}"'
-            f' aria-invalid="true" title="{escape(error)}">{history}</td>'
+            f'<td class="{kind}"><input name="{name}"{value} aria-labelledby="{labels}"'
+            f' aria-invalid="true" title="{escape(error)}">{shown}{history}</td>'
         )
 
     def _unplaced(self, marks: list[MarkRow]) -> str:
@@ -221,16 +247,23 @@ class _Writer:
                 f"{self._escape(row.period_mark or '')} · закрыта</span>"
             )
         elif self.write_period_marks:
-            text = self.typed.get(name, row.period_mark or "")
+            stored = row.period_mark or ""
+            text = self.typed.get(name, stored)
             value = f' value="{escape(text)}"' if text else ""
             invalid = "" if error is None else f' aria-invalid="true" title="{escape(error)}"'
+            shown = (
+                f'<input type="hidden" name="s{name}" value="{self._escape(stored)}">'
+                if stored
+                else ""
+            )
             mark = (
                 f'<input name="{name}"{value}'
-                f' aria-label="{escape(row.full_name)}, итоговая отметка"{invalid}>'
+                f' aria-label="{escape(row.full_name)}, итоговая отметка"{invalid}>{shown}'
             )
         else:
             mark = self._escape(row.period_mark or "")
-        return f'<td class="final{"" if error is None else " bad"}">{mark}{hint}</td>'
+        kind = "" if error is None else " conflict" if name in self.conflicts else " bad"
+        return f'<td class="final{kind}">{mark}{hint}</td>'
 
     # --- escaping, once per value ---------------------------------------------------------
 

@@ -229,8 +229,8 @@ async def test_correcting_a_mark_keeps_its_history(
         base + "/console/gradebook", grid_form(world, token, **{cell: "3"}, **wt)
     )
     assert first.status == 303
-    second = await browser.post(
-        base + "/console/gradebook", grid_form(world, token, **{cell: "4"}, **wt)
+    second = await browser.post(  # the page now shows the 3: its hidden field says so
+        base + "/console/gradebook", grid_form(world, token, **{cell: "4", f"s{cell}": "3"}, **wt)
     )
     assert second.status == 303
     async with engine.connect() as conn:
@@ -276,7 +276,11 @@ async def test_clearing_a_cell_deletes_the_mark_with_a_tombstone(
     token = await browser.csrf(grid_url(base, world))
     resp = await browser.post(
         base + "/console/gradebook",
-        grid_form(world, token, **{f"c_{world.pupil_a1}_{lesson_id}": ""}),
+        grid_form(
+            world,
+            token,
+            **{f"c_{world.pupil_a1}_{lesson_id}": "", f"sc_{world.pupil_a1}_{lesson_id}": "2"},
+        ),
     )
     assert resp.status == 303
     assert await count(engine, Mark) == 0
