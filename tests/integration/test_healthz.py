@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -130,9 +131,19 @@ async def test_unreachable_at_start_up_is_503_and_the_service_still_starts(
         url = f"sqlite+aiosqlite:///{tmp_path}"  # a folder: SQLite cannot open it
     else:
         url = str(make_url(db_url).set(port=free_port()))  # nothing listens there
+    before = set(threading.enumerate())
     client = await _app_client(aiohttp_client, url)
     assert "schema version not checked at start-up" in caplog.text
     assert await _poll(client) == (503, UNREACHABLE)
+    await _threads_finished(set(threading.enumerate()) - before)
+
+
+async def _threads_finished(threads: set[threading.Thread]) -> None:
+    """aiosqlite answers a failed open from its worker thread into this event loop: let those
+    threads end while the loop still runs (else they find it closed, an unhandled error)."""
+    for thread in threads:
+        if "_connection_worker_thread" in thread.name:
+            await asyncio.to_thread(thread.join, 30)
 
 
 @pytest.mark.postgres
