@@ -47,6 +47,10 @@ def _wants_json(request: web.Request) -> bool:
 
 #: The largest request body the gateway reads (``client_max_size``): files and forms.
 MAX_REQUEST_BYTES = 8 * 1024 * 1024
+TOO_LARGE_DETAIL = (
+    f"Запрос слишком велик: файл или форма должны занимать не больше "
+    f"{MAX_REQUEST_BYTES // (1024 * 1024)} МБ."
+)
 #: How long a client should wait before retrying while the database cannot be reached.
 RETRY_AFTER_SECONDS = 30
 
@@ -83,10 +87,7 @@ _DETAILS = {
     404: NOT_FOUND_DETAIL,
     405: "Этот адрес не принимает такой запрос.",
     409: "Запрос противоречит текущему состоянию.",
-    413: (
-        f"Запрос слишком велик: файл или форма должны занимать не больше "
-        f"{MAX_REQUEST_BYTES // (1024 * 1024)} МБ."
-    ),
+    413: TOO_LARGE_DETAIL,
 }
 DATABASE_UNAVAILABLE = "Нет связи с базой данных дневника. Повторите попытку через несколько минут."
 #: Headers of an aiohttp refusal that the answer keeps (the methods a 405 address accepts).
@@ -144,7 +145,7 @@ _UNREACHABLE_SQLSTATES = ("08", "28", "3D", "53", "57P")
 _UNREACHABLE_SQLITE = ("unable to open database", "database is locked", "disk i/o error")
 
 
-def _database_unreachable(exc: BaseException) -> bool:
+def database_unreachable(exc: BaseException) -> bool:
     """Whether ``exc`` says the database cannot be reached (not that a query is wrong)."""
     if isinstance(exc, ConnectionError | socket.gaierror):
         return True  # the driver could not open a connection (asyncpg raises these bare)
@@ -192,7 +193,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         kept = {name: exc.headers[name] for name in _KEPT_HEADERS if name in exc.headers}
         return _error_response(request, exc.status, _TITLES[exc.status], detail, headers=kept)
     except Exception as exc:
-        if _database_unreachable(exc):
+        if database_unreachable(exc):
             log.error("database unreachable on %s %s: %r", request.method, request.path, exc)
             return _error_response(
                 request,
@@ -218,12 +219,10 @@ def _personal(request: web.Request, response: web.StreamResponse) -> bool:
     if request.path.startswith(_CACHEABLE_PREFIXES):
         return False
     view = request.get(sessions.REQUEST_KEY)
-    return (view is not None and view.signed_in) or "Set-Cookie" in response.headers
+    return (view is not None and view.signed_in) or bool(response.cookies)
 
 
-@web.middleware
-async def security_headers_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    response = await handler(request)
+def _add_headers(request: web.Request, response: web.StreamResponse) -> None:
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CSP)
     headers.setdefault("X-Frame-Options", "DENY")
@@ -234,7 +233,18 @@ async def security_headers_middleware(request: web.Request, handler: Handler) ->
         # Back after signing out must not show the pupil's marks from the browser's cache.
         headers["Cache-Control"] = "no-store"
     elif request.path.startswith("/portal/"):
-        headers.setdefault("Cache-Control", "no-store")  # the portal's handlers say otherwise
+        headers.setdefault("Cache-Control", "no-store")  # unless the portal's handler says
     if request.app[keys.SETTINGS].server.is_https:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+
+
+@web.middleware
+async def security_headers_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Security headers and the cache rule on every answer, redirects included."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        _add_headers(request, exc)
+        raise
+    _add_headers(request, response)
     return response

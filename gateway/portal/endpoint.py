@@ -35,6 +35,12 @@ from diary_core import audit
 from diary_core.errors import DiaryError, InvalidInput
 from diary_core.progress import CursorExpired
 from gateway import keys
+from gateway.middlewares import (
+    DATABASE_UNAVAILABLE,
+    RETRY_AFTER_SECONDS,
+    TOO_LARGE_DETAIL,
+    database_unreachable,
+)
 from gateway.portal import cache, commits, problems, tokens
 from gateway.portal.clients import Client
 from gateway.portal.problems import Problem
@@ -112,6 +118,11 @@ def _problem_of(exc: Exception) -> Problem:
         return problems.bad_request(_INVALID_FIELD_CODES.get(exc.field or "", exc.code), str(exc))
     if isinstance(exc, DiaryError):
         return problems.bad_request(exc.code, str(exc))
+    if isinstance(exc, web.HTTPRequestEntityTooLarge):  # a body over client_max_size
+        return Problem(413, "payload_too_large", TOO_LARGE_DETAIL)
+    if database_unreachable(exc):
+        retry = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        return Problem(503, "database_unavailable", DATABASE_UNAVAILABLE, headers=retry)
     orig = getattr(exc, "orig", None)
     if isinstance(exc, DBAPIError) and "55P03" in (getattr(orig, "sqlstate", None) or ""):
         return problems.busy()  # lock_timeout waiting for the change log's writers
