@@ -498,6 +498,30 @@ async def test_unconfigured_esia_says_so_in_russian_on_both_paths(
             )
 
 
+async def test_signer_failing_says_sign_in_is_unavailable_and_logs_why(
+    db_url: str,
+    engine: AsyncEngine,
+    esia: tuple[Esia, dict[str, str]],
+    clock: FixedClock,
+    browser: Browser,
+    esia_log: pytest.LogCaptureFixture,
+) -> None:
+    """The crypto provider's command fails: our setup, so no "start again", only the password."""
+    env = {**esia[1], "EDIARY_ESIA_SIGNER": "command", "EDIARY_ESIA_SIGN_COMMAND": "false"}
+    async with running_gateway(gateway_settings(db_url, free_port(), env), clock) as url:
+        resp = await browser.get(url + "/auth/esia/login")
+        await assert_russian_page(
+            resp,
+            503,
+            "Вход через Госуслуги временно недоступен",
+            "Подключение электронного дневника к Госуслугам настроено с ошибкой",
+            "Сообщите об этом администратору школы",
+            retry=False,
+        )
+    log = logged(esia_log)
+    assert "SignerError" in log and "the sign command failed (exit 1)" in log
+
+
 # ---------------------------------------------------------------- the emulator's own pages
 
 #: Latin words allowed on the emulator's pages: the system's id, ESIA's code, a parameter name.
