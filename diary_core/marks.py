@@ -107,6 +107,15 @@ async def _pupil(ctx: Ctx, pupil_id: int) -> Pupil:
     return pupil
 
 
+async def _pupil_to_write(ctx: Ctx, pupil_id: int) -> Pupil:
+    """The pupil a write names, if the actor may know of him: another family's (another
+    class's) pupil is "not found", like a missing one, not "forbidden, but he exists".
+    Whoever may write a pupil's marks reads them, so this refuses no writer."""
+    pupil = await _pupil(ctx, pupil_id)
+    ctx.require(Action.READ_PUPIL, PupilTarget(pupil.school_id, pupil.class_id, pupil.id))
+    return pupil
+
+
 async def _subject_of_school(ctx: Ctx, subject_id: int, school_id: int) -> Subject:
     subject = await ctx.session.get(Subject, subject_id)
     if subject is None or subject.school_id != school_id:
@@ -183,7 +192,7 @@ async def record_mark(
     lesson_id: int | None = None,
 ) -> Mark:
     """A new mark by a teacher of the pupil's class in that subject."""
-    pupil = await _pupil(ctx, pupil_id)
+    pupil = await _pupil_to_write(ctx, pupil_id)
     ctx.require(Action.WRITE_MARKS, SubjectTarget(pupil.school_id, pupil.class_id, subject_id))
     subject = await _subject_of_school(ctx, subject_id, pupil.school_id)
     work_type = await ctx.session.get(WorkType, work_type_id)
@@ -247,9 +256,7 @@ async def _mark_for_teacher(
     mark = await ctx.session.get(Mark, mark_id)
     if mark is None:
         raise NotFound("отметка не найдена")
-    pupil = await _pupil(ctx, mark.pupil_id)
-    # Another family's mark is "not found", like a missing one (whoever may write it reads it).
-    ctx.require(Action.READ_PUPIL, PupilTarget(pupil.school_id, pupil.class_id, pupil.id))
+    pupil = await _pupil_to_write(ctx, mark.pupil_id)  # another family's mark: not found
     ctx.require(Action.WRITE_MARKS, SubjectTarget(pupil.school_id, pupil.class_id, mark.subject_id))
     if expected_versions is None:
         return mark
@@ -396,7 +403,7 @@ async def mark_history(ctx: Ctx, mark_id: int) -> list[dict[str, object]]:
 
 async def set_attendance(ctx: Ctx, *, pupil_id: int, lesson_id: int, kind: str | None) -> None:
     """Mark a pupil absent (н), ill (б) or late (оп) at a lesson; ``None`` clears it."""
-    pupil = await _pupil(ctx, pupil_id)
+    pupil = await _pupil_to_write(ctx, pupil_id)
     lesson = await ctx.session.get(Lesson, lesson_id)
     if lesson is None or lesson.class_id != pupil.class_id:
         raise NotFound("урок не найден")
@@ -480,7 +487,7 @@ async def set_period_mark(
     ctx: Ctx, *, pupil_id: int, subject_id: int, period_id: int, value: str
 ) -> PeriodMark:
     """A quarter (or year) mark; refused while the period mark is locked."""
-    pupil = await _pupil(ctx, pupil_id)
+    pupil = await _pupil_to_write(ctx, pupil_id)
     ctx.require(
         Action.WRITE_PERIOD_MARKS, SubjectTarget(pupil.school_id, pupil.class_id, subject_id)
     )

@@ -12,7 +12,7 @@ from datetime import date
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from diary_core import marks
+from diary_core import lessons, marks
 from diary_core.clock import FixedClock
 from diary_core.errors import NOT_FOUND_DETAIL
 from tests.support.gateway import Browser, free_port, gateway_settings, running_gateway, sign_in_as
@@ -123,4 +123,75 @@ async def test_writing_another_familys_mark_answers_like_a_missing_mark(
             f"{base}/api/v1/marks/{mark_id}", headers={"X-CSRF-Token": token, "If-Match": "*"}
         )
         answers.append((resp.status, json.loads(await resp.text())))
+    assert answers[0] == answers[1] == (404, EXPECTED)
+
+
+async def _write_answers(
+    browser: Browser, base: str, method: str, path: str, bodies: list[dict[str, object]]
+) -> list[tuple[int, object]]:
+    token = await browser.csrf(base + "/account")
+    answers = []
+    for body in bodies:
+        resp = await browser.http.request(
+            method, base + path, json=body, headers={"X-CSRF-Token": token}
+        )
+        answers.append((resp.status, json.loads(await resp.text())))
+    return answers
+
+
+@pytest.mark.parametrize(
+    ("who", "pupil", "subject"),
+    [
+        ("parent_a1", "pupil_a2", "math_a"),  # another family, his child's own class
+        ("ct_5a", "pupil_b1", "russian_a"),  # a class the teacher does not teach
+        ("teacher_math", "pupil_z1", "math_b"),  # another school
+    ],
+)
+async def test_a_mark_for_someone_elses_pupil_answers_like_for_a_missing_one(
+    base: str,
+    engine: AsyncEngine,
+    world: World,
+    clock: FixedClock,
+    who: str,
+    pupil: str,
+    subject: str,
+) -> None:
+    browser = Browser()
+    await sign_in_as(browser, engine, getattr(world, who), clock.now())
+    mark: dict[str, object] = {
+        "subject_id": getattr(world, subject),
+        "date": "2025-10-14",
+        "value": "5",
+        "work_type_id": world.a.work_type_ids["Ответ на уроке"],
+    }
+    answers = await _write_answers(
+        browser,
+        base,
+        "POST",
+        "/api/v1/marks",
+        [{**mark, "pupil_id": getattr(world, pupil)}, {**mark, "pupil_id": MISSING}],
+    )
+    await browser.close()
+    assert answers[0] == answers[1] == (404, EXPECTED)
+
+
+async def test_attendance_of_another_familys_pupil_answers_like_a_missing_one(
+    base: str, parent: Browser, world: World
+) -> None:
+    lesson = await lessons.record_lesson(
+        await world.ctx(world.teacher_math),
+        class_id=world.class_5a, subject_id=world.math_a, day=date(2025, 10, 14),
+        lesson_number=1, topic="Дроби",
+    )  # fmt: skip
+    await world.session.commit()
+    answers = await _write_answers(
+        parent,
+        base,
+        "PUT",
+        "/api/v1/attendance",
+        [
+            {"pupil_id": pupil, "lesson_id": lesson.id, "kind": "н"}
+            for pupil in (world.pupil_a2, MISSING)
+        ],
+    )
     assert answers[0] == answers[1] == (404, EXPECTED)
