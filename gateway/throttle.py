@@ -18,6 +18,9 @@ Three budgets per window (``session.throttle_window_minutes``):
   deployment with a flood of wrong passwords from many addresses; the per-login and
   per-address budgets already stop guessing one account and flooding from one address.
 
+One-time ESIA link codes (``/auth/esia/link``) are throttled the same way, with budgets of
+their own (:func:`link_code_budgets`): per pending portal identity and per address.
+
 A counter's window is fixed: it opens at its first reservation and the next reservation after
 ``window`` starts a new one. ``Retry-After`` is the time until the window closes.
 """
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -48,6 +52,16 @@ def login_key(login: str) -> str:
 
 def address_key(ip: str) -> str:
     return "ip:" + ip[:64]
+
+
+def link_code_budgets(settings: SessionSettings, oid: str, ip: str) -> tuple[tuple[str, int], ...]:
+    """The budgets of one-time ESIA link codes: per pending portal identity (as many failures as
+    a login gets) and per client address (as many as an address gets for passwords), counted
+    apart from password sign-in so that neither can spend the other's."""
+    return (
+        ("esia-link:" + oid[:64], settings.max_failures_per_login),
+        ("esia-link-ip:" + ip[:64], settings.max_failures_per_address),
+    )
 
 
 @dataclass(frozen=True)
@@ -109,33 +123,51 @@ async def _retry_after(db: AsyncSession, key: str, window: timedelta, now: datet
     return max(1, math.ceil(wait))
 
 
-async def reserve(
-    db: AsyncSession, settings: SessionSettings, login: str, ip: str, now: datetime
+async def reserve_budgets(
+    db: AsyncSession, budgets: Sequence[tuple[str, int]], window: timedelta, now: datetime
 ) -> Verdict:
-    """Reserve this attempt's slots (login first, then address: one order, no deadlock) and
-    commit them, or roll back and refuse if either budget is full. Call it in a transaction
-    of its own, before the password is verified."""
-    window = timedelta(minutes=settings.throttle_window_minutes)
+    """Reserve one slot in each ``(key, limit)`` budget, in the order given (every caller
+    names them in one fixed order: no deadlock), or roll back and refuse if one is full.
+    Commits nothing: the caller commits the slots before doing the checked work."""
     since = now - window
     slots = []
-    for key, limit in (
-        (login_key(login), settings.max_failures_per_login),
-        (address_key(ip), settings.max_failures_per_address),
-    ):
+    for key, limit in budgets:
         slot = await _take(db, key, limit, now, since)
         if slot is None:
             await db.rollback()  # hands back the slots taken so far
             return Verdict(False, await _retry_after(db, key, window, now))
         slots.append(slot)
+    return Verdict(True, slots=tuple(slots))
+
+
+async def reserve(
+    db: AsyncSession, settings: SessionSettings, login: str, ip: str, now: datetime
+) -> Verdict:
+    """Reserve a password check's slots (login first, then address) and commit them, or roll
+    back and refuse if either budget is full. Call it in a transaction of its own, before the
+    password is verified."""
+    window = timedelta(minutes=settings.throttle_window_minutes)
+    verdict = await reserve_budgets(
+        db,
+        (
+            (login_key(login), settings.max_failures_per_login),
+            (address_key(ip), settings.max_failures_per_address),
+        ),
+        window,
+        now,
+    )
+    if not verdict.allowed:
+        return verdict
     overall = (
         await db.execute(
             select(SignInCounter.count).where(
-                SignInCounter.key == OVERALL_KEY, SignInCounter.window_start > since
+                SignInCounter.key == OVERALL_KEY, SignInCounter.window_start > now - window
             )
         )
     ).scalar_one_or_none()
     await db.commit()
-    return Verdict(True, slowed=(overall or 0) >= settings.max_failures_overall, slots=tuple(slots))
+    slowed = (overall or 0) >= settings.max_failures_overall
+    return Verdict(True, slowed=slowed, slots=verdict.slots)
 
 
 async def slow_down() -> None:

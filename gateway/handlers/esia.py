@@ -282,13 +282,26 @@ async def link_page(request: web.Request, error: str = "", status: int = 200) ->
 
 
 async def link_submit(request: web.Request) -> web.Response:
-    """Link the verified portal identity with the class teacher's one-time code."""
+    """Link the verified portal identity with the class teacher's one-time code.
+
+    Security: each code tried first takes a slot in two budgets, this pending portal identity
+    and this client address (:func:`throttle.link_code_budgets`), committed before the code is
+    looked up; so guessing codes stops at the limit even with requests in parallel (429 with
+    ``Retry-After``). A right code hands its slots back."""
     person = _pending(request)
     form = await request.post()
     code = str(form.get("code", "")).strip()
     view = auth.current_session(request)
     next_path = safe_next(str(view.data.get("esia_next", "")) if view else "")
+    limits = request.app[keys.SETTINGS].session
+    now = request.app[keys.CLOCK].now()
+    budgets = throttle.link_code_budgets(limits, person.oid, request.remote or "")
+    window = timedelta(minutes=limits.throttle_window_minutes)
     async with request.app[keys.SESSIONS]() as db:
+        verdict = await throttle.reserve_budgets(db, budgets, window, now)
+        if not verdict.allowed:
+            return await _too_many_codes(request, verdict.retry_after_seconds)
+        await db.commit()
         ctx = Ctx(db, Actor.system_actor(), request.app[keys.CLOCK])
         try:
             outcome = await linking.link_with_code(ctx, person, code)
@@ -297,4 +310,17 @@ async def link_submit(request: web.Request) -> web.Response:
             await db.commit()
             return await link_page(request, str(exc), 400)
         assert outcome.user_id is not None
+        await throttle.release(db, verdict)
         return await _finish_sign_in(request, db, outcome.user_id, next_path)
+
+
+async def _too_many_codes(request: web.Request, retry_after: int) -> web.Response:
+    minutes = max(1, -(-retry_after // 60))
+    response = await link_page(
+        request,
+        "Слишком много попыток ввести код. Проверьте код у классного руководителя "
+        f"и попробуйте снова через {minutes} мин.",
+        429,
+    )
+    response.headers["Retry-After"] = str(retry_after)
+    return response
