@@ -55,6 +55,9 @@ _TEXT_CHUNK = 512
 #: Characters a text may need escaped: ``<``, ``&``, ``>``, CR and the C1 controls (U+007F to
 #: U+009F, which Woodstox's text table marks for character references).
 _TEXT_SPECIAL = re.compile("[<&>\r\x7f-\x9f]")
+#: Characters above U+FFFF: two UTF-16 units each in Java's count.
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+_TEXT_ESCAPES = {"<": "&lt;", "&": "&amp;", ">": "&gt;"}
 _ATTR_SPECIAL = re.compile('[<&"\t\n\r]')
 _ATTR_ESCAPES = {
     "<": "&lt;",
@@ -95,13 +98,6 @@ def smev_transform_stream(
     _Transformer(write).run(chunks)
 
 
-def _utf16_len(text: str) -> int:
-    """Length in UTF-16 code units, the unit of Java's ``String.length()``."""
-    if text.isascii():
-        return len(text)
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
-
-
 def _char_ref(ch: str) -> str:
     """Woodstox's character reference: ``&#x`` and the shortest lower-case hex."""
     return f"&#x{ord(ch):x};"
@@ -121,34 +117,32 @@ def escape_text(text: str) -> str:
     """
     if _TEXT_SPECIAL.search(text) is None:
         return text
+    # Positions count UTF-16 units, as Java does: a character above U+FFFF counts two.
+    astral = 0 if text.isascii() or not _ASTRAL.search(text) else len(_ASTRAL.findall(text))
+    short = len(text) + astral < _SHORT_TEXT
     out: list[str] = []
-    short = _utf16_len(text) < _SHORT_TEXT
-    pos = 0  # position in UTF-16 units
-    prev = ""
-    prev_escaped = False
-    for ch in text:
-        escaped = True
-        if ch == "<":
-            out.append("&lt;")
-        elif ch == "&":
-            out.append("&amp;")
-        elif ch == ">":
+    done = 0  # text[:done] is written
+    last_escaped = -2  # index of the last character written as an entity or reference
+    astral_before = scanned = 0  # characters above U+FFFF in text[:scanned]
+    for match in _TEXT_SPECIAL.finditer(text):
+        i = match.start()
+        ch = text[i]
+        if ch == ">":
             if short:
-                needed = pos == 0 or prev == "]"
+                needed = i == 0 or text[i - 1] == "]"
             else:
-                needed = pos % _TEXT_CHUNK == 0 or prev_escaped or prev == "]"
-            if needed:
-                out.append("&gt;")
-            else:
-                out.append(ch)
-                escaped = False
-        elif ch == "\r" or "\x7f" <= ch <= "\x9f":
-            out.append(_char_ref(ch))
-        else:
-            out.append(ch)
-            escaped = False
-        prev, prev_escaped = ch, escaped
-        pos += 2 if ord(ch) > 0xFFFF else 1
+                if astral:
+                    astral_before += len(_ASTRAL.findall(text, scanned, i))
+                    scanned = i
+                unit = i + astral_before
+                needed = unit % _TEXT_CHUNK == 0 or last_escaped == i - 1 or text[i - 1] == "]"
+            if not needed:
+                continue
+        out.append(text[done:i])
+        out.append(_TEXT_ESCAPES.get(ch) or _char_ref(ch))
+        done = i + 1
+        last_escaped = i
+    out.append(text[done:])
     return "".join(out)
 
 
@@ -163,19 +157,12 @@ def _utf16_key(text: str) -> bytes:
     return text.encode("utf-16-be", "surrogatepass")
 
 
-def _split(name: str) -> tuple[str, str]:
-    """expat's ``uri<SEP>local`` (or bare ``local``) → (uri, local); no namespace is ``""``."""
-    uri, sep, local = name.rpartition(_SEP)
-    return (uri, local) if sep else ("", name)
-
-
 class _Transformer:
     def __init__(self, write: Callable[[bytes], object]) -> None:
         self._write = write
         self._out: list[str] = []
         self._out_size = 0
         self._text: list[str] = []
-        self._in_cdata = False
         self._counter = 0
         #: URI → prefix, for the declarations in scope in the output.
         self._prefixes: dict[str, str] = {}
@@ -186,6 +173,7 @@ class _Transformer:
         parser = ParserCreate(namespace_separator=_SEP)
         parser.ordered_attributes = True
         parser.buffer_text = True
+        parser.buffer_size = _FEED_BYTES
         parser.StartElementHandler = self._start
         parser.EndElementHandler = self._end
         parser.CharacterDataHandler = self._text.append
@@ -225,10 +213,9 @@ class _Transformer:
     def _take_text(self) -> str | None:
         """The character data gathered since the last markup event, or None if it is only
         characters up to U+0020 (which the reference drops)."""
-        if not self._text:
-            return None
-        text = self._text[0] if len(self._text) == 1 else "".join(self._text)
-        self._text.clear()
+        pieces = self._text
+        text = pieces[0] if len(pieces) == 1 else "".join(pieces)
+        pieces.clear()
         if not text.strip(_JAVA_TRIMMED):
             return None
         return text
@@ -240,61 +227,67 @@ class _Transformer:
 
     def _boundary(self, *_: object) -> None:
         """A comment or processing instruction: produces nothing, but ends a text block."""
-        self._flush_text()
+        if self._text:
+            self._flush_text()
 
     def _start_cdata(self) -> None:
-        self._flush_text()
-        self._in_cdata = True
+        if self._text:
+            self._flush_text()
 
     def _end_cdata(self) -> None:
-        self._in_cdata = False
-        text = self._take_text()
-        if text is not None:
-            self._emit(f"<![CDATA[{text}]]>")
+        if self._text:
+            text = self._take_text()
+            if text is not None:
+                self._emit(f"<![CDATA[{text}]]>")
 
     # -- elements -------------------------------------------------------------------------
 
-    def _prefix_for(self, uri: str, declared: list[str], decls: list[str]) -> str:
-        prefix = self._prefixes.get(uri)
-        if prefix is None:
-            self._counter += 1
-            prefix = f"ns{self._counter}"
-            self._prefixes[uri] = prefix
-            declared.append(uri)
-            decls.append(f' xmlns:{prefix}="{escape_attribute(uri)}"')
+    def _declare(self, uri: str, declared: list[str], decls: list[str]) -> str:
+        """A new prefix for ``uri``, declared on the element being written."""
+        self._counter += 1
+        prefix = f"ns{self._counter}"
+        self._prefixes[uri] = prefix
+        declared.append(uri)
+        decls.append(f' xmlns:{prefix}="{escape_attribute(uri)}"')
         return prefix
 
     def _start(self, name: str, attributes: list[str]) -> None:
-        self._flush_text()
-        uri, local = _split(name)
-        if not uri:
+        if self._text:
+            self._flush_text()
+        uri, sep, local = name.rpartition(_SEP)
+        if not sep:
             raise SmevTransformError(
-                f"element <{local}> has no namespace; the SMEV transform ({ALGORITHM}) "
+                f"element <{name}> has no namespace; the SMEV transform ({ALGORITHM}) "
                 "supports only namespace-qualified elements"
             )
+        prefixes = self._prefixes
         declared: list[str] = []
         decls: list[str] = []
-        qname = f"{self._prefix_for(uri, declared, decls)}:{local}"
+        prefix = prefixes.get(uri) or self._declare(uri, declared, decls)
+        qname = f"{prefix}:{local}"
+        self._open.append((qname, declared))
+        if not attributes:
+            self._emit(f"<{qname}{''.join(decls)}>")
+            return
 
         parsed = []
         for i in range(0, len(attributes), 2):
-            a_uri, a_local = _split(attributes[i])
+            a_uri, _, a_local = attributes[i].rpartition(_SEP)
             parsed.append((a_uri, a_local, attributes[i + 1]))
-        parsed.sort(key=lambda a: (a[0] == "", _utf16_key(a[0]), _utf16_key(a[1])))
-
+        if len(parsed) > 1:
+            parsed.sort(key=lambda a: (not a[0], _utf16_key(a[0]), _utf16_key(a[1])))
         attrs: list[str] = []
         for a_uri, a_local, value in parsed:
             if a_uri:
-                a_name = f"{self._prefix_for(a_uri, declared, decls)}:{a_local}"
+                a_prefix = prefixes.get(a_uri) or self._declare(a_uri, declared, decls)
+                attrs.append(f' {a_prefix}:{a_local}="{escape_attribute(value)}"')
             else:
-                a_name = a_local
-            attrs.append(f' {a_name}="{escape_attribute(value)}"')
-
-        self._open.append((qname, declared))
+                attrs.append(f' {a_local}="{escape_attribute(value)}"')
         self._emit(f"<{qname}{''.join(decls)}{''.join(attrs)}>")
 
     def _end(self, _name: str) -> None:
-        self._flush_text()
+        if self._text:
+            self._flush_text()
         qname, declared = self._open.pop()
         for uri in declared:
             del self._prefixes[uri]
