@@ -452,6 +452,16 @@ def test_methodological_recommendations_sample_signature_in_openssl_layout(
     assert not verifies(signature[32:] + signature[:32])
 
 
+def test_cryptopro_gost2012_digest_is_streebog_in_openssl_order() -> None:
+    """An AckRequest signed with CryptoPro (GOST R 34.10-2012/256): its DigestValue is
+    Streebog-256 of our output exactly as OpenSSL prints it, not reversed."""
+    doc = etree.parse(str(SIGNED / "mylab_ack_request_gost2012.xml")).getroot()
+    published = base64.b64decode(doc.findtext(f".//{DS}DigestValue"))
+    digest = streebog(_reference_output(doc), 256)
+    assert digest == published
+    assert digest[::-1] != published
+
+
 def test_smev_gost2012_signature_verifies_as_it_stands() -> None:
     """A SMEV 3 test-environment GetRequestResponse signed by SMEV (CryptoPro, GOST R
     34.10-2012/256): the SignatureValue verifies over Streebog-256 of the SignedInfo exactly as
