@@ -3,6 +3,7 @@
 from diary_core.models.announcements import Announcement, AnnouncementReceipt, Notification
 from diary_core.models.audit import AuditEvent
 from diary_core.models.base import Base, UTCDateTime
+from diary_core.models.lesson_history import LessonHistoryEntry
 from diary_core.models.marks import Attendance, ChangeLogEntry, Mark, PeriodMark
 from diary_core.models.messaging import Conversation, ConversationParticipant, Message
 from diary_core.models.people import (
@@ -46,6 +47,7 @@ __all__ = [
     "ExternalIdentity",
     "Guardianship",
     "Lesson",
+    "LessonHistoryEntry",
     "Mark",
     "Message",
     "Notification",
