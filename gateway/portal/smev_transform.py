@@ -6,7 +6,7 @@ the reference implementation in the SMEV 3 client library (Apache Santuario + Wo
 of the SMEV methodological recommendations; docs/smev3.md states it rule by rule with its sources.
 In short:
 
-1. the XML declaration, processing instructions, comments and the DOCTYPE produce nothing;
+1. the XML declaration, processing instructions and comments produce nothing;
 2. a text node (or CDATA section) made only of characters up to U+0020 produces nothing; others
    are kept whole, their leading and trailing spaces included;
 3. an element is always written as a start and an end tag, never as ``<a/>``;
@@ -20,7 +20,8 @@ In short:
    local name (comparison of UTF-16 code units, as Java's ``String.compareTo``);
 6. escaping as Woodstox's writer does it (see :func:`escape_text` and :func:`escape_attribute`),
    CDATA sections are kept as CDATA sections;
-7. elements without a namespace are refused (:class:`SmevTransformError` names the element);
+7. elements without a namespace are refused (:class:`SmevTransformError` names the element), and
+   so are a DOCTYPE and input that is not well-formed;
 8. output: UTF-8, no XML declaration, no byte order mark.
 
 The input is parsed by expat (the standard library's ``pyexpat``) event by event, never into a
@@ -68,7 +69,7 @@ _ATTR_ESCAPES = {
     "\r": "&#xd;",
 }
 
-#: Output is handed to the sink in pieces of about this many bytes.
+#: Output is handed to the sink in pieces of about this many characters (UTF-8 encoded).
 _FLUSH_BYTES = 64 * 1024
 #: Input is given to expat in pieces of this many bytes.
 _FEED_BYTES = 64 * 1024
