@@ -57,7 +57,8 @@ async def test_weight_can_be_overridden(world: World) -> None:
 
 async def test_teacher_of_other_subject_cannot_mark(world: World) -> None:
     ctx = await world.ctx(world.ct_5b)  # teaches Russian in 5Б only
-    with pytest.raises(Forbidden):
+    # A pupil of a class he does not teach is one he may not know of: "not found".
+    with pytest.raises(NotFound):
         await marks.record_mark(
             ctx,
             pupil_id=world.pupil_a1,
