@@ -64,6 +64,46 @@ async def create_school(ctx: Ctx, name: str) -> School:
     return school
 
 
+def year_start_for(today: date) -> int:
+    """The first calendar year of the school year ``today`` belongs to: from September the
+    year that has just begun, until August the one that began the September before (in the
+    summer, the year just finished, as :func:`current_year` falls back to it)."""
+    return today.year if today.month >= 9 else today.year - 1
+
+
+async def create_regular_year(ctx: Ctx, school_id: int, start_year: int) -> AcademicYear:
+    """The school year that starts on 1 September of ``start_year`` with the quarters of the
+    usual calendar (1 September – 31 May between the autumn, winter and spring holidays; the
+    same calendar the demo school keeps). Its periods are ordinary rows a school may edit."""
+    from diary_core.demo.calendar import school_year
+
+    calendar = school_year(start_year)
+    return await create_year(
+        ctx,
+        school_id,
+        calendar.name,
+        calendar.starts_on,
+        calendar.ends_on,
+        period_kind="quarter",
+        periods=list(calendar.quarters),
+    )
+
+
+async def set_up_school(ctx: Ctx, name: str, start_year: int) -> School:
+    """A new school ready for its imports (the operator's act): the school year starting in
+    ``start_year`` with its quarters, the usual work types and bell times, and the subjects
+    of the federal basic curriculum, so classes, pupils and marks can be loaded at once."""
+    from diary_core.demo.names import ALL_SUBJECTS
+
+    new = await create_school(ctx, name)
+    await create_regular_year(ctx, new.id, start_year)
+    await create_work_types(ctx, new.id)
+    await create_bells(ctx, new.id)
+    for subject in ALL_SUBJECTS:
+        await create_subject(ctx, new.id, subject)
+    return new
+
+
 async def school_by_name(ctx: Ctx, name: str) -> School:
     school = await ctx.session.scalar(select(School).where(School.name == name.strip()))
     if school is None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
+import socket
 import sys
 import tempfile
 import time
@@ -36,7 +38,7 @@ async def with_engine(settings: Settings, work: Callable[[AsyncEngine], Awaitabl
     try:
         if not await is_current(engine):
             raise SystemExit(
-                "ediary: the database schema is not current; run `ediary db upgrade` first"
+                "ediary: схема базы данных устарела; сначала выполните `ediary db upgrade`"
             )
         return await work(engine)
     finally:
@@ -100,3 +102,60 @@ def atomic_output(path: Path) -> Iterator[IO[bytes]]:
         with suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+class PortUnavailable(SystemExit):
+    """A port the command cannot listen on: one Russian line on stderr, exit status 1."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"ediary: {message}")
+
+
+def _bind_error(host: str, port: int) -> OSError | None:
+    """Why ``host:port`` cannot be listened on now, or None when it can (a socket bound the
+    way asyncio's servers bind, with SO_REUSEADDR, then closed at once)."""
+    try:
+        socket.create_server((host, port)).close()
+    except OSError as exc:
+        return exc
+    return None
+
+
+def free_port_after(host: str, port: int, avoid: tuple[int, ...] = ()) -> int:
+    """The first port after ``port`` that is free on ``host`` (a suggestion to print)."""
+    for candidate in range(port + 1, min(port + 50, 65535) + 1):
+        if candidate not in avoid and _bind_error(host, candidate) is None:
+            return candidate
+    return port + 1
+
+
+def port_problem(
+    host: str, port: int, error: OSError, suggest: str, what: str = "", avoid: tuple[int, ...] = ()
+) -> PortUnavailable:
+    """The one-line refusal for an ``OSError`` met listening on ``host:port``; ``suggest``
+    is the command to try instead, with ``{port}`` where a free port goes."""
+    where = f"порт {port} на {host}{f' ({what})' if what else ''}"
+    if error.errno == errno.EADDRINUSE:
+        hint = suggest.format(port=free_port_after(host, port, avoid))
+        return PortUnavailable(f"{where} уже занят другой программой; укажите другой: {hint}")
+    if error.errno == errno.EACCES:
+        return PortUnavailable(
+            f"{where}: нет прав открыть этот порт (порты до 1024 доступны только "
+            f"администратору системы); укажите другой: {suggest.format(port=8080)}"
+        )
+    if isinstance(error, socket.gaierror) or error.errno == errno.EADDRNOTAVAIL:
+        return PortUnavailable(f"адрес {host} недоступен на этой машине (порт {port})")
+    reason = error.strerror or str(error)
+    return PortUnavailable(f"{where}: не удаётся открыть порт ({reason})")
+
+
+def require_port(
+    host: str, port: int, suggest: str, what: str = "", avoid: tuple[int, ...] = ()
+) -> None:
+    """Stop with one Russian line (see :func:`port_problem`) unless ``host:port`` is free;
+    checked before any work so a busy port never ends in a traceback."""
+    if not 0 <= port < 65536:
+        raise PortUnavailable(f"порт {port} вне допустимых значений 0–65535")
+    error = _bind_error(host, port)
+    if error is not None:
+        raise port_problem(host, port, error, suggest, what, avoid)

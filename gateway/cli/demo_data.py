@@ -51,7 +51,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.schools is not None and (args.schools < 1 or args.pupils_per_school < 9):
-        raise SystemExit("ediary: --schools must be ≥ 1 and --pupils-per-school ≥ 9")
+        raise SystemExit("ediary: нужно --schools не меньше 1 и --pupils-per-school не меньше 9")
     settings = settings_from(args)
     return asyncio.run(with_engine(settings, lambda engine: _work(engine, args)))
 

@@ -3,37 +3,46 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 
+from gateway.cli.common import port_problem, require_port
 from gosuslugi_adapter.emulator import PersonsFileError, parse_client_spec, run_emulator
 from gosuslugi_adapter.keys import KeyLoadError
+
+PORT_HINT = "ediary esia-emulator --port {port}"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add ``esia-emulator`` to the ``ediary`` command."""
     parser = subparsers.add_parser(
         "esia-emulator",
-        help="run an ESIA test-stand emulator on loopback",
-        description="Emulates ESIA (both protocol generations) for local logins and tests.",
+        help="запустить эмулятор тестовой среды ЕСИА (Госуслуг) на этой машине",
+        description="Эмулятор ЕСИА (обоих поколений протокола) для входа и тестов без "
+        "настоящих Госуслуг.",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=8090, help="port to listen on")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="адрес, на котором слушать (по умолчанию 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=8090, help="порт, на котором слушать (по умолчанию 8090)"
+    )
     parser.add_argument(
         "--persons",
         metavar="FILE",
-        help="test persons (JSON, ESIA field names); built-in set if omitted",
+        help="тестовые пользователи (JSON с полями ЕСИА); без него — встроенный набор",
     )
     parser.add_argument(
         "--client",
         action="append",
         default=[],
         metavar="ID=CERT.pem[,REDIRECT_URI_PREFIX]",
-        help="a relying party and its certificate (repeatable)",
+        help="информационная система-клиент и её сертификат (можно указать несколько раз)",
     )
     parser.add_argument(
         "--token-cert-out",
         metavar="FILE",
-        help="write the certificate that verifies the emulator's tokens",
+        help="записать в FILE сертификат, которым проверяются маркеры эмулятора",
     )
     parser.add_argument(
         "--echo-nonce",
@@ -41,16 +50,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         const="yes",
         choices=("yes", "wrong"),
         metavar="wrong",
-        help="put the authorization request's nonce into id_tokens; without this flag they "
-        "carry none, as production ESIA has not reliably echoed it since November 2022. "
-        "--echo-nonce=wrong puts a different nonce there instead, to test that the relying "
-        'party refuses it (the same as the switch {"wrong_nonce": true} on /emulator/switches)',
+        help="возвращать nonce запроса авторизации в id_token; без этого флага его там нет, "
+        "как и у настоящей ЕСИА, которая с ноября 2022 года не возвращает его надёжно. "
+        "--echo-nonce=wrong возвращает другой nonce, чтобы проверить, что клиент его отвергает "
+        '(то же, что переключатель {"wrong_nonce": true} на /emulator/switches)',
     )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Start the emulator; exit code 2 on a bad argument or file."""
+    """Start the emulator; exit code 2 on a bad argument or file, 1 on a busy port."""
+    require_port(args.host, args.port, PORT_HINT)
     try:
         clients = [parse_client_spec(spec) for spec in args.client]
         run_emulator(
@@ -62,7 +72,12 @@ def run(args: argparse.Namespace) -> int:
             echo_nonce=args.echo_nonce == "yes",
             wrong_nonce=args.echo_nonce == "wrong",
         )
-    except (ValueError, KeyLoadError, PersonsFileError, OSError) as exc:
+    except OSError as exc:
+        if exc.errno in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+            raise port_problem(args.host, args.port, exc, PORT_HINT) from None
+        print(f"esia-emulator: {exc}", file=sys.stderr)
+        return 2
+    except (ValueError, KeyLoadError, PersonsFileError) as exc:
         print(f"esia-emulator: {exc}", file=sys.stderr)
         return 2
     return 0

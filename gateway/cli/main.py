@@ -79,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except ConfigError as exc:
-        print(f"ediary: configuration error: {exc}", file=sys.stderr)
+        print(f"ediary: ошибка в настройках: {exc}", file=sys.stderr)
         return 2
     except DiaryError as exc:
         print(f"ediary: {exc}", file=sys.stderr)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
+import errno
 import json
 import logging
 from pathlib import Path
@@ -17,11 +19,26 @@ from diary_core.db import is_current, upgrade
 from diary_core.demo.generator import DemoSummary, ensure_demo_school
 from diary_core.roles import ROLE_TITLES, Role
 from gateway.app import create_app
-from gateway.cli.common import engine_from, settings_from
+from gateway.cli.common import (
+    PortUnavailable,
+    engine_from,
+    port_problem,
+    require_port,
+    settings_from,
+)
 
 DEMO_DIR = Path("var/demo")
 DEMO_CLIENT_ID = "EDIARY-DEMO"
 EMULATOR_PORT = 8090
+DEMO_HOST = "127.0.0.1"
+SERVE_HINT = (
+    "ediary serve --port {port} (или port в разделе [server] файла настроек, "
+    "или EDIARY_SERVER_PORT={port})"
+)
+DEMO_HINT = "ediary demo --port {port}"
+DEMO_EMULATOR_HINT = "ediary demo --emulator-port {port}"
+DEMO_EMULATOR = "эмулятор ЕСИА"
+_LISTEN_ERRORS = (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -51,11 +68,16 @@ def _serve(args: argparse.Namespace) -> int:
             "server",
             **{k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None},
         )
+    host, port = settings.server.host, settings.server.port
+    require_port(host, port, SERVE_HINT)
     asyncio.run(_check_schema(settings))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    web.run_app(
-        create_app(settings), host=settings.server.host, port=settings.server.port, print=None
-    )
+    try:
+        web.run_app(create_app(settings), host=host, port=port, print=None)
+    except OSError as exc:  # taken between the check and the start
+        if exc.errno in _LISTEN_ERRORS:
+            raise port_problem(host, port, exc, SERVE_HINT) from None
+        raise
     return 0
 
 
@@ -64,7 +86,7 @@ async def _check_schema(settings: Settings) -> None:
     try:
         if not await is_current(engine):
             raise SystemExit(
-                "ediary: the database schema is not current; run `ediary db upgrade` first"
+                "ediary: схема базы данных устарела; сначала выполните `ediary db upgrade`"
             )
     finally:
         await engine.dispose()
@@ -73,10 +95,20 @@ async def _check_schema(settings: Settings) -> None:
 def _demo(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     if not settings.database.url.startswith("sqlite"):
-        raise SystemExit("ediary demo runs on its own SQLite database; unset EDIARY_DATABASE_URL")
+        raise SystemExit(
+            "ediary demo работает со своей базой SQLite; уберите переменную EDIARY_DATABASE_URL"
+        )
+    port, emulator_port = args.port, args.emulator_port
+    if port == emulator_port:
+        raise PortUnavailable(
+            f"шлюзу и эмулятору ЕСИА нужны разные порты, а указан один: {port}; "
+            f"укажите другой: {DEMO_EMULATOR_HINT.format(port=port + 1)}"
+        )
+    require_port(DEMO_HOST, port, DEMO_HINT, avoid=(emulator_port,))
+    require_port(DEMO_HOST, emulator_port, DEMO_EMULATOR_HINT, DEMO_EMULATOR, avoid=(port,))
     logging.basicConfig(level=logging.WARNING)
     try:
-        asyncio.run(_run_demo(settings, args.port, args.emulator_port))
+        asyncio.run(_run_demo(settings, port, emulator_port))
     except KeyboardInterrupt:
         pass
     return 0
@@ -104,17 +136,27 @@ async def _run_demo(settings: Settings, port: int, emulator_port: int) -> None:
     print("Готовлю базу данных и демонстрационную школу…", flush=True)
     summary = await _prepare_database(settings)
     key_file, cert_file, persons_file = _demo_files(summary.esia_persons)
-    public_url = f"http://127.0.0.1:{port}"
+    public_url = f"http://{DEMO_HOST}:{port}"
     client = RegisteredClient(
         DEMO_CLIENT_ID, load_certificate(cert_file.read_bytes()), public_url + "/"
     )
-    async with running_emulator([client], load_persons(persons_file), port=emulator_port) as esia:
+    emulator = running_emulator([client], load_persons(persons_file), port=emulator_port)
+    try:
+        esia = await emulator.__aenter__()
+    except OSError as exc:  # taken between the check and the start
+        if exc.errno in _LISTEN_ERRORS:
+            raise port_problem(
+                DEMO_HOST, emulator_port, exc, DEMO_EMULATOR_HINT, DEMO_EMULATOR, (port,)
+            ) from None
+        raise
+    async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_exit(emulator)
         token_cert = DEMO_DIR / "esia-token-cert.pem"
         token_cert.write_bytes(esia.token_certificate_pem)
         demo_settings = dataclasses.replace(
             settings,
             server=dataclasses.replace(
-                settings.server, host="127.0.0.1", port=port, public_url=public_url
+                settings.server, host=DEMO_HOST, port=port, public_url=public_url
             ),
             esia=dataclasses.replace(
                 settings.esia,
@@ -129,12 +171,17 @@ async def _run_demo(settings: Settings, port: int, emulator_port: int) -> None:
         )
         runner = web.AppRunner(create_app(demo_settings), access_log=None)
         await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        _print_demo(public_url, esia.base_url, summary)
+        stack.push_async_callback(runner.cleanup)
         try:
-            await asyncio.Event().wait()
-        finally:
-            await runner.cleanup()
+            await web.TCPSite(runner, DEMO_HOST, port).start()
+        except OSError as exc:  # taken between the check and the start
+            if exc.errno in _LISTEN_ERRORS:
+                raise port_problem(
+                    DEMO_HOST, port, exc, DEMO_HINT, avoid=(emulator_port,)
+                ) from None
+            raise
+        _print_demo(public_url, esia.base_url, summary)
+        await asyncio.Event().wait()
 
 
 def _demo_files(esia_persons: list[dict[str, object]]) -> tuple[Path, Path, Path]:

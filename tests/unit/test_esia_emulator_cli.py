@@ -60,4 +60,4 @@ def test_help_describes_echo_nonce() -> None:
     parser = build_parser(["esia-emulator"])
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     text = sub.choices["esia-emulator"].format_help()
-    assert "--echo-nonce" in text and "November 2022" in text and "wrong" in text
+    assert "--echo-nonce" in text and "ноября 2022" in text and "wrong" in text
