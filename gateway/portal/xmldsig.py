@@ -41,18 +41,22 @@ class Algorithms:
     sign: Callable[[bytes], bytes]
 
 
-def signed_info(alg: Algorithms, digest: bytes) -> bytes:
-    """The ``SignedInfo`` of a whole-document reference, in its canonical form."""
+def signed_info(
+    alg: Algorithms,
+    digest: bytes,
+    uri: str = "",
+    transforms: tuple[str, ...] = (ENVELOPED, EXC_C14N),
+) -> bytes:
+    """The ``SignedInfo`` of one reference (by default the whole document, enveloped), in its
+    canonical form. ``uri`` and ``transforms`` are written as given: callers pass constants."""
     value = base64.b64encode(digest).decode()
+    steps = "".join(f'<ds:Transform Algorithm="{t}"></ds:Transform>' for t in transforms)
     return (
         f'<ds:SignedInfo xmlns:ds="{DS}">'
         f'<ds:CanonicalizationMethod Algorithm="{EXC_C14N}"></ds:CanonicalizationMethod>'
         f'<ds:SignatureMethod Algorithm="{alg.signature}"></ds:SignatureMethod>'
-        '<ds:Reference URI="">'
-        "<ds:Transforms>"
-        f'<ds:Transform Algorithm="{ENVELOPED}"></ds:Transform>'
-        f'<ds:Transform Algorithm="{EXC_C14N}"></ds:Transform>'
-        "</ds:Transforms>"
+        f'<ds:Reference URI="{uri}">'
+        f"<ds:Transforms>{steps}</ds:Transforms>"
         f'<ds:DigestMethod Algorithm="{alg.digest}"></ds:DigestMethod>'
         f"<ds:DigestValue>{value}</ds:DigestValue>"
         "</ds:Reference>"
