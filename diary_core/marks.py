@@ -70,6 +70,9 @@ def mark_version(mark: Mark) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
 
 
+_PUPIL_LOCKS = "diary_core.marks.pupil_locks"  # session.info: (transaction, pupil ids locked)
+
+
 async def lock_pupils(ctx: Ctx, pupil_ids: Iterable[int], *, class_id: int | None = None) -> None:
     """Serialise writers of these pupils' journal entries until the caller's transaction ends,
     so that what a writer checks (a cell as his page showed it, a mark's version) is still
@@ -80,24 +83,37 @@ async def lock_pupils(ctx: Ctx, pupil_ids: Iterable[int], *, class_id: int | Non
     of several pupils never deadlock; reads after it see what the previous holder committed.
     SQLite: a no-op write takes the database's one write lock before anything is read (its
     reads before a transaction's first write run outside it). With ``class_id``, only the
-    pupils of that class are locked (the ids may come from a form)."""
-    ids = sorted(set(pupil_ids))
+    pupils of that class are locked (the ids may come from a form).
+
+    Every journal write (a mark, attendance, a period mark) takes its pupil's lock; a pupil
+    already locked in the transaction is not locked again."""
+    held: tuple[object, set[int]] | None = ctx.session.info.get(_PUPIL_LOCKS)
+    transaction = ctx.session.sync_session.get_transaction()
+    if held is None or held[0] is not transaction:
+        held = (transaction, set())
+    ids = sorted(set(pupil_ids) - held[1])
     if not ids:
         return
     which: list[ColumnElement[bool]] = [Pupil.id.in_(ids)]
     if class_id is not None:
         which.append(Pupil.class_id == class_id)
     if ctx.session.get_bind().dialect.name == "postgresql":
-        await ctx.session.execute(
-            select(Pupil.id).where(*which).order_by(Pupil.id).with_for_update()
+        ids = list(
+            await ctx.session.scalars(
+                select(Pupil.id).where(*which).order_by(Pupil.id).with_for_update()
+            )
         )
-    else:
+    else:  # the database's write lock: every pupil is held
         await ctx.session.execute(
             update(Pupil)
             .where(*which)
             .values(class_id=Pupil.class_id)
             .execution_options(synchronize_session=False)
         )
+    if held[0] is None:  # the lock's statement began the transaction
+        held = (ctx.session.sync_session.get_transaction(), held[1])
+    held[1].update(ids)
+    ctx.session.info[_PUPIL_LOCKS] = held
 
 
 async def _pupil(ctx: Ctx, pupil_id: int) -> Pupil:
@@ -194,6 +210,7 @@ async def record_mark(
     """A new mark by a teacher of the pupil's class in that subject."""
     pupil = await _pupil_to_write(ctx, pupil_id)
     ctx.require(Action.WRITE_MARKS, SubjectTarget(pupil.school_id, pupil.class_id, subject_id))
+    await lock_pupils(ctx, [pupil.id])
     subject = await _subject_of_school(ctx, subject_id, pupil.school_id)
     work_type = await ctx.session.get(WorkType, work_type_id)
     if work_type is None or work_type.school_id != pupil.school_id:
@@ -410,6 +427,7 @@ async def set_attendance(ctx: Ctx, *, pupil_id: int, lesson_id: int, kind: str |
     ctx.require(
         Action.WRITE_MARKS, SubjectTarget(pupil.school_id, pupil.class_id, lesson.subject_id)
     )
+    await lock_pupils(ctx, [pupil.id])
     existing = await ctx.session.scalar(
         select(Attendance).where(
             Attendance.pupil_id == pupil_id,
@@ -493,6 +511,7 @@ async def set_period_mark(
     )
     await _subject_of_school(ctx, subject_id, pupil.school_id)
     await _period(ctx, period_id, pupil.school_id)
+    await lock_pupils(ctx, [pupil.id])
     parsed = parse_mark(value)
     existing = await ctx.session.scalar(
         select(PeriodMark).where(
