@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any, NoReturn
 
 from config import ConfigError
 from diary_core.errors import DiaryError
@@ -43,6 +45,92 @@ COMMAND_OF = {
 }
 
 
+class RussianHelpFormatter(argparse.HelpFormatter):
+    """argparse's help layout with its one heading in Russian (``использование:``)."""
+
+    def add_usage(
+        self,
+        usage: str | None,
+        actions: Iterable[argparse.Action],
+        groups: Iterable[argparse._MutuallyExclusiveGroup],
+        prefix: str | None = None,
+    ) -> None:
+        super().add_usage(usage, actions, groups, "использование: " if prefix is None else prefix)
+
+
+def _type_name(name: str) -> str:
+    return {"int": "целое число", "float": "число"}.get(name, name)
+
+
+#: argparse's own error messages (Python 3.11 and later) and their Russian wording.
+_ERRORS: tuple[tuple[re.Pattern[str], Any], ...] = (
+    (re.compile(r"argument (\S+?): (.*)", re.S), lambda m: f"{m[1]}: {russian_error(m[2])}"),
+    (
+        re.compile(r"invalid choice: (.*) \(choose from (.*)\)", re.S),
+        lambda m: f"недопустимое значение {m[1]} (возможные: {m[2]})",
+    ),
+    (
+        re.compile(r"invalid (\w+) value: (.*)", re.S),
+        lambda m: f"неверное значение {m[2]} (ожидается {_type_name(m[1])})",
+    ),
+    (re.compile(r"expected one argument"), lambda m: "нужно указать значение"),
+    (
+        re.compile(r"expected at most one argument"),
+        lambda m: "допускается не больше одного значения",
+    ),
+    (re.compile(r"expected at least one argument"), lambda m: "нужно хотя бы одно значение"),
+    (re.compile(r"ignored explicit argument (.*)"), lambda m: f"лишнее значение {m[1]}"),
+    (
+        re.compile(r"the following arguments are required: (.*)", re.S),
+        lambda m: f"не указаны обязательные аргументы: {m[1]}",
+    ),
+    (re.compile(r"unrecognized arguments: (.*)", re.S), lambda m: f"неизвестные аргументы: {m[1]}"),
+    (
+        re.compile(r"ambiguous option: (\S+) could match (.*)", re.S),
+        lambda m: f"неоднозначный параметр {m[1]}: подходят {m[2]}",
+    ),
+    (re.compile(r"not allowed with argument (.*)"), lambda m: f"нельзя вместе с {m[1]}"),
+    (
+        re.compile(r"one of the arguments (.*) is required", re.S),
+        lambda m: f"нужен один из аргументов: {m[1]}",
+    ),
+)
+
+
+def russian_error(message: str) -> str:
+    """An argparse error message in Russian (one it does not know is left as it is)."""
+    for pattern, wording in _ERRORS:
+        match = pattern.fullmatch(message)
+        if match:
+            return str(wording(match))
+    return message
+
+
+class RussianArgumentParser(argparse.ArgumentParser):
+    """``ediary``'s parser: argparse with its headings, ``-h`` and errors in Russian.
+
+    Subcommands inherit it (argparse makes them with the parent's class), so every
+    ``ediary COMMAND --help`` reads the same."""
+
+    def __init__(self, *args: Any, add_help: bool = True, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", RussianHelpFormatter)
+        super().__init__(*args, add_help=False, **kwargs)
+        self._positionals.title = "аргументы"
+        self._optionals.title = "параметры"
+        if add_help:
+            self.add_argument(
+                "-h",
+                "--help",
+                action="help",
+                default=argparse.SUPPRESS,
+                help="показать эту справку",
+            )
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: ошибка: {russian_error(message)}\n")
+
+
 def _command_name(argv: Sequence[str]) -> str | None:
     """The command word of ``argv`` (after the global ``--config FILE``), if any."""
     args = list(argv)
@@ -58,14 +146,14 @@ def _command_name(argv: Sequence[str]) -> str | None:
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The parser; given ``argv``, with only the module of the command it names."""
-    parser = argparse.ArgumentParser(
+    parser = RussianArgumentParser(
         prog="ediary",
         description="Электронный дневник школы: шлюз Госуслуг, консоль и дневник.",
     )
     parser.add_argument(
         "--config", help="файл настроек TOML (по умолчанию $EDIARY_CONFIG или встроенные значения)"
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, title="команды")
     chosen = COMMAND_OF.get(_command_name(argv) or "") if argv is not None else None
     for name in (chosen,) if chosen else COMMAND_MODULES:
         importlib.import_module(name).register(sub)
