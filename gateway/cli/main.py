@@ -112,9 +112,10 @@ class RussianArgumentParser(argparse.ArgumentParser):
     Subcommands inherit it (argparse makes them with the parent's class), so every
     ``ediary COMMAND --help`` reads the same."""
 
-    def __init__(self, *args: Any, add_help: bool = True, **kwargs: Any) -> None:
+    def __init__(self, **kwargs: Any) -> None:
+        add_help = kwargs.pop("add_help", True)
         kwargs.setdefault("formatter_class", RussianHelpFormatter)
-        super().__init__(*args, add_help=False, **kwargs)
+        super().__init__(add_help=False, **kwargs)
         self._positionals.title = "аргументы"
         self._optionals.title = "параметры"
         if add_help:
