@@ -32,6 +32,7 @@ from diary_core.models import (
 from diary_core.notifications import notify
 from diary_core.policy import Action, Actor, PupilTarget, SchoolTarget
 from diary_core.roles import STAFF_ROLES, Role
+from diary_core.russian import genitive_name
 from diary_core.text import clean_line
 from diary_core.text import clean_text as clean_multiline
 
@@ -277,7 +278,8 @@ async def _notify_others(ctx: Ctx, conv: Conversation) -> None:
     author = await ctx.session.get(User, ctx.actor.user_id)
     assert author is not None
     what = "Вопрос администрации" if conv.kind == "admin_question" else "Новое сообщение"
-    text = f"{what} от {author.full_name}: «{conv.topic}»"
+    sender = genitive_name(author.last_name, author.first_name, author.middle_name)
+    text = f"{what} от {sender}: «{conv.topic}»"
     await notify(ctx.session, list(others), "message", text, conv.pupil_id, ctx.now())
 
 

@@ -14,6 +14,7 @@ import jinja2
 from aiohttp import web
 
 from config import Settings
+from diary_core import russian
 from diary_core.clock import Clock, SystemClock
 from diary_core.db import create_engine, session_factory
 from gateway import keys
@@ -106,6 +107,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     env.globals["static"] = lambda path: f"/static/{path}"
     zone = ZoneInfo(settings.server.timezone)
     env.filters["local"] = lambda moment, fmt="%d.%m.%Y %H:%M": local_time(moment, zone, fmt)
+    env.filters["waiting"] = russian.waiting  # a wait in days: «меньше дня», «2 дня», «5 дней»
     setup_routes(app, HERE / "static")
     setup_portal(app)
     app.on_startup.append(_freeze_gc)

@@ -7,7 +7,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from diary_core.models import ExternalIdentity, User
-from gateway import auth, keys, sessions, throttle
+from gateway import auth, keys, sessions, throttle, useragent
 from gateway.pages import render
 
 METHOD_TITLES = {"password": "логин и пароль", "esia": "Госуслуги"}
@@ -41,6 +41,7 @@ async def account_page(request: web.Request) -> web.Response:
             "history": history,
             "esia": esia,
             "methods": METHOD_TITLES,
+            "browser_of": useragent.describe,
             "csrf_token": view.csrf_token,
             "password_changed": view.data.get("password_changed", False),
         },

@@ -61,6 +61,13 @@ def _render_login(
     )
 
 
+def lockout_message(retry_after_seconds: int) -> str:
+    """The 429 page's text with the wait ``Retry-After`` gives, in whole minutes rounded up
+    (never «через 0 мин.»)."""
+    minutes = max(1, -(-retry_after_seconds // 60))
+    return f"Слишком много неудачных попыток. Попробуйте снова через {minutes} мин."
+
+
 def _client(request: web.Request) -> tuple[str, str]:
     return request.remote or "", request.headers.get("User-Agent", "")
 
@@ -86,7 +93,7 @@ async def login_submit(request: web.Request) -> web.Response:
             request,
             auth.csrf_token(request),
             login,
-            "Слишком много неудачных попыток входа. Попробуйте позже.",
+            lockout_message(verdict.retry_after_seconds),
             status=429,
         )
         response.headers["Retry-After"] = str(verdict.retry_after_seconds)

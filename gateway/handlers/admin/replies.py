@@ -7,18 +7,19 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from diary_core import admin_views
+from diary_core import admin_views, russian
 from diary_core.messaging import OVERDUE_AFTER
 from gateway import auth
 from gateway.handlers.admin.common import admin_actor, page
 
 
 def waited(delta: timedelta) -> str:
-    """A wait in words: ``8 дн. 3 ч.``, ``5 ч.``, ``менее часа``."""
-    days, hours = delta.days, delta.seconds // 3600
-    if days:
-        return f"{days} дн. {hours} ч." if hours else f"{days} дн."
-    return f"{hours} ч." if hours else "менее часа"
+    """A wait in words: ``8 дней 3 часа``, ``1 день``, ``5 часов``, ``меньше часа``."""
+    hours = delta.seconds // 3600
+    in_hours = russian.counted(hours, "час", "часа", "часов")
+    if delta.days >= 1:
+        return f"{russian.days(delta.days)} {in_hours}" if hours else russian.days(delta.days)
+    return in_hours if delta.days == 0 and hours else "меньше часа"
 
 
 async def replies_page(request: web.Request) -> web.Response:

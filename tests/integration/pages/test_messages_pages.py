@@ -345,7 +345,7 @@ async def test_notifications_listed_and_marked_read(site: Site) -> None:
     await parent.close()
     teacher = await site.browser(w.teacher_math)
     html = await (await teacher.get(site.base + "/notifications")).text()
-    assert "Новое сообщение от Смирнова Елена Петровна" in html and "новое" in html
+    assert "Новое сообщение от Смирновой Елены Петровны" in html and "новое" in html
     mine = re.findall(r'name="id" value="(\d+)"', html)
     assert len(mine) == 1
     token = await teacher.csrf(site.base + "/notifications")
