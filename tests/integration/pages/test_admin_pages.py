@@ -458,7 +458,7 @@ async def test_overdue_after_seven_days_on_the_dashboard(
     overdue = await (await later.get(base + "/console/admin/replies")).text()
     await later.close()
     rows = table(overdue, "replies")
-    assert '<tr class="overdue">' in rows and "просрочено" in rows and "7 дн." in rows
+    assert '<tr class="overdue">' in rows and "просрочено" in rows and "7 дней" in rows
 
 
 # --- the audit log ---------------------------------------------------------------------------
