@@ -518,7 +518,10 @@ async def _what_changed(ctx: Ctx, kind: str, planned: Slot, v: _ChangeValues) ->
             what += f", предмет: {subject.name}"
         return what
     if kind == "room_change":
-        return f"урок пройдёт в кабинете {v.room}"
+        from diary_core.russian import where_room  # «в кабинете 7», «в актовом зале»
+
+        place = where_room(v.room or "")
+        return f"урок пройдёт {place}" if place.startswith("в ") else f"другой кабинет — {v.room}"
     if kind == "moved" and v.moved_to_date is not None:
         return f"урок перенесён на {v.moved_to_date:%d.%m.%Y}, {v.moved_to_lesson}-й урок"
     return "урок отменён"

@@ -1,7 +1,8 @@
 """Russian wording where a person reads it, over HTTP on both databases: how long a message
 waits for a reply («ждёт меньше дня», «1 день», «2 дня», «5 дней»), the sender's name in
 the genitive («от Смирновой Елены Петровны»), browsers by name in the sessions table, and
-how long to wait after too many failed sign-ins."""
+how long to wait after too many failed sign-ins, and where a moved lesson takes place
+(«урок пройдёт в актовом зале»)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from diary_core import accounts
 from diary_core.clock import FixedClock
 from gateway.state.models import WebSession
+from tests.integration.pages.test_class_teacher_pages import TOMORROW, _published_timetable
 from tests.support.gateway import Browser, free_port, gateway_settings, running_gateway, sign_in_as
 from tests.support.world import World
 from tests.unit.test_useragent import IPHONE_SAFARI, WIN_CHROME
@@ -166,3 +168,41 @@ async def test_lockout_page_says_how_long_to_wait(
         assert waits == [5, 4]  # the window is five minutes; a minute and a half later, four
     finally:
         await browser.close()
+
+
+@pytest.mark.parametrize(
+    ("room", "said"),
+    [
+        ("актовый зал", "урок пройдёт в актовом зале"),
+        ("12", "урок пройдёт в кабинете 12"),
+        ("Точка роста", "другой кабинет — Точка роста"),
+    ],
+)
+async def test_room_change_says_where_in_good_russian(
+    base: str, engine: AsyncEngine, world: World, clock: FixedClock, room: str, said: str
+) -> None:
+    await _published_timetable(world)
+    browser = Browser()
+    await sign_in_as(browser, engine, world.ct_5a, clock.now())
+    url = f"{base}/console/class/{world.class_5a}/timetable"
+    token = await browser.csrf(url)
+    resp = await browser.post(
+        url,
+        {
+            "csrf_token": token,
+            "date": TOMORROW.isoformat(),
+            "lesson_number": "2",
+            "kind": "room_change",
+            "teacher_id": "",
+            "subject_id": "",
+            "room": room,
+            "moved_to_date": "",
+            "moved_to_lesson": "",
+            "note": "",
+        },
+    )
+    await browser.close()
+    assert resp.status == 303, await resp.text()
+    page = await _page(engine, clock, world.parent_a1, base + "/notifications")
+    assert said in page
+    assert "в кабинете актовый" not in page and "в кабинете Точка" not in page
