@@ -12,6 +12,109 @@ from diary_core.driver import unnest
 from diary_core.models import AuditEvent
 from diary_core.policy import Actor
 
+#: Every action the log records, as the administrator reads it: a Russian phrase, the actor
+#: its subject («Иванова А. П. исправил(а) отметку»). The audit log's filter offers these.
+ACTIONS: dict[str, str] = {
+    # marks, attendance, period marks (one event per change-log entry, see record_change)
+    "mark.create": "поставил(а) отметку",
+    "mark.update": "исправил(а) отметку",
+    "mark.delete": "удалил(а) отметку",
+    "attendance.create": "отметил(а) посещаемость",
+    "attendance.update": "исправил(а) отметку посещаемости",
+    "attendance.delete": "снял(а) отметку посещаемости",
+    "period_mark.create": "выставил(а) итоговую отметку",
+    "period_mark.update": "исправил(а) итоговую отметку",
+    "period_marks.lock": "закрыл(а) итоговые отметки",
+    "period_marks.unlock": "открыл(а) итоговую отметку",
+    # lessons
+    "lesson.topic": "изменил(а) тему урока",
+    "lesson.homework": "изменил(а) домашнее задание",
+    # timetable
+    "timetable.set": "составил(а) недельное расписание",
+    "timetable.publish": "опубликовал(а) расписание",
+    "timetable.change": "изменил(а) расписание на дату",
+    # school structure and people
+    "school.create": "создал(а) школу",
+    "year.create": "создал(а) учебный год",
+    "class.create": "создал(а) класс",
+    "class.set_teacher": "назначил(а) классного руководителя",
+    "subject.create": "добавил(а) предмет",
+    "assignment.create": "назначил(а) учителя на предмет в классе",
+    "user.create": "создал(а) учётную запись",
+    "user.disable": "отключил(а) учётную запись",
+    "user.enable": "включил(а) учётную запись",
+    "credentials.issue": "выдал(а) логин и пароль",
+    "password.change": "сменил(а) пароль",
+    "link_code.issue": "выдал(а) код привязки Госуслуг",
+    "esia.link": "связал(а) учётную запись с Госуслугами",
+    "pupil.enroll": "зачислил(а) ученика",
+    "guardianship.create": "связал(а) родителя с ребёнком",
+    "guardianship.confirm": "подтвердил(а) родителя",
+    "guardianship.reject": "отклонил(а) родителя",
+    "roster.import": "импортировал(а) список учеников",
+    "marks.import": "импортировал(а) отметки",
+    # communication
+    "announcement.create": "опубликовал(а) объявление",
+    "announcement.read": "прочитал(а) объявление",
+    "announcement.receipts": "просмотрел(а), кто прочитал объявление",
+    "conversation.start": "начал(а) переписку",
+    "conversation.read": "прочитал(а) переписку",
+    "message.post": "написал(а) сообщение",
+    "notification.read": "прочитал(а) уведомления",
+    # reads of personal data
+    "pupil.marks.read": "просмотрел(а) отметки ученика",
+    "pupil.attendance.read": "просмотрел(а) посещаемость ученика",
+    "gradebook.read": "просмотрел(а) журнал класса",
+    "class.roster.read": "просмотрел(а) список класса",
+    "mark.history.read": "просмотрел(а) историю отметки",
+    "period_marks.view": "просмотрел(а) итоговые отметки класса",
+    "audit.read": "просмотрел(а) журнал действий по ученику",
+    # the state services portal (a machine client)
+    "portal.token": "получил токен доступа",
+    "portal.progress.read": "запросил успеваемость ученика",
+    "portal.guardian.read": "запросил детей родителя",
+    "portal.changes.read": "запросил ленту изменений",
+}
+
+#: The demonstration data generator's own events: shown in Russian where they appear, never
+#: offered as a filter (they are not something an administrator looks for).
+SERVICE_ACTIONS: dict[str, str] = {
+    "demo.generate": "создал(а) демонстрационные данные",
+    "demo.structure": "создал(а) структуру демонстрационной школы",
+}
+
+
+def phrase(action: str) -> str:
+    """The Russian phrase for an action code (never the code itself)."""
+    return ACTIONS.get(action) or SERVICE_ACTIONS.get(action) or "выполнил(а) действие"
+
+
+def _add(
+    session: AsyncSession,
+    actor_kind: str,
+    actor_id: int | None,
+    action: str,
+    at: datetime,
+    school_id: int | None,
+    pupil_id: int | None,
+    object_type: str,
+    object_id: object,
+    details: dict[str, Any],
+) -> None:
+    session.add(
+        AuditEvent(
+            at=at,
+            actor_kind=actor_kind,
+            actor_id=actor_id,
+            action=action,
+            school_id=school_id,
+            pupil_id=pupil_id,
+            object_type=object_type,
+            object_id=str(object_id),
+            details=details,
+        )
+    )
+
 
 def record(
     session: AsyncSession,
@@ -27,18 +130,52 @@ def record(
 ) -> None:
     """Add an audit event to the caller's transaction: it is written exactly when the
     change it describes is, and never without it."""
-    session.add(
-        AuditEvent(
-            at=at,
-            actor_kind="system" if actor.system else "user",
-            actor_id=None if actor.system else actor.user_id,
-            action=action,
-            school_id=school_id,
-            pupil_id=pupil_id,
-            object_type=object_type,
-            object_id=str(object_id),
-            details=details,
-        )
+    _add(
+        session,
+        "system" if actor.system else "user",
+        None if actor.system else actor.user_id,
+        action,
+        at,
+        school_id,
+        pupil_id,
+        object_type,
+        object_id,
+        details,
+    )
+
+
+def record_change(
+    session: AsyncSession,
+    *,
+    school_id: int,
+    pupil_id: int,
+    entity: str,
+    entity_id: int,
+    action: str,
+    old: dict[str, Any] | None,
+    new: dict[str, Any] | None,
+    actor_id: int | None,
+    at: datetime,
+    reason: str = "",
+) -> None:
+    """The audit event of one change of a mark, attendance record or period mark
+    (``<entity>.<create|update|delete>``), in the caller's transaction: written by
+    :func:`diary_core.changes.log_change` beside the change-log entry, so no single write
+    of those records escapes the log. Authored by nobody (``actor_id`` None): the operator."""
+    details: dict[str, Any] = {"old": old, "new": new}
+    if reason:
+        details["reason"] = reason
+    _add(
+        session,
+        "user" if actor_id is not None else "system",
+        actor_id,
+        f"{entity}.{action}",
+        at,
+        school_id,
+        pupil_id,
+        entity,
+        entity_id,
+        details,
     )
 
 

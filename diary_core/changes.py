@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from diary_core import audit
 from diary_core.models import Attendance, ChangeLogEntry, Mark, PeriodMark
 
 Snapshot = dict[str, Any]
@@ -80,5 +81,8 @@ def change_row(
 
 
 def log_change(session: AsyncSession, **fields: Any) -> None:
-    """Add one change-log entry to the caller's transaction (same fields as change_row)."""
+    """Add one change-log entry to the caller's transaction (same fields as change_row),
+    and its event in the administrator's audit log (:func:`diary_core.audit.record_change`):
+    every single change of a mark, attendance record or period mark is in both or neither."""
     session.add(ChangeLogEntry(**change_row(**fields)))
+    audit.record_change(session, **fields)

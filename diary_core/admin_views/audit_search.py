@@ -3,7 +3,7 @@ dates, newest first, with keyset paging (stable however fast the log grows)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import aliased
 
 from diary_core import audit
+from diary_core.admin_views.audit_text import action_choices, describe
 from diary_core.admin_views.staff import StaffMember, staff_rows
 from diary_core.context import Ctx
 from diary_core.errors import InvalidInput, NotFound
@@ -42,6 +43,9 @@ class AuditRow:
     pupil_id: int | None
     pupil_name: str
     details: dict[str, object]
+    phrase: str = ""  # the action in Russian (audit.ACTIONS)
+    summary: str = ""  # the details in Russian, long texts cut
+    full: str = ""  # the same, whole
 
 
 @dataclass(frozen=True)
@@ -59,7 +63,7 @@ class PupilChoice:
 
 @dataclass(frozen=True)
 class FilterOptions:
-    actions: tuple[str, ...]
+    actions: tuple[tuple[str, str], ...]  # (code, Russian phrase)
     staff: tuple[StaffMember, ...]
     pupils: tuple[PupilChoice, ...]
 
@@ -118,7 +122,7 @@ def _row(r: Any) -> AuditRow:
     elif e.actor_kind == "system":
         actor = "оператор сервера"
     else:
-        actor = _name(r.a_last, r.a_first, r.a_middle) or f"#{e.actor_id}"
+        actor = _name(r.a_last, r.a_first, r.a_middle) or "удалённая учётная запись"
     return AuditRow(
         e.id,
         e.at,
@@ -169,7 +173,14 @@ async def audit_log(
             query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(PAGE_SIZE + 1)
         )
     )
-    page = tuple(_row(r) for r in rows[:PAGE_SIZE])
+    base = [_row(r) for r in rows[:PAGE_SIZE]]
+    texts = await describe(
+        ctx.session, [(b.action, b.object_type, b.object_id, dict(b.details)) for b in base]
+    )
+    page = tuple(
+        replace(b, phrase=audit.phrase(b.action), summary=t.short, full=t.full)
+        for b, t in zip(base, texts, strict=True)
+    )
     if filters.pupil_id is not None:
         audit.record(
             ctx.session,
@@ -185,14 +196,10 @@ async def audit_log(
 
 
 async def audit_filter_options(ctx: Ctx, school_id: int) -> FilterOptions:
-    """What the filters offer: the actions seen in the log, the staff, the pupils."""
+    """What the filters offer: every action the log records (:data:`audit.ACTIONS`, not the
+    values found in the table: the demo generator's service events are not offered), the
+    staff, the pupils."""
     ctx.require(Action.READ_AUDIT, SchoolTarget(school_id))
-    actions = await ctx.session.scalars(
-        select(AuditEvent.action)
-        .where(AuditEvent.school_id == school_id)
-        .distinct()
-        .order_by(AuditEvent.action)
-    )
     pupils = await ctx.session.execute(
         select(Pupil.id, User.last_name, User.first_name, User.middle_name, SchoolClass.name)
         .join(User, User.id == Pupil.user_id)
@@ -201,7 +208,7 @@ async def audit_filter_options(ctx: Ctx, school_id: int) -> FilterOptions:
         .order_by(SchoolClass.grade, SchoolClass.name, User.last_name, User.first_name)
     )
     return FilterOptions(
-        actions=tuple(actions),
+        actions=action_choices(audit.ACTIONS.items()),
         staff=tuple(await staff_rows(ctx.session, school_id)),
         pupils=tuple(
             PupilChoice(r.id, _name(r.last_name, r.first_name, r.middle_name), r.name)

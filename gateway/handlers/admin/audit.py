@@ -1,4 +1,7 @@
-"""The school's audit log with filters (actor, action, pupil, dates) and keyset paging."""
+"""The school's audit log with filters (actor, action, pupil, dates) and keyset paging.
+
+Actions and details come in Russian from the core (:data:`diary_core.audit.ACTIONS`,
+:mod:`diary_core.admin_views.audit_text`): no action codes or ids reach the page."""
 
 from __future__ import annotations
 
@@ -13,50 +16,6 @@ from diary_core.errors import InvalidInput
 from gateway import auth
 from gateway.handlers.admin.common import admin_actor, optional_date, optional_int, page
 
-ACTION_TITLES = {
-    "announcement.create": "объявление",
-    "announcement.read": "прочтение объявления",
-    "announcement.receipts": "просмотр прочтений объявления",
-    "assignment.create": "назначение учителя",
-    "audit.read": "просмотр журнала по ученику",
-    "class.create": "создание класса",
-    "class.roster.read": "просмотр списка класса",
-    "class.set_teacher": "назначение классного руководителя",
-    "conversation.read": "чтение переписки",
-    "conversation.start": "новая переписка",
-    "credentials.issue": "выдача логина и пароля",
-    "esia.link": "связь с Госуслугами",
-    "gradebook.read": "просмотр журнала класса",
-    "guardianship.confirm": "подтверждение родителя",
-    "guardianship.create": "связь «родитель — ребёнок»",
-    "guardianship.reject": "отклонение родителя",
-    "link_code.issue": "код привязки Госуслуг",
-    "mark.history.read": "просмотр истории отметки",
-    "marks.import": "импорт отметок",
-    "message.post": "сообщение",
-    "notification.read": "прочтение уведомлений",
-    "password.change": "смена пароля",
-    "period_marks.lock": "закрытие итоговых отметок",
-    "period_marks.unlock": "открытие итоговой отметки",
-    "period_marks.view": "просмотр итоговых отметок",
-    "portal.guardian.read": "портал: дети родителя",
-    "portal.progress.read": "портал: успеваемость",
-    "portal.changes.read": "портал: изменения",
-    "portal.token": "портал: получение токена",
-    "pupil.attendance.read": "просмотр посещаемости ученика",
-    "pupil.enroll": "зачисление ученика",
-    "pupil.marks.read": "просмотр отметок ученика",
-    "roster.import": "импорт списка учеников",
-    "school.create": "создание школы",
-    "subject.create": "создание предмета",
-    "timetable.change": "изменение расписания на дату",
-    "timetable.publish": "публикация расписания",
-    "timetable.set": "правка недельного расписания",
-    "user.create": "новый сотрудник",
-    "user.disable": "отключение учётной записи",
-    "user.enable": "включение учётной записи",
-    "year.create": "учебный год",
-}
 FILTER_KEYS = ("actor", "action", "pupil", "from", "to")
 
 
@@ -101,7 +60,6 @@ async def audit_page(request: web.Request) -> web.Response:
             "log": log,
             "options": options,
             "query": query,
-            "titles": ACTION_TITLES,
             "link": lambda **c: _link(query, **c),
             "next_url": next_url,
             "first_page": before is None,
