@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import exists, select
 
+from diary_core import audit
 from diary_core.context import Ctx
 from diary_core.errors import InvalidInput, NotFound
-from diary_core.models import Lesson, Mark, SchoolClass, Subject
+from diary_core.models import Lesson, LessonHistoryEntry, Mark, SchoolClass, Subject, User
 from diary_core.policy import Action, ClassTarget, SchoolTarget, SubjectTarget
 from diary_core.text import clean_line
 from diary_core.text import clean_text as clean_multiline
@@ -83,13 +84,130 @@ async def record_lesson(
             created_by_id=actor_id,
         )
         ctx.session.add(lesson)
+        old_topic = old_homework = ""
     elif lesson.subject_id != subject_id:
         raise InvalidInput("в это время у класса урок другого предмета", field="lesson_number")
-    lesson.topic = _text(topic, "topic", "Тема урока", multiline=False)
-    lesson.homework = _text(homework, "homework", "Домашнее задание", multiline=True)
+    else:
+        old_topic, old_homework = lesson.topic, lesson.homework
+    new_topic = _text(topic, "topic", "Тема урока", multiline=False)
+    new_homework = _text(homework, "homework", "Домашнее задание", multiline=True)
+    created = lesson.id is None
+    if not created and (new_topic, new_homework) == (old_topic, old_homework):
+        return lesson  # nothing changed: no history entry, no audit event
+    lesson.topic, lesson.homework = new_topic, new_homework
     lesson.updated_at, lesson.updated_by_id = now, actor_id
     await ctx.session.flush()
+    ctx.session.add(
+        LessonHistoryEntry(
+            school_id=lesson.school_id,
+            lesson_id=lesson.id,
+            action="create" if created else "update",
+            old_topic=old_topic,
+            new_topic=new_topic,
+            old_homework=old_homework,
+            new_homework=new_homework,
+            actor_id=actor_id,
+            at=now,
+        )
+    )
+    for field, old, new in (
+        ("topic", old_topic, new_topic),
+        ("homework", old_homework, new_homework),
+    ):
+        if old != new:
+            audit.record(
+                ctx.session,
+                ctx.actor,
+                f"lesson.{field}",
+                now,
+                school_id=lesson.school_id,
+                object_type="lesson",
+                object_id=lesson.id,
+                class_id=lesson.class_id,
+                subject_id=lesson.subject_id,
+                date=lesson.date.isoformat(),
+                lesson_number=lesson.lesson_number,
+                old=old,
+                new=new,
+            )
+    await ctx.session.flush()
     return lesson
+
+
+@dataclass(frozen=True)
+class LessonChange:
+    """One entry of a lesson's history: what its topic and homework were and became."""
+
+    at: datetime
+    action: str  # create | update
+    author: str  # the author's full name; empty for the server operator
+    old_topic: str
+    new_topic: str
+    old_homework: str
+    new_homework: str
+
+
+@dataclass(frozen=True)
+class LessonHistory:
+    lesson_id: int
+    class_name: str
+    subject: str
+    date: date
+    lesson_number: int
+    topic: str
+    homework: str
+    changes: tuple[LessonChange, ...]  # oldest first
+
+
+async def lesson_history(ctx: Ctx, lesson_id: int) -> LessonHistory:
+    """A lesson's topic and homework now and every change of them, oldest first, with who
+    and when (staff of the lesson's school who may edit it or read the class)."""
+    lesson = await ctx.session.get(Lesson, lesson_id)
+    if lesson is None:
+        raise NotFound("урок не найден")
+    if not ctx.actor.system and not ctx.actor.staff_of(lesson.school_id):
+        raise NotFound("урок не найден")
+    ctx.require(Action.READ_CLASS, ClassTarget(lesson.school_id, lesson.class_id))
+    cls = await _class(ctx, lesson.class_id)
+    subject = await ctx.session.get(Subject, lesson.subject_id)
+    rows = await ctx.session.execute(
+        select(
+            LessonHistoryEntry.at,
+            LessonHistoryEntry.action,
+            User.last_name,
+            User.first_name,
+            User.middle_name,
+            LessonHistoryEntry.old_topic,
+            LessonHistoryEntry.new_topic,
+            LessonHistoryEntry.old_homework,
+            LessonHistoryEntry.new_homework,
+        )
+        .outerjoin(User, User.id == LessonHistoryEntry.actor_id)
+        .where(LessonHistoryEntry.lesson_id == lesson.id)
+        .order_by(LessonHistoryEntry.id)
+    )
+    changes = tuple(
+        LessonChange(
+            r.at,
+            r.action,
+            " ".join(p for p in (r.last_name, r.first_name, r.middle_name) if p),
+            r.old_topic,
+            r.new_topic,
+            r.old_homework,
+            r.new_homework,
+        )
+        for r in rows
+    )
+    return LessonHistory(
+        lesson.id,
+        cls.name,
+        subject.name if subject else "",
+        lesson.date,
+        lesson.lesson_number,
+        lesson.topic,
+        lesson.homework,
+        changes,
+    )
 
 
 async def class_lessons(

@@ -75,7 +75,7 @@ def page(
 
 def setup_console_routes(app: web.Application) -> None:
     """Register the console's routes (the administrator's are registered separately)."""
-    from gateway.handlers.console import class_teacher, gradebook, index
+    from gateway.handlers.console import class_teacher, gradebook, index, lesson_history
 
     r = app.router
     r.add_get("/console", index.index_page, name="console")
@@ -84,6 +84,11 @@ def setup_console_routes(app: web.Application) -> None:
     r.add_post("/console/lessons", gradebook.lesson_create)
     r.add_get(r"/console/lessons/{lesson_id:\d+}", gradebook.lesson_page, name="console_lesson")
     r.add_post(r"/console/lessons/{lesson_id:\d+}", gradebook.lesson_submit)
+    r.add_get(
+        r"/console/lessons/{lesson_id:\d+}/history",
+        lesson_history.lesson_history_page,
+        name="console_lesson_history",
+    )
     r.add_get(r"/console/marks/{mark_id:\d+}", gradebook.mark_page, name="console_mark")
     base = r"/console/class/{class_id:\d+}"
     r.add_get(base, class_teacher.class_page, name="console_class")
