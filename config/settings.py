@@ -143,6 +143,13 @@ class SessionSettings:
 class FeedSettings:
     key_file: str = ""
     cert_file: str = ""
+    #: What ``application/xml`` without a ``profile`` gets: enveloped XML-DSig, or SMEV 3.
+    xml_profile: str = field(default="xmldsig", metadata=check(_one_of("xmldsig", "smev3")))
+    #: The SMEV 3 profile's GOST R 34.10-2012 key and certificate, or a certified provider's
+    #: command that signs SignedInfo (stdin → raw signature); none set: a throwaway GOST key.
+    smev3_key_file: str = ""
+    smev3_cert_file: str = ""
+    smev3_sign_command: str = ""
     issuer: str = "ediary-gateway"
     token_lifetime_seconds: int = field(default=300, metadata=check(_positive))
     rate_limit_per_minute: int = field(default=600, metadata=check(_positive))

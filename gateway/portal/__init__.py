@@ -16,8 +16,8 @@ if TYPE_CHECKING:
 
 
 def setup_portal(app: web.Application) -> None:
-    """Routes and state of the portal feed. The signer is built now, from ``[feed]``
-    (a throwaway key, with a warning, when no key is configured)."""
+    """Routes and state of the portal feed. The signers are built now, from ``[feed]``
+    (throwaway keys, with a warning, when none is configured)."""
     # Imported here so that the export's signing workers, which import only
     # gateway.portal.signing and gateway.portal.xml, stay small.
     from gateway import keys
@@ -25,11 +25,13 @@ def setup_portal(app: web.Application) -> None:
     from gateway.portal.auth import TOKEN_PATH
     from gateway.portal.cache import DocumentCache
     from gateway.portal.signing import signer_from_settings
+    from gateway.portal.smev import smev_signer_from_settings
     from gateway.portal.state import PORTAL, PortalState
 
     feed = app[keys.SETTINGS].feed
     app[PORTAL] = PortalState(
         signer=signer_from_settings(feed),
+        smev=smev_signer_from_settings(feed),
         cache=DocumentCache(timedelta(days=feed.document_cache_days)),
     )
     app.cleanup_ctx.append(_group_commit)  # after the engine's: it needs the engine

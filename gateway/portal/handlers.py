@@ -25,6 +25,7 @@ from diary_core.progress import (
     pupil_version_of,
 )
 from diary_core.snils import normalize_snils
+from gateway import keys
 from gateway.portal import auth, documents, negotiation, problems, tokens
 from gateway.portal.cache import DocKey, with_stored
 from gateway.portal.endpoint import Call, Lookup, serve
@@ -84,7 +85,8 @@ def _claimed_client(assertion: str) -> str:
 
 
 def _format_of(request: web.Request, details: dict[str, Any]) -> str:
-    fmt = negotiation.choose(request.headers.get("Accept"))
+    profile = request.app[keys.SETTINGS].feed.xml_profile
+    fmt = negotiation.choose(request.headers.get("Accept"), profile)
     if fmt is None:
         raise problems.not_acceptable()
     details["format"] = fmt
@@ -127,8 +129,10 @@ def _headers(content_type: str | None) -> dict[str, str]:
 
 #: The headers of a document, by format, and of a 304 (each response adds its ETag).
 _HEADERS = {
-    fmt: _headers(media if fmt == "jose" else f"{media}; charset=utf-8")
-    for fmt, media in negotiation.MEDIA_TYPES.items()
+    "xml": _headers("application/xml; charset=utf-8"),
+    "smev3": _headers('application/xml; profile="smev3"; charset=utf-8'),
+    "jose": _headers("application/jose"),
+    "json": _headers("application/json; charset=utf-8"),
 }
 _NOT_MODIFIED = _headers(None)
 
@@ -141,14 +145,16 @@ def _not_modified(etag: str) -> web.Response:
     return web.Response(status=304, headers={**_NOT_MODIFIED, "ETag": etag})
 
 
-def _render(call: Call, fmt: str, doc: documents.Json, to_xml: ToXml) -> bytes:
+async def _render(call: Call, fmt: str, doc: documents.Json, to_xml: ToXml) -> bytes:
     """The document in the asked representation, signed unless it is plain JSON."""
     signer = call.state.signer
-    if fmt == "xml":
+    if fmt in ("xml", "smev3"):
         try:
             xml = to_xml(doc)
         except NotXmlText as exc:  # data stored before such characters were refused
             raise problems.not_xml(exc.reason()) from None
+        if fmt == "smev3":
+            return DECLARATION + await call.state.smev.sign(xml)
         return DECLARATION + signer.sign_xml(xml)
     if fmt == "jose":
         return signer.sign_jws(documents.dumps(doc)).encode()
@@ -207,7 +213,7 @@ async def _progress(call: Call) -> web.Response:
     version = pupil_version_of(found[:_VERSION_WIDTH])
     pupil_id = await _readable(call, version.place)
     key = DocKey(pupil_id, ask.start, ask.end, ask.fmt)
-    etag = key.etag(version.version, call.state.signer.key_id)
+    etag = key.etag(version.version, call.state.key_id(ask.fmt))
     if _matches(call.request, etag):
         return _not_modified(etag)
     stored = (found[_VERSION_WIDTH], found[_VERSION_WIDTH + 1])
@@ -215,7 +221,7 @@ async def _progress(call: Call) -> web.Response:
     if body is None:
         rows = await load_pupil_rows(call.conn, pupil_id, ask.start, ask.end, pupil=version.pupil)
         doc = documents.progress_json(rows, _meta(call))
-        body = _render(call, ask.fmt, doc, progress_xml)
+        body = await _render(call, ask.fmt, doc, progress_xml)
         call.writes.append(await call.state.cache.put(call.conn, key, etag, body, call.now))
     return _document(ask.fmt, body, etag)
 
@@ -237,11 +243,11 @@ def _content_etag(fmt: str, doc: documents.Json, key_id: str) -> str:
     return '"' + hashlib.sha256(raw.encode()).hexdigest()[:40] + '"'
 
 
-def _signed(call: Call, fmt: str, doc: documents.Json, to_xml: ToXml) -> web.Response:
-    etag = _content_etag(fmt, doc, call.state.signer.key_id)
+async def _signed(call: Call, fmt: str, doc: documents.Json, to_xml: ToXml) -> web.Response:
+    etag = _content_etag(fmt, doc, call.state.key_id(fmt))
     if _matches(call.request, etag):
         return _not_modified(etag)
-    return _document(fmt, _render(call, fmt, doc, to_xml), etag)
+    return _document(fmt, await _render(call, fmt, doc, to_xml), etag)
 
 
 async def guardian(request: web.Request) -> web.Response:
@@ -268,7 +274,7 @@ async def _guardian(call: Call) -> web.Response:
     if len(pupils) == 1:
         call.school_id, call.pupil_id = pupils[0].school.id, pupils[0].id
     doc = documents.guardian_json(oid, pupils, _meta(call))
-    return _signed(call, fmt, doc, guardian_xml)
+    return await _signed(call, fmt, doc, guardian_xml)
 
 
 def _limit(query: Any) -> int:
@@ -304,7 +310,7 @@ async def _changes(call: Call) -> web.Response:
         next_cursor=page.next_cursor, pupil_ids=sorted({c.pupil_id for c in page.changes})
     )
     doc = documents.changes_json(page, cursor, _meta(call))
-    return _signed(call, fmt, doc, changes_xml)
+    return await _signed(call, fmt, doc, changes_xml)
 
 
 async def jwks(request: web.Request) -> web.Response:

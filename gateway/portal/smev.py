@@ -26,12 +26,20 @@ transform of those bytes.
 from __future__ import annotations
 
 import base64
+import logging
 import re
 from collections.abc import Callable
 
+from config.settings import ConfigError, FeedSettings
 from gateway.portal import xmldsig
 from gateway.portal.smev_transform import smev_transform
-from gosuslugi_adapter.gost import streebog
+from gosuslugi_adapter.devkeys import generate_gost_credentials
+from gosuslugi_adapter.errors import SignerError
+from gosuslugi_adapter.gost import GostPublicKey, streebog
+from gosuslugi_adapter.keys import load_certificate, load_private_key
+from gosuslugi_adapter.signers import GostSigner, SignatureForm, Signer, load_signer
+
+log = logging.getLogger("ediary.portal")
 
 SMEV_TRANSFORM = "urn://smev-gov-ru/xmldsig/transform"
 _CPXMLSEC = "urn:ietf:params:xml:ns:cpxmlsec:algorithms:"
@@ -76,21 +84,86 @@ def digest_input(payload: bytes) -> bytes:
     return smev_transform(payload)
 
 
-def sign_smev(document: bytes, alg: xmldsig.Algorithms, info: bytes) -> bytes:
-    """``document`` signed in the SMEV 3 profile; ``info`` is its ``KeyInfo``."""
-    payload = with_id(document)
-    si = xmldsig.signed_info(
-        alg, alg.hash(digest_input(payload)), uri=f"#{PAYLOAD_ID}", transforms=TRANSFORMS
-    )
-    value = base64.b64encode(alg.sign(si)).decode()
+def _signed_info(payload: bytes, alg: xmldsig.Algorithms) -> bytes:
+    digest = alg.hash(digest_input(payload))
+    return xmldsig.signed_info(alg, digest, uri=f"#{PAYLOAD_ID}", transforms=TRANSFORMS)
+
+
+def _assemble(payload: bytes, si: bytes, value: bytes, info: bytes) -> bytes:
     return b"".join(
         (
             f'<s:SignedDocument xmlns:s="{NS}">'.encode(),
             payload,
             f'<s:Signature><ds:Signature xmlns:ds="{xmldsig.DS}">'.encode(),
             si,
-            f"<ds:SignatureValue>{value}</ds:SignatureValue>".encode(),
+            f"<ds:SignatureValue>{base64.b64encode(value).decode()}</ds:SignatureValue>".encode(),
             info,
             b"</ds:Signature></s:Signature></s:SignedDocument>",
         )
+    )
+
+
+def sign_smev(document: bytes, alg: xmldsig.Algorithms, info: bytes) -> bytes:
+    """``document`` signed in the SMEV 3 profile by ``alg.sign``; ``info`` is its ``KeyInfo``."""
+    payload = with_id(document)
+    si = _signed_info(payload, alg)
+    return _assemble(payload, si, alg.sign(si), info)
+
+
+class SmevDocumentSigner:
+    """Signs documents in the SMEV 3 profile with a client_secret signer of the adapter: a GOST
+    key in the process, or a certified provider's command (CryptoPro's ``cryptcp`` or
+    ``csptest``) that signs the ``SignedInfo``. One signer interface for both uses: the
+    command's output is checked against the certificate (and CryptoAPI's reversed byte order
+    turned around) by :class:`~gosuslugi_adapter.signers.CommandSigner` itself."""
+
+    def __init__(self, signer: Signer) -> None:
+        key = signer.certificate.public_key
+        if not isinstance(key, GostPublicKey):
+            raise ValueError("the SMEV 3 profile needs a GOST R 34.10-2012 certificate")
+        self._signer = signer
+        self.certificate = signer.certificate
+        self._alg = gost_algorithms(key.bits, _unused)
+        self._info = xmldsig.key_info(signer.certificate.der)
+        #: Names the key in every ETag of this profile: a new key re-signs.
+        self.key_id = signer.certificate_hash[:32]
+
+    async def sign(self, document: bytes) -> bytes:
+        payload = with_id(document)
+        si = _signed_info(payload, self._alg)
+        value = await self._signer.sign(si, SignatureForm.RAW)
+        return _assemble(payload, si, value, self._info)
+
+
+def _unused(_data: bytes) -> bytes:
+    raise AssertionError("SmevDocumentSigner signs through its Signer")
+
+
+def smev_signer_from_settings(feed: FeedSettings) -> SmevDocumentSigner:
+    """The ``[feed] smev3_*`` signer; with none configured, a throwaway GOST key (warned
+    about, like the feed's throwaway RSA key)."""
+    if feed.smev3_cert_file and (feed.smev3_key_file or feed.smev3_sign_command):
+        kind = "command" if feed.smev3_sign_command else "gost"
+        try:
+            signer = load_signer(
+                kind,
+                key_file=feed.smev3_key_file,
+                cert_file=feed.smev3_cert_file,
+                command=feed.smev3_sign_command,
+            )
+            return SmevDocumentSigner(signer)
+        except (SignerError, ValueError) as exc:
+            raise ConfigError(f"feed.smev3_*: {exc}") from None
+    if feed.smev3_key_file or feed.smev3_cert_file or feed.smev3_sign_command:
+        raise ConfigError(
+            "feed.smev3_cert_file is needed with feed.smev3_key_file or feed.smev3_sign_command"
+        )
+    if feed.xml_profile == "smev3":
+        log.warning(
+            "[feed] smev3_key_file/smev3_cert_file are not set: SMEV 3 documents are signed "
+            "with a throwaway GOST key generated now (fine for the demo, not for production)"
+        )
+    creds = generate_gost_credentials(feed.issuer)
+    return SmevDocumentSigner(
+        GostSigner(load_private_key(creds.key_pem), load_certificate(creds.cert_pem))
     )

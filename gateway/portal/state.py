@@ -10,13 +10,19 @@ from aiohttp import web
 from gateway.portal.cache import DocumentCache
 from gateway.portal.commits import GroupCommit
 from gateway.portal.signing import DocumentSigner
+from gateway.portal.smev import SmevDocumentSigner
 
 
 @dataclass
 class PortalState:
-    signer: DocumentSigner
+    signer: DocumentSigner  # enveloped XML-DSig and JWS
+    smev: SmevDocumentSigner  # the SMEV 3 profile (GOST)
     cache: DocumentCache
     commits: GroupCommit | None = None  # set at start-up on PostgreSQL
+
+    def key_id(self, fmt: str) -> str:
+        """The key that signs ``fmt``: part of its ETags, so a new key re-signs."""
+        return self.smev.key_id if fmt == "smev3" else self.signer.key_id
 
 
 PORTAL = web.AppKey("portal", PortalState)
