@@ -9,7 +9,7 @@ announcement also notifies the parents it reaches.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, bindparam, case, exists, or_, select, union
@@ -173,6 +173,18 @@ async def _target(ctx: Ctx, school_id: int, class_id: int | None) -> tuple[Targe
     if cls is None or cls.school_id != school_id:
         raise NotFound("класс не найден")
     return ClassTarget(school_id, class_id), cls.name
+
+
+def end_of_day(last_day: date, zone: tzinfo) -> datetime:
+    """The instant (UTC) something shown through ``last_day`` inclusive, a calendar date of
+    the school in ``zone``, stops being shown: the school's next midnight."""
+    return datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+
+
+def last_day_shown(expires_at: datetime, zone: tzinfo) -> date:
+    """The school's last calendar date on which something expiring at ``expires_at`` is
+    still shown (the inverse of :func:`end_of_day`)."""
+    return (expires_at.astimezone(zone) - timedelta(microseconds=1)).date()
 
 
 def _check_expiry(ctx: Ctx, expires_at: datetime | None) -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, tzinfo
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,9 +19,15 @@ class Ctx:
     session: AsyncSession
     actor: Actor
     clock: Clock = field(default_factory=SystemClock)
+    #: The school's zone (``[server] timezone``): calendar dates are the school's dates.
+    zone: tzinfo = field(default_factory=lambda: ZoneInfo("Europe/Moscow"))
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    def today(self) -> date:
+        """Today's date at the school."""
+        return self.clock.now().astimezone(self.zone).date()
 
     def require(self, action: Action, target: Target) -> None:
         require(self.actor, action, target)

@@ -51,21 +51,25 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def _alembic_config(connection: Connection) -> Config:
+def _alembic_config(connection: Connection, timezone: str = "Europe/Moscow") -> Config:
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["connection"] = connection
+    cfg.attributes["timezone"] = timezone  # the school's zone, for data migrations of dates
     return cfg
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` (the newest by default)."""
+async def upgrade(
+    engine: AsyncEngine, revision: str = "head", *, timezone: str = "Europe/Moscow"
+) -> None:
+    """Bring the schema to ``revision`` (the newest by default); ``timezone`` is the school's
+    (``[server] timezone``), which migrations of calendar dates need."""
     from alembic import command
 
     async with engine.begin() as conn:
-        await conn.run_sync(lambda c: command.upgrade(_alembic_config(c), revision))
+        await conn.run_sync(lambda c: command.upgrade(_alembic_config(c, timezone), revision))
 
 
 async def is_current(engine: AsyncEngine) -> bool:

@@ -2,8 +2,11 @@
 
 A class has weekly timetables, each valid from a date on; on a given day the one with the
 latest ``valid_from`` not after it applies. Parents and pupils see only published timetables;
-staff also see drafts. A change for one date (substitution, cancellation, room change, moved
-lesson) notifies the pupils of the class and their confirmed parents.
+staff also see drafts. A published timetable is never edited in place: its correction is a
+draft from its own date, invisible to families until it is published, and publishing it tells
+the class's families which lessons changed. A change for one date (substitution,
+cancellation, room change, moved lesson) notifies the pupils of the class and their
+confirmed parents.
 """
 
 from __future__ import annotations
@@ -11,10 +14,21 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import BindParameter, Row, Select, and_, bindparam, delete, exists, or_, select
+from sqlalchemy import (
+    BindParameter,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from diary_core import announcements, audit
@@ -182,7 +196,8 @@ async def _plans(
     """For each day: the planned lessons by number, and whether they come from a draft.
 
     The timetable that applies on a day is the one with the latest ``valid_from`` not after
-    it; without ``drafts`` only published timetables count (what families see).
+    it (a draft before a published one from the same date); without ``drafts`` only
+    published timetables count (what families see).
     """
     plans, _ = await _plans_and_bells(session, class_id, days, drafts=drafts)
     return plans
@@ -254,7 +269,9 @@ def _plans_query(drafts: bool) -> Select[Any]:
             and_(bell.school_id == t.school_id, bell.number == s.lesson_number),
         )
         .where(t.class_id == bindparam("class_id"), t.valid_from <= bindparam("last"))
-        .order_by(t.valid_from)
+        # A draft correction from the same date as a published timetable comes after it:
+        # staff see the draft they are working on.
+        .order_by(t.valid_from, case((t.published_at.is_(None), 1), else_=0))
     )
     if not drafts:
         replaced = replaced.where(later.published_at.is_not(None))
@@ -318,17 +335,24 @@ async def _validate_slots(
 async def set_weekly_timetable(
     ctx: Ctx, class_id: int, valid_from: date, slots: Sequence[SlotInput]
 ) -> TimetableInfo:
-    """Create, or replace the slots of, the class's weekly timetable valid from a date.
+    """Save a draft of the class's weekly timetable valid from a date: a new draft, or the
+    draft already begun from that date with its slots replaced.
 
-    Replacing a published timetable makes it a draft again: what parents see changes only
-    by a new act of publishing (regulation 6.2). Who may: the policy's ``PUBLISH_TIMETABLE``.
+    A published timetable is never changed in place: a correction is a draft from its own
+    date (the same date as the published one, or a later one), and until it is published
+    families keep seeing the published timetable (regulation 6.2). Who may: the policy's
+    ``PUBLISH_TIMETABLE``.
     """
     cls = await _class(ctx, class_id)
     ctx.require(Action.PUBLISH_TIMETABLE, ClassTarget(cls.school_id, cls.id))
     clean = await _validate_slots(ctx.session, cls.school_id, slots)
     now, by = ctx.now(), None if ctx.actor.system else ctx.actor.user_id
     tt = await ctx.session.scalar(
-        select(Timetable).where(Timetable.class_id == class_id, Timetable.valid_from == valid_from)
+        select(Timetable).where(
+            Timetable.class_id == class_id,
+            Timetable.valid_from == valid_from,
+            Timetable.published_at.is_(None),
+        )
     )
     if tt is None:
         tt = Timetable(
@@ -344,7 +368,6 @@ async def set_weekly_timetable(
         await ctx.session.flush()
     else:
         await ctx.session.execute(delete(TimetableSlot).where(TimetableSlot.timetable_id == tt.id))
-        tt.published_at, tt.published_by_id = None, None
         tt.updated_at, tt.updated_by_id = now, by
     ctx.session.add_all(
         TimetableSlot(
@@ -374,10 +397,13 @@ async def set_weekly_timetable(
 
 
 async def publish_timetable(ctx: Ctx, timetable_id: int) -> TimetableInfo:
-    """Publish a weekly timetable: from now on the class's families see it (regulation 6.2).
+    """Publish a draft weekly timetable: from its date on the class's families see it
+    (regulation 6.2). A published timetable from the same date is replaced by it.
 
-    The act is audited, records who published it, and notifies the class's pupils and
-    their confirmed parents.
+    The act is audited and records who published it. The class's pupils and their
+    confirmed parents are told what changed from the date of this version against the
+    timetable they saw until now (a first timetable: that there is one); a version that
+    changes no lesson tells nobody anything.
     """
     tt = await ctx.session.get(Timetable, timetable_id)
     if tt is None:
@@ -386,14 +412,33 @@ async def publish_timetable(ctx: Ctx, timetable_id: int) -> TimetableInfo:
     if tt.published_at is not None:
         raise Conflict("это расписание уже опубликовано")
     cls = await _class(ctx, tt.class_id)
+    before = await _in_force(ctx.session, cls.id, tt.valid_from)
+    before_plan, after_plan = (
+        await _week_plan(ctx.session, before),
+        await _week_plan(ctx.session, tt.id),
+    )
+    replaced = await ctx.session.scalar(
+        select(Timetable.id).where(
+            Timetable.class_id == cls.id,
+            Timetable.valid_from == tt.valid_from,
+            Timetable.published_at.is_not(None),
+        )
+    )
+    if replaced is not None:
+        await ctx.session.execute(
+            delete(TimetableSlot).where(TimetableSlot.timetable_id == replaced)
+        )
+        await ctx.session.execute(delete(Timetable).where(Timetable.id == replaced))
     now = ctx.now()
     tt.published_at = now
     tt.published_by_id = None if ctx.actor.system else ctx.actor.user_id
     tt.updated_at, tt.updated_by_id = now, tt.published_by_id
     await ctx.session.flush()
-    text = f"Опубликовано новое расписание класса {cls.name} с {tt.valid_from:%d.%m.%Y}"
-    families = await announcements.family_ids(ctx.session, cls.id)
-    await notify(ctx.session, families, "timetable", text, None, now)
+    text = _publish_text(cls.name, tt.valid_from, before_plan, after_plan, first=before is None)
+    notified = 0
+    if text:
+        families = await announcements.family_ids(ctx.session, cls.id)
+        notified = await notify(ctx.session, families, "timetable", text, None, now)
     audit.record(
         ctx.session,
         ctx.actor,
@@ -404,8 +449,123 @@ async def publish_timetable(ctx: Ctx, timetable_id: int) -> TimetableInfo:
         object_id=tt.id,
         class_id=cls.id,
         valid_from=tt.valid_from.isoformat(),
+        replaced=replaced,
+        notified=notified,
     )
     return TimetableInfo(tt.id, tt.class_id, tt.valid_from, now)
+
+
+WeekPlan = dict[tuple[int, int], Slot]  # (weekday, lesson number) → the lesson
+WEEKDAY_NAMES = ("понедельник", "вторник", "среда", "четверг", "пятница", "суббота")
+
+
+async def _in_force(session: AsyncSession, class_id: int, day: date) -> int | None:
+    """The published timetable families see on ``day``, if any."""
+    t = Timetable.__table__.c
+    return await session.scalar(
+        select(t.id)
+        .where(t.class_id == class_id, t.valid_from <= day, t.published_at.is_not(None))
+        .order_by(t.valid_from.desc())
+        .limit(1)
+    )
+
+
+async def _week_plan(session: AsyncSession, timetable_id: int | None) -> WeekPlan:
+    """The lessons of one weekly timetable by (weekday, lesson number)."""
+    if timetable_id is None:
+        return {}
+    s, u, subject = TimetableSlot.__table__.c, User.__table__.c, Subject.__table__.c
+    rows = await session.execute(
+        select(
+            s.weekday,
+            s.lesson_number,
+            s.subject_id,
+            subject.name,
+            s.teacher_id,
+            u.last_name,
+            u.first_name,
+            u.middle_name,
+            s.room,
+        )
+        .join(Subject.__table__, subject.id == s.subject_id)
+        .join(User.__table__, u.id == s.teacher_id)
+        .where(s.timetable_id == timetable_id)
+    )
+    return {
+        (r.weekday, r.lesson_number): Slot(
+            r.subject_id,
+            r.name,
+            r.teacher_id,
+            _short_name(r.last_name, r.first_name, r.middle_name),
+            r.room,
+        )
+        for r in rows
+    }
+
+
+def _lesson_words(s: Slot) -> str:
+    room = f", кабинет {s.room}" if s.room else ""
+    return f"{s.subject_name} ({s.teacher_name}{room})"
+
+
+def _where(key: tuple[int, int]) -> str:
+    return f"{WEEKDAY_NAMES[key[0] - 1]}, {key[1]}-й урок"
+
+
+def _slot_changes(before: Slot, after: Slot) -> list[str]:
+    what = []
+    if before.subject_id != after.subject_id:
+        what.append(f"{after.subject_name} вместо {before.subject_name}")
+    if before.teacher_id != after.teacher_id:
+        what.append(f"учитель {after.teacher_name} вместо {before.teacher_name}")
+    if before.room != after.room:
+        new_room = f"кабинет {after.room}" if after.room else "кабинет не указан"
+        what.append(f"{new_room} вместо {before.room}" if before.room else new_room)
+    return what
+
+
+def describe_changes(before: WeekPlan, after: WeekPlan) -> list[str]:
+    """What differs between two weekly plans, one Russian phrase per lesson, in the order of
+    the week: a changed subject, teacher or room; a lesson moved to another time (the same
+    subject and teacher gone from one place and added at another); an added or removed one."""
+    removed = sorted(k for k in before if k not in after)
+    added = sorted(k for k in after if k not in before)
+    items: list[tuple[tuple[int, int], str]] = []
+    for key in sorted(k for k in before if k in after):
+        what = _slot_changes(before[key], after[key])
+        if what:
+            items.append((key, f"{_where(key)} — {', '.join(what)}"))
+    for key in list(removed):
+        old = before[key]
+        to = next(
+            (
+                k
+                for k in added
+                if (after[k].subject_id, after[k].teacher_id) == (old.subject_id, old.teacher_id)
+            ),
+            None,
+        )
+        if to is None:
+            continue
+        removed.remove(key)
+        added.remove(to)
+        room = "" if after[to].room == old.room else f", кабинет {after[to].room or 'не указан'}"
+        items.append((key, f"{old.subject_name}: {_where(key)} перенесён на {_where(to)}{room}"))
+    items += [(k, f"{_where(k)} — убран урок {before[k].subject_name}") for k in removed]
+    items += [(k, f"{_where(k)} — добавлен урок {_lesson_words(after[k])}") for k in added]
+    return [text for _, text in sorted(items)]
+
+
+def _publish_text(
+    class_name: str, valid_from: date, before: WeekPlan, after: WeekPlan, *, first: bool
+) -> str:
+    """The notification of a publication: empty when no lesson changed."""
+    if first:
+        return f"Опубликовано расписание класса {class_name} с {valid_from:%d.%m.%Y}"
+    changes = describe_changes(before, after)
+    if not changes:
+        return ""
+    return f"Изменения в расписании {class_name} с {valid_from:%d.%m.%Y}: {'; '.join(changes)}"
 
 
 async def class_timetables(ctx: Ctx, class_id: int) -> list[TimetableInfo]:
@@ -469,7 +629,7 @@ async def _move(
     to_date, to_lesson = to
     if to_date is None or to_lesson is None:
         raise InvalidInput("укажите дату и номер урока, куда переносится урок", field="moved_to")
-    if to_date < ctx.now().date() or to_date.isoweekday() > SCHOOL_DAYS:
+    if to_date < ctx.today() or to_date.isoweekday() > SCHOOL_DAYS:
         raise InvalidInput("перенести урок можно на учебный день не в прошлом", field="moved_to")
     _check_lesson_number(to_lesson, await _bells(ctx.session, cls.school_id), "moved_to_lesson")
     if (to_date, to_lesson) == (day, number):
@@ -583,7 +743,7 @@ async def change_timetable(
     if request.kind not in CHANGE_KINDS:
         raise InvalidInput(f"неизвестный вид изменения «{request.kind}»", field="kind")
     clean_line(request.note, "note", "Пояснение")
-    if day < ctx.now().date():
+    if day < ctx.today():
         raise InvalidInput("нельзя изменить расписание на прошедшую дату", field="date")
     plan, _ = (await _plans(ctx.session, class_id, [day], drafts=True))[day]
     planned = plan.get(lesson_number)
@@ -651,8 +811,7 @@ async def _save_change(
 
 async def _announce(ctx: Ctx, cls: SchoolClass, day: date, v: _ChangeValues, text: str) -> int:
     """The change as a class announcement, shown until the (last) day it concerns is over."""
-    last_day = max(day, v.moved_to_date or day)
-    expires = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=UTC)
+    expires = announcements.end_of_day(max(day, v.moved_to_date or day), ctx.zone)
     posted = await announcements.announce(
         ctx,
         f"Изменение расписания {cls.name} на {day:%d.%m.%Y}",

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -147,6 +149,15 @@ def clock_of(request: web.Request) -> Clock:
     return request.app[keys.CLOCK]
 
 
+def school_zone(request: web.Request) -> ZoneInfo:
+    """The school's zone (``[server] timezone``): its calendar dates are dates there."""
+    return ZoneInfo(request.app[keys.SETTINGS].server.timezone)
+
+
+def school_today(request: web.Request) -> date:
+    return clock_of(request).now().astimezone(school_zone(request)).date()
+
+
 UseCase = Callable[[Ctx], Awaitable[Any]]
 
 
@@ -154,7 +165,7 @@ async def run(request: web.Request, use_case: UseCase, *, commit: bool = True) -
     """Run one core use case as the signed-in actor in one transaction (all or nothing)."""
     actor = await request_actor(request)
     async with request.app[keys.SESSIONS]() as db:
-        result = await use_case(Ctx(db, actor, request.app[keys.CLOCK]))
+        result = await use_case(Ctx(db, actor, request.app[keys.CLOCK], school_zone(request)))
         if commit:
             await db.commit()
         return result

@@ -60,7 +60,8 @@ async def _versions(ctx: Ctx, class_id: int) -> tuple[Version, ...]:
         select(Timetable, User.last_name, User.first_name, User.middle_name, slots)
         .outerjoin(User, User.id == Timetable.published_by_id)
         .where(Timetable.class_id == class_id)
-        .order_by(Timetable.valid_from.desc())
+        # newest first; a draft correction before the published version of its date
+        .order_by(Timetable.valid_from.desc(), Timetable.published_at.is_not(None))
     )
     return tuple(
         Version(

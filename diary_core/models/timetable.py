@@ -5,17 +5,38 @@ from __future__ import annotations
 import datetime as dt
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from diary_core.models.base import Base, Stamped, UTCDateTime
 
 
 class Timetable(Stamped, Base):
-    """A class's weekly timetable from a date on; parents see it once it is published."""
+    """A class's weekly timetable from a date on; parents see it once it is published.
+
+    From one date a class has at most one published timetable and at most one draft (the
+    correction being prepared, which replaces the published one when it is published).
+    """
 
     __tablename__ = "timetables"
-    __table_args__ = (UniqueConstraint("class_id", "valid_from"),)
+    __table_args__ = (
+        Index(
+            "uq_timetables_published",
+            "class_id",
+            "valid_from",
+            unique=True,
+            sqlite_where=text("published_at IS NOT NULL"),
+            postgresql_where=text("published_at IS NOT NULL"),
+        ),
+        Index(
+            "uq_timetables_draft",
+            "class_id",
+            "valid_from",
+            unique=True,
+            sqlite_where=text("published_at IS NULL"),
+            postgresql_where=text("published_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)

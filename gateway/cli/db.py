@@ -27,7 +27,7 @@ def _upgrade(args: argparse.Namespace) -> int:
     async def run() -> None:
         engine = engine_from(settings)
         try:
-            await upgrade(engine, args.revision)
+            await upgrade(engine, args.revision, timezone=settings.server.timezone)
         finally:
             await engine.dispose()
 

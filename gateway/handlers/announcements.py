@@ -3,6 +3,8 @@ unread first, each marked read with a button (the receipt the author sees)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -20,6 +22,13 @@ KIND_TITLES = {
 }
 
 
+def shown_through(request: web.Request) -> Callable[[datetime], str]:
+    """For templates: the school's last calendar date an announcement is shown (inclusive),
+    as ДД.ММ.ГГГГ — the date its author typed."""
+    zone = auth.school_zone(request)
+    return lambda at: f"{announcements.last_day_shown(at, zone):%d.%m.%Y}"
+
+
 async def list_page(request: web.Request) -> web.Response:
     """The unexpired announcements of his school and classes, unread first."""
 
@@ -29,6 +38,7 @@ async def list_page(request: web.Request) -> web.Response:
 
     context = await auth.run(request, load, commit=False)
     context.update(kinds=KIND_TITLES, csrf_token=auth.csrf_token(request))
+    context["shown_through"] = shown_through(request)
     return render("announcements.html", request, context)
 
 

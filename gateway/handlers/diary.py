@@ -101,7 +101,7 @@ async def _marks(ctx: Ctx, pupil: PupilPlace, q: _Query) -> dict[str, Any]:
 
 
 async def _homework(ctx: Ctx, cls: ClassTarget) -> dict[str, Any]:
-    today = ctx.now().date()
+    today = ctx.today()
     span = timedelta(days=HOMEWORK_DAYS)
     given = await family_views.class_homework(ctx, cls, today - span, today + span)
     return {
@@ -141,7 +141,7 @@ async def _diary(ctx: Ctx, q: _Query) -> dict[str, Any]:
     return {
         "pupils": pupils,
         "current": current,
-        "today": ctx.now().date(),
+        "today": ctx.today(),
         "week": week,
         "prev_week": q.monday - timedelta(days=7),
         "next_week": q.monday + timedelta(days=7),
@@ -152,7 +152,7 @@ async def _diary(ctx: Ctx, q: _Query) -> dict[str, Any]:
 
 
 def _query(request: web.Request) -> _Query:
-    today = auth.clock_of(request).now().date()
+    today = auth.school_today(request)
     query: Mapping[str, str] = request.query
     return _Query(query.get("pupil"), query.get("period"), week_monday(query.get("week"), today))
 

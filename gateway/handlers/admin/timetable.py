@@ -19,7 +19,8 @@ WEEKDAYS = ("Понедельник", "Вторник", "Среда", "Четв�
 SHORT_DAYS = ("Пн", "Вт", "Ср", "Чт", "Пт", "Сб")
 CELL = re.compile(r"^s([1-6])_(\d{1,2})_(subject|teacher|room)$")
 NOTICES = {
-    "saved": "Расписание сохранено как черновик. Родители и ученики увидят его после публикации.",
+    "saved": "Расписание сохранено как черновик. Родители и ученики увидят его после "
+    "публикации, а до тех пор видят опубликованное расписание.",
     "published": "Расписание опубликовано: его видят ученики и родители класса.",
 }
 
@@ -50,9 +51,13 @@ async def _render(
         request, lambda ctx: admin_views.timetable_editor(ctx, class_id, tt_id), commit=False
     )
     editing = None if new else editor.selected
-    valid_from = (
-        editing.valid_from if editing else _next_monday(auth.clock_of(request).now().date())
-    )
+    today = auth.school_today(request)
+    if editing is None:
+        valid_from = _next_monday(today)
+    elif editing.published_at is not None:
+        valid_from = max(editing.valid_from, today)  # a correction starts today at the earliest
+    else:
+        valid_from = editing.valid_from
     cells = typed if typed is not None else _cells_of(editor.slots)
     numbers = sorted(
         set(editor.lesson_numbers) | {int(m[2]) for k in cells if (m := CELL.match(k))}
@@ -110,8 +115,27 @@ def parse_slots(cells: dict[str, str]) -> list[SlotInput]:
     return [s for day, n in keys if (s := _slot(day, n, cells)) is not None]
 
 
+async def _check_correction(
+    request: web.Request, class_id: int, tt_id: int, valid_from: date
+) -> None:
+    """A correction of a published version starts today or later: the past stays as
+    families saw it."""
+    versions = await auth.run(
+        request, lambda ctx: timetable.class_timetables(ctx, class_id), commit=False
+    )
+    edited = next((v for v in versions if v.id == tt_id), None)
+    today = auth.school_today(request)
+    if edited is not None and edited.published_at is not None and valid_from < today:
+        raise InvalidInput(
+            f"исправление опубликованного расписания действует с сегодняшнего дня "
+            f"({today:%d.%m.%Y}) или позже: укажите дату не раньше"
+        )
+
+
 async def save_timetable(request: web.Request) -> web.Response:
-    """Save the whole week as one form; a published version becomes a draft again."""
+    """Save the whole week as one form, always as a draft: the draft of that date, or a new
+    one — a correction of a published version is a draft from its own date, and families
+    keep seeing the published version until the correction is published."""
     await admin_actor(request)
     class_id = path_id(request, "class_id")
     form = await request.post()
@@ -121,6 +145,8 @@ async def save_timetable(request: web.Request) -> web.Response:
         valid_from = optional_date(typed.get("valid_from"), "действует с")
         if valid_from is None:
             raise InvalidInput("укажите, с какой даты действует расписание")
+        if tt_id is not None:
+            await _check_correction(request, class_id, tt_id, valid_from)
         slots = parse_slots(typed)
         info: Any = await auth.run(
             request, lambda ctx: timetable.set_weekly_timetable(ctx, class_id, valid_from, slots)
@@ -133,7 +159,8 @@ async def save_timetable(request: web.Request) -> web.Response:
 
 
 async def publish(request: web.Request) -> web.Response:
-    """Publish one version: audited, records who and when, notifies the class's families."""
+    """Publish one version: audited, records who and when, and tells the class's families
+    what changed (nothing when no lesson did)."""
     await admin_actor(request)
     tt_id = path_id(request, "timetable_id")
     info = await auth.run(request, lambda ctx: timetable.publish_timetable(ctx, tt_id))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from aiohttp import web
@@ -26,6 +26,7 @@ from diary_core.errors import Conflict, InvalidInput, NotFound
 from diary_core.models import OneTimeCode
 from diary_core.policy import Action, ClassTarget, allowed
 from gateway import auth, keys, sessions, slips
+from gateway.handlers.announcements import shown_through
 from gateway.handlers.console import NO_STORE, form_text, page, parse_day, parse_id, staff_actor
 
 ISSUE_KINDS = ("password", "link_code")
@@ -277,6 +278,7 @@ async def _render_announcements(
         request, lambda ctx: _announcements_context(ctx, class_id), commit=False
     )
     context.update(form=form, error=error, posted=request.query.get("posted", ""))
+    context["shown_through"] = shown_through(request)
     return page("console/class_announcements.html", request, context, status=status)
 
 
@@ -285,13 +287,13 @@ async def announcements_page(request: web.Request) -> web.Response:
     return await _render_announcements(request, {"kind": "general"})
 
 
-def _expiry(form: Mapping[str, str]) -> datetime | None:
-    """Shown through the day given (to its end), or without end when none is given."""
+def _expiry(form: Mapping[str, str], zone: tzinfo) -> datetime | None:
+    """Shown through the school's calendar day given (to its local midnight), or without end
+    when none is given."""
     raw = form_text(form, "expires").strip()
     if not raw:
         return None
-    last_day = parse_day(raw, "показывать до")
-    return datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=UTC)
+    return announcements.end_of_day(parse_day(raw, "показывать до"), zone)
 
 
 async def announcement_submit(request: web.Request) -> web.Response:
@@ -308,7 +310,7 @@ async def announcement_submit(request: web.Request) -> web.Response:
             form_text(form, "kind"),
             cls.school_id,
             cls.id,
-            expires_at=_expiry(form),
+            expires_at=_expiry(form, auth.school_zone(request)),
         )
 
     try:
@@ -327,7 +329,7 @@ def _monday(day: date) -> date:
 
 async def _timetable_context(ctx: Ctx, class_id: int, week: date | None) -> dict[str, Any]:
     cls = await school.get_class(ctx, class_id)
-    today = ctx.now().date()
+    today = ctx.today()
     monday = _monday(week or today)
     target = ClassTarget(cls.school_id, cls.id)
     may_change = allowed(ctx.actor, Action.CHANGE_TIMETABLE, target)

@@ -317,19 +317,40 @@ async def test_parent_and_subject_teacher_cannot_publish(world: World) -> None:
         await tt.publish_timetable(await world.ctx(world.admin_b), info.id)
 
 
-async def test_replacing_a_timetable_makes_it_a_draft_again(world: World) -> None:
+async def test_correcting_a_published_timetable_keeps_it_shown_until_published(
+    world: World,
+) -> None:
     timetable_id = await published_5a(world)
     ctx = await world.ctx(world.ct_5a)
     again = await tt.set_weekly_timetable(ctx, world.class_5a, SEPT_1, slots_5a(world)[:1])
-    assert again.id == timetable_id and again.published_at is None
+    assert again.id != timetable_id and again.published_at is None
+    published = await world.session.get(Timetable, timetable_id)
+    assert published is not None and published.published_at is not None
     count = await world.session.scalar(
         select(func.count())
         .select_from(TimetableSlot)
         .where(TimetableSlot.timetable_id == timetable_id)
     )
-    assert count == 1
+    assert count == 4  # the published version is untouched
+    await world.session.commit()
     week = await tt.week_timetable(await world.ctx(world.parent_a1), world.class_5a, NEXT_MONDAY)
-    assert all(d.cells == () for d in week.days)
+    assert [len(d.cells) for d in week.days[:2]] == [2, 2]  # still the published one
+    staff = await tt.week_timetable(
+        await world.ctx(world.teacher_math), world.class_5a, NEXT_MONDAY
+    )
+    assert [len(d.cells) for d in staff.days[:2]] == [1, 0] and cell(staff, NEXT_MONDAY, 1).draft
+    # saving again replaces the same draft's slots
+    same = await tt.set_weekly_timetable(ctx, world.class_5a, SEPT_1, slots_5a(world)[:2])
+    assert same.id == again.id
+    await tt.publish_timetable(ctx, again.id)
+    assert await world.session.get(Timetable, timetable_id) is None  # replaced by the correction
+    week = await tt.week_timetable(await world.ctx(world.parent_a1), world.class_5a, NEXT_MONDAY)
+    assert [len(d.cells) for d in week.days[:2]] == [2, 0]
+    (text,) = (await notified(world, "timetable"))[world.parent_a1][1:]
+    assert text == (
+        "Изменения в расписании 5А с 01.09.2025: вторник, 1-й урок — убран урок Русский язык; "
+        "вторник, 2-й урок — убран урок Математика"
+    )
 
 
 async def test_later_timetable_applies_from_its_date(world: World) -> None:
