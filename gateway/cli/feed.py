@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import sys
 import tempfile
@@ -54,12 +55,32 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     actions = feed.add_subparsers(dest="feed_command", metavar="ACTION", required=True)
     cmd = actions.add_parser("export", help="выгрузить документы всех обучающихся школы")
     cmd.add_argument("--school", required=True, help="название школы, как оно заведено")
-    cmd.add_argument("--format", required=True, choices=("xml", "jose"), dest="fmt")
+    cmd.add_argument(
+        "--format",
+        required=True,
+        choices=("xml", "smev3", "jose"),
+        dest="fmt",
+        help="xml — XML-DSig, smev3 — профиль СМЭВ 3 (ГОСТ), jose — JWS",
+    )
     cmd.add_argument("--out", required=True, type=Path, help="файл для выгрузки")
     cmd.add_argument("--from", dest="start", type=date.fromisoformat, help="ГГГГ-ММ-ДД")
     cmd.add_argument("--to", dest="end", type=date.fromisoformat, help="ГГГГ-ММ-ДД")
     cmd.add_argument("--workers", type=int, default=None, help="рабочих процессов (по числу ядер)")
     cmd.set_defaults(func=_run)
+    check = actions.add_parser(
+        "verify",
+        help="проверить подписанный документ (XML-DSig или СМЭВ 3): дайджест, подпись, "
+        "сертификат; показать, что подписано",
+    )
+    check.add_argument("file", type=Path, help="файл с документом")
+    check.add_argument(
+        "--cert",
+        type=Path,
+        action="append",
+        default=[],
+        help="доверенный сертификат подписи (PEM); можно несколько; без него — любой",
+    )
+    check.set_defaults(func=_verify)
 
 
 async def _job(engine: AsyncEngine, args: argparse.Namespace, settings: Settings) -> ExportJob:
@@ -78,8 +99,38 @@ async def _job(engine: AsyncEngine, args: argparse.Namespace, settings: Settings
     )
 
 
-def _with_key_files(feed: FeedSettings, folder: Path) -> FeedSettings:
-    """Worker processes must share one key: without [feed] keys, a throwaway one on disk."""
+def _verify(args: argparse.Namespace) -> int:
+    """``ediary feed verify FILE``: every check of :func:`verify_document`, then what was
+    signed. Exit 0 when it verifies, 1 naming the failed check when it does not."""
+    from lxml import etree
+
+    from gateway.portal.verify import VerificationError, verify_document
+    from gosuslugi_adapter.keys import KeyLoadError, load_certificate
+
+    try:
+        data = args.file.read_bytes()
+        trusted = [load_certificate(path).der for path in args.cert]
+    except (OSError, KeyLoadError) as exc:
+        raise DiaryError(f"не удалось прочитать: {exc}") from None
+    try:
+        verified = verify_document(data, trusted=trusted)
+    except VerificationError as exc:
+        print(f"ediary: подпись НЕ подтверждена ({exc.check}): {exc}", file=sys.stderr)
+        return 1
+    root = verified.element
+    print(f"Подпись подтверждена: профиль {verified.profile}, {verified.signature_method}")
+    print(f"Подписал: {verified.signer} (сертификат действует до {verified.not_after:%d.%m.%Y})")
+    if not trusted:
+        print("Внимание: сертификат не сверен с доверенным (укажите --cert)")
+    ident = f", Id={root.get('Id')}" if root.get("Id") else ""
+    print(f"Подписано: {etree.QName(root).localname}{ident}, {len(verified.signed)} байт")
+    return 0
+
+
+def _with_key_files(feed: FeedSettings, folder: Path, fmt: str) -> FeedSettings:
+    """Worker processes must share one key: without [feed] keys, throwaway ones on disk."""
+    if fmt == "smev3":
+        feed = _with_gost_files(feed, folder)
     if feed.key_file and feed.cert_file:
         return feed
     log.warning("[feed] key_file/cert_file are not set: the export is signed with a throwaway key")
@@ -97,11 +148,21 @@ def _with_key_files(feed: FeedSettings, folder: Path) -> FeedSettings:
                            "cert_file": str(folder / "feed.crt")})  # fmt: skip
 
 
+def _with_gost_files(feed: FeedSettings, folder: Path) -> FeedSettings:
+    if feed.smev3_cert_file and (feed.smev3_key_file or feed.smev3_sign_command):
+        return feed
+    from gosuslugi_adapter.devkeys import generate_gost_credentials
+
+    log.warning("[feed] smev3_* keys are not set: the export is signed with a throwaway GOST key")
+    key, cert = generate_gost_credentials(feed.issuer).write(folder, "feed-gost")
+    return dataclasses.replace(feed, smev3_key_file=str(key), smev3_cert_file=str(cert))
+
+
 def _run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     workers = args.workers or default_workers()
     with tempfile.TemporaryDirectory() as tmp:
-        feed = _with_key_files(settings.feed, Path(tmp))
+        feed = _with_key_files(settings.feed, Path(tmp), args.fmt)
         # First, before an event loop or a database engine exists (see export_pool).
         with export_pool(feed, settings.database.url, workers) as pool:
             counts = asyncio.run(

@@ -60,7 +60,7 @@ class ExportJob:
     school_name: str
     start: date
     end: date
-    fmt: str  # xml | jose
+    fmt: str  # xml | smev3 | jose
     meta: documents.Meta
 
 
@@ -130,7 +130,7 @@ async def export(
         counts.skipped.extend(signed.skipped)
         advance(signed.marks)
 
-    if job.fmt == "xml":
+    if job.fmt in ("xml", "smev3"):
         out.write(_head(job))
     pending: deque[asyncio.Future[Signed]] = deque()
     async for ids in _batches(sessions, job.school_id):
@@ -140,7 +140,7 @@ async def export(
         pending.append(loop.run_in_executor(pool, export_batch, batch))
     while pending:
         write(await pending.popleft())
-    if job.fmt == "xml":
+    if job.fmt in ("xml", "smev3"):
         out.write(b"</p:Export>\n")
     return counts
 

@@ -18,6 +18,7 @@ import asyncio
 from dataclasses import dataclass
 from datetime import date
 from multiprocessing.util import Finalize
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -28,12 +29,15 @@ from gateway.portal import documents
 from gateway.portal.signing import DocumentSigner, signer_from_settings
 from gateway.portal.xml import NotXmlText, progress_xml
 
+if TYPE_CHECKING:
+    from gateway.portal.smev import SmevDocumentSigner
+
 
 @dataclass(frozen=True)
 class Batch:
     """What the main process hands a worker: whose documents, for which range, how."""
 
-    fmt: str  # xml | jose
+    fmt: str  # xml | smev3 | jose
     pupil_ids: tuple[int, ...]  # ascending: the output is in this order
     start: date
     end: date
@@ -68,7 +72,9 @@ class _Worker:
     """One process's signer, event loop and database connection (kept between batches)."""
 
     def __init__(self, feed: FeedSettings, database_url: str) -> None:
+        self.feed = feed
         self.signer: DocumentSigner = signer_from_settings(feed)
+        self.smev: SmevDocumentSigner | None = None
         self.loop = asyncio.new_event_loop()
         # One connection per worker, reused for every batch. (Not diary_core.db.create_engine:
         # that module also loads Alembic, which a reader does not need.)
@@ -95,10 +101,21 @@ class _Worker:
             return await load_progress_rows(conn, batch.pupil_ids, batch.start, batch.end)
 
     def sign(self, fmt: str, doc: documents.Json) -> bytes:
-        """One document, signed: the XML element without its declaration, or a compact JWS."""
+        """One document, signed: the XML element without its declaration (enveloped XML-DSig
+        or the SMEV 3 profile), or a compact JWS."""
         if fmt == "xml":
             return self.signer.sign_xml(progress_xml(doc))
+        if fmt == "smev3":
+            return self.loop.run_until_complete(self._smev_signer().sign(progress_xml(doc)))
         return self.signer.sign_jws(documents.dumps(doc)).encode()
+
+    def _smev_signer(self) -> SmevDocumentSigner:
+        """Made on first use: only an export in the SMEV 3 profile loads the GOST signer."""
+        if self.smev is None:
+            from gateway.portal.smev import smev_signer_from_settings
+
+            self.smev = smev_signer_from_settings(self.feed)
+        return self.smev
 
     def close(self) -> None:
         self.loop.run_until_complete(self.engine.dispose())
