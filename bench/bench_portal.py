@@ -5,9 +5,10 @@ core, sharing the port with SO_REUSEPORT), 50 concurrent connections:
 
 1. the ceiling: a bare aiohttp handler that reads one row (a pupil) by primary key through the
    gateway's own database pool and returns it as JSON;
-2. ``GET /portal/v1/pupils/{snils}/progress`` as JWS and as XML, each *warm* (the same pupils
-   again: unchanged data, reused signature) and *cold* (every request for a pupil and range
-   whose document has not been signed yet);
+2. ``GET /portal/v1/pupils/{snils}/progress`` as JWS, as XML (RSA, enveloped) and as XML in
+   the SMEV 3 profile (GOST R 34.10-2012 in the process, the SMEV transform), each *warm* (the
+   same pupils again: unchanged data, reused signature) and *cold* (every request for a pupil
+   and range whose document has not been signed yet);
 3. ``ediary feed export`` of every school of the district (≥ 1,000,000 marks), run as an
    operator runs it (``python -m gateway.cli.main``, one process per school): marks/s, the
    peak memory of the export's whole process tree (sampled from /proc: the sum of PSS, and
@@ -55,6 +56,7 @@ from diary_core.clock import FixedClock
 from diary_core.db import create_engine, session_factory, upgrade
 from diary_core.demo.generator import generate_district
 from diary_core.models import Mark, Pupil, School, User
+from gosuslugi_adapter.devkeys import generate_gost_credentials
 
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 GENERATED_AT = datetime(2026, 5, 25, 12, 0, tzinfo=UTC)  # the year's marks are all there
@@ -138,6 +140,8 @@ def _server_env(args: argparse.Namespace) -> dict[str, str]:
         "EDIARY_SERVER_PUBLIC_URL": f"http://127.0.0.1:{args.port}",
         "EDIARY_FEED_KEY_FILE": args.feed_key,
         "EDIARY_FEED_CERT_FILE": args.feed_cert,
+        "EDIARY_FEED_SMEV3_KEY_FILE": str(Path(args.feed_key).with_name("feed-gost.key")),
+        "EDIARY_FEED_SMEV3_CERT_FILE": str(Path(args.feed_key).with_name("feed-gost.crt")),
         "EDIARY_FEED_RATE_LIMIT_PER_MINUTE": "1000000000",
     }
 
@@ -254,6 +258,14 @@ async def token(base: str, client_id: str, key: rsa.RSAPrivateKey) -> str:
         return str(body["access_token"])
 
 
+#: The HTTP scenarios' representations: (label, Accept).
+FORMATS = (
+    ("JWS", "application/jose"),
+    ("XML", "application/xml"),
+    ("SMEV3", 'application/xml; profile="smev3"'),
+)
+
+
 def cycle(items: list[str]) -> Iterator[str]:
     while True:
         yield from items
@@ -291,11 +303,15 @@ async def run_http(ns: argparse.Namespace, base: str, snils: list[str], ids: lis
     mixed = list(snils)
     random.Random(1).shuffle(mixed)
     warm_set = [progress_path(s, *YEAR) for s in mixed[: ns.warm_pupils]]
-    cold = {"JWS": cold_paths(mixed), "XML": cold_paths(list(reversed(mixed)))}
+    cold = {
+        "JWS": cold_paths(mixed),
+        "XML": cold_paths(list(reversed(mixed))),
+        "SMEV3": cold_paths(mixed[len(mixed) // 2 :] + mixed[: len(mixed) // 2]),
+    }
     primed: set[str] = set()
     for _ in range(ns.repeat):
         results = [await measured("ceiling (1 row by PK, JSON)", cycle(ceiling), {})]
-        for fmt, accept in (("JWS", "application/jose"), ("XML", "application/xml")):
+        for fmt, accept in FORMATS:
             bearer = f"Bearer {await token(base, client_id, key)}"
             headers = {"Accept": accept, "Authorization": bearer}
             if fmt not in primed:
@@ -496,7 +512,7 @@ def run_exports(ns: argparse.Namespace, url: str, data: dict[str, Any], tmp: Pat
         "\nexport (ediary feed export, every school of the district, one after another;"
         "\nmemory: peak over the process tree, PSS sum (RSS sum, USS sum); CPU per mark):"
     )
-    for fmt in ("xml", "jose") * ns.repeat:
+    for fmt in ("xml", "smev3", "jose") * ns.repeat:
         runs = []
         for sid, school in data["schools"]:
             out = tmp / f"export-{sid}.{fmt}"
@@ -613,6 +629,7 @@ def run(ns: argparse.Namespace, url: str, tmp: Path, procs: list[subprocess.Pope
     (tmp / "feed.key").write_bytes(pem(feed_key))
     cert = self_signed_certificate(feed_key, "ediary-gateway bench")
     (tmp / "feed.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    generate_gost_credentials("ediary-gateway bench").write(tmp, "feed-gost")  # one for all
     client_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     print(f"generating {ns.schools} schools × ~{ns.pupils} pupils …", flush=True)
     data = asyncio.run(prepare(url, ns, client_key))
