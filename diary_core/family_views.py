@@ -94,7 +94,7 @@ async def pupil_periods(ctx: Ctx, pupil: PupilPlace) -> list[PeriodChoice]:
     """The periods of the pupil's current school year (the one containing today, else the
     latest): its quarters (or trimesters, halves) in order, then the year."""
     _require_pupil(ctx, pupil)
-    today = ctx.now().date()
+    today = ctx.today()
     rows = list(await ctx.session.execute(_PERIODS, {"school_id": pupil.school_id}))
     if not rows:
         return []

@@ -503,8 +503,15 @@ async def _week_plan(session: AsyncSession, timetable_id: int | None) -> WeekPla
     }
 
 
+def _room_label(room: str) -> str:
+    """«кабинет 12» for a numbered room, a named one as it is named («актовый зал»)."""
+    if not room:
+        return "кабинет не указан"
+    return f"кабинет {room}" if room[0].isdigit() else room
+
+
 def _lesson_words(s: Slot) -> str:
-    room = f", кабинет {s.room}" if s.room else ""
+    room = f", {_room_label(s.room)}" if s.room else ""
     return f"{s.subject_name} ({s.teacher_name}{room})"
 
 
@@ -515,12 +522,17 @@ def _where(key: tuple[int, int]) -> str:
 def _slot_changes(before: Slot, after: Slot) -> list[str]:
     what = []
     if before.subject_id != after.subject_id:
-        what.append(f"{after.subject_name} вместо {before.subject_name}")
+        what.append(f"предмет {after.subject_name} (раньше — {before.subject_name})")
     if before.teacher_id != after.teacher_id:
-        what.append(f"учитель {after.teacher_name} вместо {before.teacher_name}")
+        what.append(f"ведёт {after.teacher_name} (раньше — {before.teacher_name})")
     if before.room != after.room:
-        new_room = f"кабинет {after.room}" if after.room else "кабинет не указан"
-        what.append(f"{new_room} вместо {before.room}" if before.room else new_room)
+        old, new = before.room, after.room
+        if old[:1].isdigit() and new[:1].isdigit():
+            what.append(f"кабинет {new} вместо {old}")
+        elif old:
+            what.append(f"{_room_label(new)} (раньше — {_room_label(old)})")
+        else:
+            what.append(_room_label(new))
     return what
 
 
@@ -549,8 +561,9 @@ def describe_changes(before: WeekPlan, after: WeekPlan) -> list[str]:
             continue
         removed.remove(key)
         added.remove(to)
-        room = "" if after[to].room == old.room else f", кабинет {after[to].room or 'не указан'}"
-        items.append((key, f"{old.subject_name}: {_where(key)} перенесён на {_where(to)}{room}"))
+        room = "" if after[to].room == old.room else f", {_room_label(after[to].room)}"
+        moved = f"{_where(key)} ({old.subject_name}) перенесён на {_where(to)}{room}"
+        items.append((key, moved))
     items += [(k, f"{_where(k)} — убран урок {before[k].subject_name}") for k in removed]
     items += [(k, f"{_where(k)} — добавлен урок {_lesson_words(after[k])}") for k in added]
     return [text for _, text in sorted(items)]

@@ -85,7 +85,7 @@ class _Query:
 
 
 async def _marks(ctx: Ctx, pupil: PupilPlace, q: _Query) -> dict[str, Any]:
-    today = ctx.now().date()
+    today = ctx.today()
     periods = await family_views.pupil_periods(ctx, pupil)
     period = _period(periods, q.period, today)
     if period is None:

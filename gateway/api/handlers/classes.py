@@ -31,7 +31,7 @@ async def week_timetable(call: ApiCall) -> Json:
     """Any day of the wanted week (default: today) names the week from its Monday."""
 
     async def use_case(ctx: Ctx) -> Json:
-        day = call.params.get("week") or ctx.now().date()
+        day = call.params.get("week") or ctx.today()
         monday = day - timedelta(days=day.isoweekday() - 1)
         return serialize.week(await timetable.week_timetable(ctx, call.params["class_id"], monday))
 

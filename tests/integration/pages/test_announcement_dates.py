@@ -150,3 +150,21 @@ async def test_a_timetable_change_announced_is_shown_through_its_day_at_the_scho
     assert "до 18.12.2025 включительно" in parent
     site.at(datetime(2025, 12, 18, 21, 0, tzinfo=UTC))
     assert "Изменение расписания 5А" not in await site.page(w.parent_a1, "/announcements")
+
+
+async def test_a_link_codes_expiry_reads_in_the_schools_time(site: Site) -> None:
+    """Issued at 22:30 in Moscow on 10.12 (19:30 UTC), a 14-day code dies at 22:30 on 24.12
+    in Moscow: the slip says so, not the UTC date and time."""
+    w = site.world
+    site.at(datetime(2025, 12, 10, 19, 30, tzinfo=UTC))
+    browser = Browser()
+    try:
+        await sign_in_as(browser, site.engine, w.ct_5a, site.clock.now())
+        token = await browser.csrf(f"{site.base}/console/class/{w.class_5a}")
+        form = {"csrf_token": token, "what": "link_code", "user_id": str(w.pupil_a1_user)}
+        issued = await browser.post(f"{site.base}/console/class/{w.class_5a}/credentials", form)
+        assert issued.status == 303
+        slip = await (await browser.get(site.base + issued.headers["Location"])).text()
+    finally:
+        await browser.close()
+    assert re.search(r"<dt>Действует до</dt><dd>24\.12\.2025 22:30</dd>", slip), slip
