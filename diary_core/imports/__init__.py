@@ -7,12 +7,14 @@ file again changes nothing.
 
 from diary_core.imports.common import Counts, ProgressFn
 from diary_core.imports.csvfile import ImportFailed, RowError
-from diary_core.imports.marks import MARKS_COLUMNS, MarksReport, import_marks
-from diary_core.imports.roster import ROSTER_COLUMNS, RosterReport, import_roster
+from diary_core.imports.marks import MARKS_COLUMNS, MARKS_TITLES, MarksReport, import_marks
+from diary_core.imports.roster import ROSTER_COLUMNS, ROSTER_TITLES, RosterReport, import_roster
 
 __all__ = [
     "MARKS_COLUMNS",
+    "MARKS_TITLES",
     "ROSTER_COLUMNS",
+    "ROSTER_TITLES",
     "Counts",
     "ImportFailed",
     "MarksReport",

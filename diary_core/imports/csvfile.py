@@ -1,5 +1,7 @@
-"""Reading the import files of DESIGN §7: CSV in UTF-8 (with or without a BOM), ``,`` or ``;``
-(told apart by the header), a header row that must name exactly the expected columns, dates as
+"""Reading the import files of DESIGN §7: CSV in UTF-8 (with or without a BOM) or in
+Windows-1251 (what Excel on a Russian Windows saves as «CSV»), told apart by the bytes; ``,`` or
+``;`` (told apart by the header); a header row that must name exactly the expected columns, by
+their English names or their Russian titles (any case, spaces and underscores alike); dates as
 ``YYYY-MM-DD`` or ``DD.MM.YYYY``.
 
 Errors are collected, not raised one by one: an import reports every bad cell of the file at
@@ -13,10 +15,11 @@ any stripping, so a tab inside a name is refused rather than silently turned int
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -67,16 +70,21 @@ class CsvRow:
 class CsvTable:
     rows: list[CsvRow]
     delimiter: str
+    #: Each column's name as the file's header wrote it (``"class"`` → ``"Класс"``).
+    columns: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
 class Errors:
-    """The error list an import fills while it checks every row."""
+    """The error list an import fills while it checks every row. ``columns`` names the
+    columns as the file's header does (so a file with Russian titles is answered in them)."""
 
     items: list[RowError] = field(default_factory=list)
+    columns: dict[str, str] = field(default_factory=dict)
 
     def add(self, line: int, column: str | None, reason: str) -> None:
-        self.items.append(RowError(line, column, reason))
+        shown_as = self.columns.get(column, column) if column is not None else None
+        self.items.append(RowError(line, shown_as, reason))
 
     def raise_if_any(self) -> None:
         if self.items:
@@ -86,16 +94,43 @@ class Errors:
         return bool(self.items)
 
 
+_UTF8_CYRILLIC = re.compile(rb"[\xd0\xd1][\x80-\xbf]")
+_HIGH_BYTE = re.compile(rb"[\x80-\xff]")
+_NOT_DECODED = (
+    "файл не в кодировке UTF-8 и не в Windows-1251 (сохраните его как «CSV UTF-8» "
+    "или «CSV (разделители — точка с запятой)»)"
+)
+
+
 def decode(data: bytes | str) -> str:
-    """UTF-8 text with a leading BOM dropped; bytes that are not UTF-8 fail with their line."""
+    """The file's text: UTF-8 (a leading BOM dropped), UTF-16 with its BOM, else Windows-1251
+    (Excel's «CSV» on a Russian Windows). Bytes that are neither fail with their line; so
+    does UTF-8 broken part way (its Cyrillic byte pairs show through), rather than being
+    read as Windows-1251 gibberish."""
     if isinstance(data, str):
         return data.removeprefix("\ufeff")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise ImportFailed([RowError(1, None, _NOT_DECODED)]) from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        reason = "файл не в кодировке UTF-8 (сохраните его как «CSV UTF-8»)"
-        raise ImportFailed([RowError(line, None, reason)]) from None
+        utf8_error = exc.start
+    utf8_pairs = len(_UTF8_CYRILLIC.findall(data))
+    if utf8_pairs * 2 * 5 < len(_HIGH_BYTE.findall(data)):  # under a fifth: not UTF-8 text
+        try:
+            return data.decode("cp1251")
+        except UnicodeDecodeError as exc:
+            utf8_error = exc.start
+    line = data[:utf8_error].count(b"\n") + 1
+    raise ImportFailed([RowError(line, None, _NOT_DECODED)])
+
+
+def header_key(name: str) -> str:
+    """How a header cell is matched to a column: case, ``ё``, spaces and underscores aside."""
+    return " ".join(name.replace("_", " ").split()).casefold().replace("ё", "е")
 
 
 def detect_delimiter(header_line: str) -> str:
@@ -103,8 +138,12 @@ def detect_delimiter(header_line: str) -> str:
     return ";" if header_line.count(";") > header_line.count(",") else ","
 
 
-def check_header(header: list[str], expected: Sequence[str]) -> list[RowError]:
-    """Every expected column present once, nothing else; problems are named at line 1."""
+def check_header(
+    header: list[str], expected: Sequence[str], titles: Mapping[str, str] | None = None
+) -> list[RowError]:
+    """Every expected column present once, nothing else; problems are named at line 1 (a
+    missing column by its Russian title when ``titles`` gives one)."""
+    titles = titles or {}
     errors: list[RowError] = []
     seen: set[str] = set()
     for name in header:
@@ -115,18 +154,25 @@ def check_header(header: list[str], expected: Sequence[str]) -> list[RowError]:
         seen.add(name)
     for name in expected:
         if name not in seen:
-            errors.append(RowError(1, name, "нет обязательного столбца"))
+            errors.append(RowError(1, titles.get(name, name), "нет обязательного столбца"))
     return errors
 
 
 def read_csv(
-    data: bytes | str, expected: Sequence[str], *, multiline: Collection[str] = ()
+    data: bytes | str,
+    expected: Sequence[str],
+    *,
+    multiline: Collection[str] = (),
+    titles: Mapping[str, str] | None = None,
 ) -> CsvTable:
     """The file's data rows keyed by column; a missing header or a wrong one is
     :class:`ImportFailed`. Blank lines are skipped; a row with the wrong number of cells is
     reported (it would shift every value into the wrong column); so is every cell holding a
     character the diary refuses (:func:`bad_cell`), the columns in ``multiline`` taking tab
-    and line breaks. Any of these raises :class:`ImportFailed` listing them all."""
+    and line breaks. Any of these raises :class:`ImportFailed` listing them all.
+
+    A header cell names a column by its name or by its Russian title in ``titles``
+    (``"Фамилия обучающегося"`` for ``pupil_last_name``), case, spaces and underscores aside."""
     text = decode(data)
     first_line = text.split("\n", 1)[0]
     if not first_line.strip():
@@ -134,11 +180,16 @@ def read_csv(
     delimiter = detect_delimiter(first_line)
     records = _records(text, delimiter)
     _, raw_header = next(records)
-    header = [h.strip().lstrip("\ufeff").lower() for h in raw_header]
-    header_errors = check_header(header, expected)
+    known = {header_key(name): name for name in expected}
+    known.update({header_key(title): name for name, title in (titles or {}).items()})
+    written = [h.strip().lstrip("\ufeff") for h in raw_header]
+    header = [known.get(header_key(h), h) for h in written]
+    uses_titles = any(header_key(h) != header_key(c) for h, c in zip(written, header, strict=True))
+    header_errors = check_header(header, expected, titles if uses_titles else None)
     if header_errors:
         raise ImportFailed(header_errors)
-    errors = Errors()
+    columns = dict(zip(header, written, strict=True))
+    errors = Errors(columns=columns)
     rows: list[CsvRow] = []
     for line, values in records:
         if all(not v.strip() and find_bad(v, multiline=True) is None for v in values):
@@ -154,7 +205,7 @@ def read_csv(
             continue
         rows.append(CsvRow(line, {h: v.strip() for h, v in zip(header, values, strict=True)}))
     errors.raise_if_any()
-    return CsvTable(rows, delimiter)
+    return CsvTable(rows, delimiter, columns)
 
 
 def bad_cell(value: str, *, multiline: bool = False) -> str | None:

@@ -53,6 +53,7 @@ from diary_core.models import (
 )
 from diary_core.school import parse_class_name
 from diary_core.snils import normalize_snils
+from diary_core.text import shown
 
 MARKS_COLUMNS = (
     "class",
@@ -64,6 +65,17 @@ MARKS_COLUMNS = (
     "weight",
     "comment",
 )
+#: The columns' Russian titles, accepted in the header beside the names above.
+MARKS_TITLES = {
+    "class": "Класс",
+    "subject": "Предмет",
+    "pupil_snils": "СНИЛС обучающегося",
+    "date": "Дата",
+    "mark": "Отметка",
+    "work_type": "Вид работы",
+    "weight": "Вес",
+    "comment": "Комментарий",
+}
 MAX_WEIGHT = 100
 
 MARKS = table(Mark)
@@ -94,6 +106,8 @@ class MarkRow:
     work_type: str  # name_key of the work type
     weight: int | None
     comment: str
+    subject_text: str = ""  # the subject and the work type as written, for errors
+    work_type_text: str = ""
 
 
 # --- reading and checking the file (no database) -------------------------------------------
@@ -165,6 +179,8 @@ def _parse_row(row: CsvRow, cells: _Cells, errors: Errors) -> MarkRow | None:
         work_type=values["work_type"],
         weight=values["weight"],
         comment=row["comment"],
+        subject_text=row["subject"],
+        work_type_text=row["work_type"],
     )
 
 
@@ -172,7 +188,8 @@ def read_marks(data: bytes | str, errors: Errors) -> list[MarkRow]:
     """Read and check a marks file on its own. A bad header raises
     :class:`~diary_core.imports.csvfile.ImportFailed` at once; bad rows are added to
     ``errors`` and left out, so the rest can still be checked against the database."""
-    table = read_csv(data, MARKS_COLUMNS, multiline=("comment",))
+    table = read_csv(data, MARKS_COLUMNS, multiline=("comment",), titles=MARKS_TITLES)
+    errors.columns.update(table.columns)
     cells = _Cells()
     return [r for r in (_parse_row(row, cells, errors) for row in table.rows) if r is not None]
 
@@ -255,15 +272,15 @@ def _resolve_row(
         errors.add(row.line, "class", f"класса {row.class_name} нет в учебном году {year.name}")
     subject_id = known.subjects.get(row.subject)
     if subject_id is None:
-        errors.add(row.line, "subject", "такого предмета в школе нет")
+        errors.add(row.line, "subject", f"предмета «{shown(row.subject_text)}» в школе нет")
     work_type = known.work_types.get(row.work_type)
     if work_type is None:
-        errors.add(row.line, "work_type", "такого вида работы в школе нет")
+        errors.add(row.line, "work_type", f"вида работы «{shown(row.work_type_text)}» в школе нет")
     if not year.starts_on <= row.day <= year.ends_on:
         errors.add(row.line, "date", f"дата вне учебного года {year.name}")
     pupil = known.pupils.get(row.snils)
     if pupil is None or pupil[1] != school_id:
-        errors.add(row.line, "pupil_snils", "обучающийся с таким СНИЛС в школе не найден")
+        errors.add(row.line, "pupil_snils", f"обучающегося со СНИЛС «{row.snils}» в школе нет")
     elif class_id is not None and pupil[2] != class_id:
         errors.add(row.line, "pupil_snils", f"обучающийся не числится в классе {row.class_name}")
     if len(errors.items) > before:

@@ -51,6 +51,21 @@ ROSTER_COLUMNS = (
     "parent_email",
     "parent_phone",
 )
+#: The columns' Russian titles, accepted in the header beside the names above.
+ROSTER_TITLES = {
+    "class": "Класс",
+    "pupil_last_name": "Фамилия обучающегося",
+    "pupil_first_name": "Имя обучающегося",
+    "pupil_middle_name": "Отчество обучающегося",
+    "pupil_birth_date": "Дата рождения обучающегося",
+    "pupil_snils": "СНИЛС обучающегося",
+    "parent_last_name": "Фамилия родителя",
+    "parent_first_name": "Имя родителя",
+    "parent_middle_name": "Отчество родителя",
+    "parent_snils": "СНИЛС родителя",
+    "parent_email": "Email родителя",
+    "parent_phone": "Телефон родителя",
+}
 PARENT_COLUMNS = ROSTER_COLUMNS[6:]
 _NAME_MAX = 100
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -272,7 +287,8 @@ def read_roster(data: bytes | str, today: date, errors: Errors) -> RosterFile:
     """Read and check a roster file on its own. A bad header raises
     :class:`~diary_core.imports.csvfile.ImportFailed` at once; bad rows are added to
     ``errors`` and left out, so the rest can still be checked against the database."""
-    table = read_csv(data, ROSTER_COLUMNS)
+    table = read_csv(data, ROSTER_COLUMNS, titles=ROSTER_TITLES)
+    errors.columns.update(table.columns)
     roster = RosterFile()
     for row in table.rows:
         _add_row(roster, row, today, errors)

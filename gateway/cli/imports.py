@@ -53,7 +53,12 @@ def _command(
     parser = subparsers.add_parser(name, help=f"{what}: загрузка из CSV")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     cmd = actions.add_parser("import", help=f"загрузить {what} из CSV-файла (всё или ничего)")
-    cmd.add_argument("file", type=Path, help="CSV-файл (UTF-8, разделитель «,» или «;»)")
+    cmd.add_argument(
+        "file",
+        type=Path,
+        help="CSV-файл: UTF-8 или Windows-1251 (как сохраняет Excel), разделитель «;» или «,», "
+        "заголовки столбцов по-русски или по-английски",
+    )
     cmd.add_argument("--school", required=True, help="название школы, как оно заведено")
     cmd.set_defaults(func=run)
     return cmd

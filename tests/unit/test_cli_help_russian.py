@@ -13,8 +13,8 @@ import pytest
 
 from gateway.cli.main import build_parser, main, russian_error
 
-#: Names of things, not English prose: formats, products and ESIA protocol fields.
-TECHNICAL = {"SQLite", "nonce", "true"}
+#: Names of things, not English prose: formats, products, standards and ESIA protocol fields.
+TECHNICAL = {"SQLite", "Windows", "Excel", "DSig", "nonce", "true"}
 _OPTION = re.compile(r"(?<![\w-])--?[A-Za-z][\w-]*")
 _IDENTIFIER = re.compile(
     r"\S*[./$]\S*"  # paths, file names, configuration keys, $VARIABLES

@@ -27,6 +27,8 @@ def _form(request: web.Request, typed: dict[str, Any], **extra: Any) -> web.Resp
         "max_mb": MAX_UPLOAD_BYTES // (1024 * 1024),
         "roster_columns": imports.ROSTER_COLUMNS,
         "marks_columns": imports.MARKS_COLUMNS,
+        "roster_titles": [imports.ROSTER_TITLES[c] for c in imports.ROSTER_COLUMNS],
+        "marks_titles": [imports.MARKS_TITLES[c] for c in imports.MARKS_COLUMNS],
         "error": "",
         "errors": [],
         "report": None,

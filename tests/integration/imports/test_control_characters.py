@@ -76,12 +76,13 @@ async def test_utf8_excel_file_with_a_control_character_is_refused(world: World)
 
 
 async def test_windows_1251_file_with_a_control_character_is_refused(world: World) -> None:
-    """A file in Windows-1251 is not read at all (imports are UTF-8): nothing is written and
-    the line of the first byte that is not UTF-8 is named."""
+    """A file in Windows-1251 (Excel's «CSV» on a Russian Windows) is read like UTF-8 and
+    held to the same rule: the control character is named by line and column, nothing is
+    written."""
     data = roster(row(last="Ор\x01лов"), row(snils=KID_2)).encode("cp1251")
     errors = await refused(world, data)
-    assert [(line, column) for line, column, _ in errors] == [(2, None)]
-    assert "UTF-8" in errors[0][2]
+    assert [(line, column) for line, column, _ in errors] == [(2, "pupil_last_name")]
+    assert "U+0001" in errors[0][2]
 
 
 async def test_clean_file_is_imported_after_the_refusal(world: World) -> None:
