@@ -1,6 +1,11 @@
 """The diary's persistent entities (SQLAlchemy 2, typed)."""
 
-from diary_core.models.announcements import Announcement, AnnouncementReceipt, Notification
+from diary_core.models.announcements import (
+    Announcement,
+    AnnouncementClass,
+    AnnouncementReceipt,
+    Notification,
+)
 from diary_core.models.audit import AuditEvent
 from diary_core.models.base import Base, UTCDateTime
 from diary_core.models.lesson_history import LessonHistoryEntry
@@ -36,6 +41,7 @@ from diary_core.models.timetable import Lesson, Timetable, TimetableChange, Time
 __all__ = [
     "AcademicYear",
     "Announcement",
+    "AnnouncementClass",
     "AnnouncementReceipt",
     "Attendance",
     "AuditEvent",

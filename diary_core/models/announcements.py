@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from diary_core.models.base import Base, BigId, UTCDateTime
@@ -22,6 +22,21 @@ class Announcement(Base):
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # school | staff | grade | class | classes (who is in each: diary_core/announcements.py)
+    audience: Mapped[str] = mapped_column(String(10), server_default="school")
+    grade: Mapped[int | None] = mapped_column(Integer)  # audience "grade": its parents
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AnnouncementClass(Base):
+    """A class an announcement of audience "classes" is addressed to."""
+
+    __tablename__ = "announcement_classes"
+
+    announcement_id: Mapped[int] = mapped_column(
+        ForeignKey("announcements.id", ondelete="CASCADE"), primary_key=True
+    )
+    class_id: Mapped[int] = mapped_column(ForeignKey("classes.id"), primary_key=True, index=True)
 
 
 class AnnouncementReceipt(Base):
