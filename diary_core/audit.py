@@ -36,6 +36,7 @@ ACTIONS: dict[str, str] = {
     # school structure and people
     "school.create": "создал(а) школу",
     "year.create": "создал(а) учебный год",
+    "period.dates": "изменил(а) даты периода",
     "class.create": "создал(а) класс",
     "class.set_teacher": "назначил(а) классного руководителя",
     "subject.create": "добавил(а) предмет",

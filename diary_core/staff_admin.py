@@ -10,6 +10,8 @@ limited to the school's own classes. Each act is ``MANAGE_SCHOOL`` (or
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -17,7 +19,15 @@ from diary_core import audit, marks, school
 from diary_core.accounts import require_staff_of
 from diary_core.context import Ctx
 from diary_core.errors import Conflict, InvalidInput, NotFound
-from diary_core.models import AcademicYear, SchoolClass, Subject, TeachingAssignment, User
+from diary_core.models import (
+    AcademicYear,
+    Period,
+    PeriodMark,
+    SchoolClass,
+    Subject,
+    TeachingAssignment,
+    User,
+)
 from diary_core.policy import Action, SchoolTarget
 from diary_core.text import clean_line
 
@@ -178,3 +188,65 @@ async def lock_period(
         if own != wanted:
             raise NotFound("класс не найден")
     return await marks.lock_period_marks(ctx, school_id, period_id, sorted(wanted) or None)
+
+
+async def change_period_dates(
+    ctx: Ctx, school_id: int, period_id: int, starts_on: date, ends_on: date
+) -> Period:
+    """Move a term of the school's year (a quarter, trimester or half): a school whose
+    holidays differ from the usual calendar sets its own dates. The term stays inside its
+    year and clear of the year's other terms; a term whose final marks are already signed
+    off keeps its dates (reopen them first). The year's own period follows the year."""
+    ctx.require(Action.MANAGE_SCHOOL, SchoolTarget(school_id))
+    period = await ctx.session.get(Period, period_id)
+    if period is None or period.school_id != school_id:
+        raise NotFound("период не найден")
+    if period.kind == "year":
+        raise InvalidInput("даты года — это даты учебного года; меняются даты четвертей")
+    if ends_on < starts_on:
+        raise InvalidInput("период не может закончиться раньше, чем начался", field="ends_on")
+    year = await ctx.session.get(AcademicYear, period.year_id)
+    assert year is not None
+    if starts_on < year.starts_on or ends_on > year.ends_on:
+        raise InvalidInput(
+            f"даты периода должны лежать внутри {year.name} учебного года "
+            f"({year.starts_on:%d.%m.%Y} – {year.ends_on:%d.%m.%Y})",
+            field="starts_on" if starts_on < year.starts_on else "ends_on",
+        )
+    others = await ctx.session.scalars(
+        select(Period).where(
+            Period.year_id == period.year_id, Period.kind != "year", Period.id != period.id
+        )
+    )
+    for other in others:
+        if starts_on <= other.ends_on and other.starts_on <= ends_on:
+            raise Conflict(
+                f"даты пересекаются с периодом «{other.name}» "
+                f"({other.starts_on:%d.%m.%Y} – {other.ends_on:%d.%m.%Y})"
+            )
+    locked = await ctx.session.scalar(
+        select(func.count(PeriodMark.id)).where(
+            PeriodMark.period_id == period.id, PeriodMark.locked_at.is_not(None)
+        )
+    )
+    if locked:
+        raise Conflict(
+            f"итоговые отметки за период «{period.name}» уже закрыты ({locked}); "
+            "даты закрытого периода не меняются"
+        )
+    if (period.starts_on, period.ends_on) == (starts_on, ends_on):
+        return period
+    period.starts_on, period.ends_on = starts_on, ends_on
+    await ctx.session.flush()
+    span: dict[str, Any] = {"from": starts_on.isoformat(), "to": ends_on.isoformat()}
+    audit.record(
+        ctx.session,
+        ctx.actor,
+        "period.dates",
+        ctx.now(),
+        school_id=school_id,
+        object_type="period",
+        object_id=period.id,
+        **span,
+    )
+    return period

@@ -26,6 +26,7 @@ class PeriodRow:
     ends_on: date
     marks: int
     locked: int
+    kind: str = ""  # quarter | trimester | half | year
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,8 @@ async def periods_overview(ctx: Ctx, school_id: int) -> PeriodsOverview:
     return PeriodsOverview(
         year,
         tuple(
-            PeriodRow(p.id, p.name, p.starts_on, p.ends_on, int(n), int(k or 0)) for p, n, k in rows
+            PeriodRow(p.id, p.name, p.starts_on, p.ends_on, int(n), int(k or 0), p.kind)
+            for p, n, k in rows
         ),
         tuple(ClassChoice(r.id, r.name) for r in classes),
     )

@@ -36,4 +36,5 @@ def setup_admin_routes(app: web.Application) -> None:
     r.add_get(f"{PREFIX}/audit", audit.audit_page, name="admin_audit")
     r.add_get(f"{PREFIX}/periods", periods.periods_page, name="admin_periods")
     r.add_post(f"{PREFIX}/periods/{{period_id:\\d+}}/lock", periods.lock)
+    r.add_post(f"{PREFIX}/periods/{{period_id:\\d+}}/dates", periods.change_dates)
     r.add_post(f"{PREFIX}/periods/marks/{{mark_id:\\d+}}/unlock", periods.unlock)

@@ -10,9 +10,16 @@ from aiohttp import web
 
 from diary_core import admin_views, marks, staff_admin
 from diary_core.context import Ctx
-from diary_core.errors import InvalidInput
+from diary_core.errors import Conflict, InvalidInput
 from gateway import auth
-from gateway.handlers.admin.common import admin_actor, optional_int, page, path_id, text
+from gateway.handlers.admin.common import (
+    admin_actor,
+    optional_date,
+    optional_int,
+    page,
+    path_id,
+    text,
+)
 
 
 async def _render(
@@ -41,6 +48,7 @@ async def _render(
             "error": error,
             "notice": f"Закрыто итоговых отметок: {int(locked)}." if locked.isdigit() else "",
             "unlocked": request.query.get("ok") == "unlocked",
+            "dates_changed": request.query.get("ok") == "dates",
             "unlock_query": urlencode({"period": period_id or "", "class": class_id or ""}),
         },
         status=400 if error else 200,
@@ -80,3 +88,27 @@ async def unlock(request: web.Request) -> web.Response:
     class_id = optional_int(request.query.get("class"), "класс")
     back = f"period={period_id}&class={class_id}&" if period_id and class_id else ""
     raise web.HTTPSeeOther(f"/console/admin/periods?{back}ok=unlocked")
+
+
+async def change_dates(request: web.Request) -> web.Response:
+    """Move a term's dates (a school whose holidays differ from the usual calendar); a bad
+    date, one outside the year or overlapping another term is shown with what was typed."""
+    _, school_id = await admin_actor(request)
+    period_id = path_id(request, "period_id")
+    form = await request.post()
+    starts_raw, ends_raw = text(form, "starts_on"), text(form, "ends_on")
+    typed = {f"starts_{period_id}": starts_raw, f"ends_{period_id}": ends_raw}
+    try:
+        starts_on = optional_date(starts_raw, "начало")
+        ends_on = optional_date(ends_raw, "конец")
+        if starts_on is None or ends_on is None:
+            raise InvalidInput("укажите даты начала и конца периода")
+        await auth.run(
+            request,
+            lambda ctx: staff_admin.change_period_dates(
+                ctx, school_id, period_id, starts_on, ends_on
+            ),
+        )
+    except (InvalidInput, Conflict) as exc:
+        return await _render(request, school_id, error=str(exc), typed=typed)
+    raise web.HTTPSeeOther("/console/admin/periods?ok=dates")
