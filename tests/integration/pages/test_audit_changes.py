@@ -231,7 +231,14 @@ async def test_every_change_is_in_the_audit_log_in_russian_and_filterable(
         assert all(r.count(phrase) == 1 and TEACHER in r for r in filtered), (code, filtered)
         others = [p for c, p in kinds.items() if c != code and p not in phrase]
         assert not [r for r in filtered for p in others if p in r], (code, filtered)
-    assert lesson_id
+    # the administrator follows a lesson event to the lesson's history, a mark's to the mark's
+    assert f'href="/console/lessons/{lesson_id}/history"' in table
+    history = await admin.get(f"{base}/console/lessons/{lesson_id}/history")
+    assert history.status == 200 and "Десятичные дроби" in await history.text()
+    mark_link = re.search(r'href="(/console/marks/\d+)">история отметки', table)
+    assert mark_link is not None
+    mark_page = await admin.get(base + mark_link.group(1))
+    assert mark_page.status == 200 and "удалена" in await mark_page.text()
 
 
 async def test_lesson_topic_and_homework_history_shows_who_when_old_and_new(
