@@ -90,6 +90,16 @@ _LABELS = {
     "parents": "родители",
     "guardianships": "связи «родитель — ребёнок»",
     "marks": "отметки",
+    "audience": "кому",
+    "replaced": "заменяет расписание №",
+    "notified": "уведомлено",
+}
+_AUDIENCE = {
+    "school": "вся школа",
+    "staff": "сотрудники",
+    "grade": "параллель",
+    "class": "класс",
+    "classes": "несколько классов",
 }
 #: Detail fields never shown: internal, or (the demo generator's accounts) not for this page.
 _HIDDEN = {"esia", "accounts"}
@@ -284,6 +294,8 @@ def _value(key: str, value: Any, names: Names) -> str:
         return _STATUS.get(value, value)
     if key == "source":
         return _SOURCE.get(str(value), str(value))
+    if key == "audience":
+        return _AUDIENCE.get(str(value), str(value))
     if key == "how":
         return _HOW.get(str(value), str(value))
     if key == "result":
@@ -403,7 +415,7 @@ def _plain(
     elif object_type in _NUMBERED and object_id:
         parts.append(f"{_NUMBERED[object_type]} {object_id}")
     for key, value in details.items():
-        if key in _HIDDEN:
+        if key in _HIDDEN or value is None:
             continue
         label = _LABELS.get(key, key.replace("_", " "))
         text = _value(key, value, names)

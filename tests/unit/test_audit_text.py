@@ -125,6 +125,12 @@ def test_import_counts_read_as_a_sentence() -> None:
          "учётная запись: Числова Мария; роли: учитель, классный руководитель"),
         ("class.set_teacher", "class", "99", {"teacher_id": 404},
          "класс: удалённый класс; учитель: удалённая учётная запись"),
+        ("announcement.create", "announcement", "8",
+         {"kind": "parent_meeting", "class_id": None, "audience": "grade"},
+         "объявление № 8; вид: родительское собрание; кому: параллель"),
+        ("timetable.publish", "timetable", "3",
+         {"class_id": 5, "valid_from": "2025-09-01", "replaced": None, "notified": 12},
+         "расписание № 3; класс: 5А; действует с: 01.09.2025; уведомлено: 12"),
     ],
 )  # fmt: skip
 def test_ids_become_names(
