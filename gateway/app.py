@@ -22,11 +22,13 @@ from gateway.auth import session_middleware
 from gateway.handlers import health
 from gateway.middlewares import (
     MAX_REQUEST_BYTES,
+    compression_middleware,
     error_middleware,
     security_headers_middleware,
 )
 from gateway.portal import setup_portal
 from gateway.routes import setup_routes
+from gateway.static_files import STATIC_VERSIONS, StaticVersions
 from gosuslugi_adapter.client import EsiaClient
 from gosuslugi_adapter.gost import backend as gost_backend
 
@@ -90,7 +92,12 @@ def local_time(moment: datetime | None, zone: ZoneInfo, fmt: str) -> str:
 def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
     """The gateway. Stateless: everything it remembers lives in the database."""
     app = web.Application(
-        middlewares=[security_headers_middleware, error_middleware, session_middleware],
+        middlewares=[
+            compression_middleware,
+            security_headers_middleware,
+            error_middleware,
+            session_middleware,
+        ],
         client_max_size=MAX_REQUEST_BYTES,
     )
     app[keys.SETTINGS] = settings
@@ -104,7 +111,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
         undefined=jinja2.StrictUndefined,
         auto_reload=False,  # templates ship with the package: no stat() of them per render
     )
-    env.globals["static"] = lambda path: f"/static/{path}"
+    # Every static address carries its file's content hash (gateway/static_files.py).
+    app[STATIC_VERSIONS] = StaticVersions(HERE / "static")
+    env.globals["static"] = app[STATIC_VERSIONS].url
     zone = ZoneInfo(settings.server.timezone)
     env.filters["local"] = lambda moment, fmt="%d.%m.%Y %H:%M": local_time(moment, zone, fmt)
     env.filters["waiting"] = russian.waiting  # a wait in days: «меньше дня», «2 дня», «5 дней»

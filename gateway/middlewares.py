@@ -1,5 +1,6 @@
 """Cross-cutting HTTP concerns: the one mapping of core errors to statuses (and of aiohttp's
-own refusals and an unreachable database to Russian answers), security and cache headers."""
+own refusals and an unreachable database to Russian answers), security and cache headers, and
+the compression of text answers."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from diary_core.errors import (
 from gateway import keys, sessions
 from gateway.pages import render
 from gateway.portal.problems import Problem
+from gateway.static_files import PREFIX as STATIC_PREFIX
+from gateway.static_files import STATIC_VERSIONS
 
 log = logging.getLogger("ediary.gateway")
 
@@ -232,6 +235,9 @@ def _add_headers(request: web.Request, response: web.StreamResponse) -> None:
     if _personal(request, response):
         # Back after signing out must not show the pupil's marks from the browser's cache.
         headers["Cache-Control"] = "no-store"
+    elif request.path.startswith(STATIC_PREFIX) and response.status < 400:
+        # A year for a file's current version (its address changes with it), else minutes.
+        headers["Cache-Control"] = request.app[STATIC_VERSIONS].cache_control(request)
     elif request.path.startswith("/portal/"):
         headers.setdefault("Cache-Control", "no-store")  # unless the portal's handler says
     if request.app[keys.SETTINGS].server.is_https:
@@ -247,4 +253,91 @@ async def security_headers_middleware(request: web.Request, handler: Handler) ->
         _add_headers(request, exc)
         raise
     _add_headers(request, response)
+    return response
+
+
+#: Content types worth compressing: the pages, their style sheets and scripts, JSON answers.
+COMPRESSIBLE_TYPES = frozenset(
+    {
+        "text/html",
+        "text/css",
+        "application/json",
+        "application/problem+json",
+        "application/javascript",
+        "text/javascript",
+        "image/svg+xml",
+    }
+)
+#: Answers shorter than this go as they are: compressing them saves next to nothing.
+MIN_COMPRESSED_BYTES = 1024
+#: The static files' types by suffix (a file answer gets its type only when it is sent).
+_STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
+#: The codings we send, best first: every browser takes gzip.
+_CODINGS = (web.ContentCoding.gzip, web.ContentCoding.deflate)
+
+
+def accepted_coding(request: web.BaseRequest) -> web.ContentCoding | None:
+    """The coding to compress the answer with, from ``Accept-Encoding`` (``q=0`` refuses a
+    coding, ``*`` stands for every coding not named), or None for none."""
+    quality: dict[str, float] = {}
+    for part in request.headers.get("Accept-Encoding", "").lower().split(","):
+        name, _, params = part.partition(";")
+        value = 1.0
+        for param in params.split(";"):
+            key, _, number = param.strip().partition("=")
+            if key == "q":
+                try:
+                    value = float(number)
+                except ValueError:
+                    value = 0.0
+        if name.strip():
+            quality[name.strip()] = value
+    for coding in _CODINGS:
+        if quality.get(coding.value, quality.get("*", 0.0)) > 0:
+            return coding
+    return None
+
+
+def _compressible(request: web.Request, response: web.StreamResponse) -> bool:
+    """Whether the answer is text worth compressing that compression cannot break."""
+    if request.path.startswith("/portal/"):
+        # The portal's documents are signed and their strong ETags name the exact bytes:
+        # they go as they are.
+        return False
+    if response.status in (204, 304) or "Content-Encoding" in response.headers:
+        return False
+    if isinstance(response, web.FileResponse):
+        name = request.path.removeprefix(STATIC_PREFIX)
+        suffix = name[name.rfind(".") :] if "." in name else ""
+        versions = request.app[STATIC_VERSIONS]
+        # A byte range is of the file as it is stored: ranges are never compressed.
+        return (
+            suffix in _STATIC_TYPES
+            and "Range" not in request.headers
+            and versions.size(name) >= MIN_COMPRESSED_BYTES
+        )
+    if not isinstance(response, web.Response) or not isinstance(response.body, bytes):
+        return False  # streamed answers (exports) and payload objects go as they are
+    etag = response.etag
+    if etag is not None and not etag.is_weak:
+        return False  # a strong ETag (the API's marks) names these exact bytes
+    return (
+        response.content_type in COMPRESSIBLE_TYPES and len(response.body) >= MIN_COMPRESSED_BYTES
+    )
+
+
+@web.middleware
+async def compression_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Text answers of 1 KB and more go gzip-compressed to clients that accept it (the
+    timetable editor's HTML shrinks more than tenfold); they say ``Vary: Accept-Encoding``
+    whether compressed or not, so a shared cache keeps the two apart."""
+    response = await handler(request)
+    if not _compressible(request, response):
+        return response
+    vary = response.headers.get("Vary", "")
+    if "accept-encoding" not in vary.lower():
+        response.headers["Vary"] = f"{vary}, Accept-Encoding" if vary else "Accept-Encoding"
+    coding = accepted_coding(request)
+    if coding is not None:
+        response.enable_compression(coding)
     return response
