@@ -58,6 +58,8 @@ ACTIONS: dict[str, str] = {
     "announcement.create": "опубликовал(а) объявление",
     "announcement.read": "прочитал(а) объявление",
     "announcement.receipts": "просмотрел(а), кто прочитал объявление",
+    "announcement.edit": "исправил(а) объявление",
+    "announcement.expire": "снял(а) объявление с показа",
     "conversation.start": "начал(а) переписку",
     "conversation.read": "прочитал(а) переписку",
     "message.post": "написал(а) сообщение",

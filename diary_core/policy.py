@@ -132,6 +132,41 @@ class UserTarget:
 Target = SchoolTarget | ClassTarget | SubjectTarget | PupilTarget | UserTarget
 
 
+@dataclass(frozen=True)
+class AnnouncementReach:
+    """Which announcements an actor is in the audience of (regulation 2.3): the one rule
+    every read path (the diary, ``/announcements``, the API, opening one by its address)
+    applies, through :func:`diary_core.announcements.visible_query`.
+
+    - ``schools``: announcements to the whole school (its staff, pupils and parents);
+    - ``staff_schools``: staff-only announcements, never shown to families;
+    - ``classes``: announcements to one class or to several classes naming one of these
+      (the pupils of the class, their parents, the class's teachers);
+    - ``parent_classes``: announcements to the parents of a grade reach a parent whose
+      child is in a class of that grade (parents only: not pupils, not staff).
+    """
+
+    schools: frozenset[int]
+    staff_schools: frozenset[int]
+    classes: frozenset[int]
+    parent_classes: frozenset[int]
+
+
+def announcement_reach(actor: Actor) -> AnnouncementReach:
+    places = actor.family_places
+    schools = {p.school_id for p in places}
+    classes = {p.class_id for p in places}
+    staff_schools: set[int] = set()
+    if actor.is_staff and actor.school_id is not None:
+        schools.add(actor.school_id)
+        staff_schools.add(actor.school_id)
+        classes |= set(actor.taught_classes)
+    parent_classes = {p.class_id for p in actor.children} if actor.has(Role.PARENT) else set()
+    return AnnouncementReach(
+        frozenset(schools), frozenset(staff_schools), frozenset(classes), frozenset(parent_classes)
+    )
+
+
 def _reads_pupil(actor: Actor, t: PupilTarget) -> bool:
     if actor.staff_of(t.school_id):
         return actor.has(Role.ADMINISTRATOR) or t.class_id in actor.taught_classes
