@@ -61,6 +61,7 @@ from diary_core.policy import (
     announcement_reach,
 )
 from diary_core.roles import STAFF_ROLES
+from diary_core.school import current_year
 from diary_core.text import clean_line
 from diary_core.text import clean_text as clean_multiline
 
@@ -667,9 +668,21 @@ _IN_AUDIENCE = select(Announcement.__table__.c.id).where(
 
 
 async def may_see_receipts(ctx: Ctx, announcement_id: int) -> bool:
-    """Whether the actor may see who has read this announcement (see :func:`read_receipts`)."""
+    """Whether the actor may see who has read this announcement (see :func:`read_receipts`):
+    its author, or whoever may announce to its audience."""
+    return await _may(ctx, announcement_id, author_may=True)
+
+
+async def may_manage(ctx: Ctx, announcement_id: int) -> bool:
+    """Whether the actor may correct or stop showing this announcement (:func:`edit`)."""
+    return await _may(ctx, announcement_id, author_may=False)
+
+
+async def _may(ctx: Ctx, announcement_id: int, *, author_may: bool) -> bool:
+    if not ctx.actor.is_staff and not ctx.actor.system:
+        return False  # families never manage announcements: no query needed
     try:
-        await _manageable(ctx, announcement_id, author_may=True)
+        await _manageable(ctx, announcement_id, author_may=author_may)
     except (NotFound, Forbidden):
         return False
     return True
@@ -754,31 +767,43 @@ async def managed_announcements(ctx: Ctx, school_id: int, limit: int = 100) -> l
 
 
 async def managed_announcement(ctx: Ctx, announcement_id: int) -> Managed:
-    """One announcement for its editing form (whoever may announce to its audience)."""
+    """One announcement with «прочитали N из M», for whoever may announce to its audience
+    (the administration; a class's class teacher for a class announcement)."""
     row = await _manageable(ctx, announcement_id, author_may=False)
-    found = [m for m in await managed_announcements(ctx, row.school_id) if m.view.id == row.id]
-    if not found:  # older than the console's list: counted on its own
-        read, total = await _receipt_count(ctx.session, row)
-        author = await ctx.session.get(User, row.created_by_id)
-        view = AnnouncementView(
-            row.id,
-            row.school_id,
-            row.class_id,
-            row.kind,
-            row.title,
-            row.body,
-            row.created_by_id,
-            author.full_name if author else "",
-            row.created_at,
-            row.expires_at,
-            False,
-            row.audience,
-            row.grade,
-            row.edited_at,
+    read, total = await _receipt_count(ctx.session, row)
+    author = await ctx.session.get(User, row.created_by_id)
+    names = await ctx.session.scalars(
+        select(SchoolClass.name)
+        .where(
+            or_(
+                SchoolClass.id == row.class_id,
+                SchoolClass.id.in_(
+                    select(AnnouncementClass.class_id).where(
+                        AnnouncementClass.announcement_id == row.id
+                    )
+                ),
+            )
         )
-        expired = row.expires_at is not None and row.expires_at <= ctx.now()
-        return Managed(view, (), read, total, expired)
-    return found[0]
+        .order_by(SchoolClass.grade, SchoolClass.name)
+    )
+    view = AnnouncementView(
+        row.id,
+        row.school_id,
+        row.class_id,
+        row.kind,
+        row.title,
+        row.body,
+        row.created_by_id,
+        author.full_name if author else "",
+        row.created_at,
+        row.expires_at,
+        False,
+        row.audience,
+        row.grade,
+        row.edited_at,
+    )
+    expired = row.expires_at is not None and row.expires_at <= ctx.now()
+    return Managed(view, tuple(names), read, total, expired)
 
 
 async def edit(
@@ -834,3 +859,26 @@ async def expire(ctx: Ctx, announcement_id: int) -> None:
         object_type="announcement",
         object_id=row.id,
     )
+
+
+@dataclass(frozen=True)
+class ClassChoice:
+    id: int
+    name: str
+    grade: int
+
+
+async def audience_classes(ctx: Ctx, school_id: int) -> list[ClassChoice]:
+    """The classes of the school's current year, to address (several classes, a grade)."""
+    ctx.require(Action.ANNOUNCE, SchoolTarget(school_id))
+    query = select(SchoolClass.id, SchoolClass.name, SchoolClass.grade).where(
+        SchoolClass.school_id == school_id
+    )
+    try:
+        year = await current_year(ctx, school_id)
+    except NotFound:
+        return []
+    rows = await ctx.session.execute(
+        query.where(SchoolClass.year_id == year.id).order_by(SchoolClass.grade, SchoolClass.name)
+    )
+    return [ClassChoice(r.id, r.name, r.grade) for r in rows]

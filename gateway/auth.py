@@ -26,6 +26,7 @@ from diary_core.context import Ctx
 from diary_core.errors import NotFound
 from diary_core.policy import Actor
 from diary_core.roles import FAMILY_ROLES, STAFF_ROLES, Role
+from diary_core.unread import UnreadCounts, unread_counts
 from gateway import keys, sessions
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -34,6 +35,7 @@ PASSWORD_CHANGE_PATH = "/account/password"  # noqa: S105 - a path
 ALLOWED_WHILE_PASSWORD_CHANGE = ("/account/password", "/logout", "/static/", "/help", "/healthz")
 ROLE_CHOICE_PATH = "/choose-role"
 ACTOR_KEY = web.RequestKey("actor", Actor)
+UNREAD_KEY = web.RequestKey("unread", UnreadCounts)
 
 
 def _csrf_ok(expected: str, given: str | None) -> bool:
@@ -168,6 +170,10 @@ async def run(request: web.Request, use_case: UseCase, *, commit: bool = True) -
         result = await use_case(Ctx(db, actor, request.app[keys.CLOCK], school_zone(request)))
         if commit:
             await db.commit()
+        if request.method == "GET" and not request.path.startswith("/api/"):
+            # The header's «Сообщения (2)»: one statement, after the page has marked what it
+            # showed as read, in the connection the page already holds.
+            request[UNREAD_KEY] = await unread_counts(db, actor.user_id)
         return result
 
 

@@ -9,6 +9,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from gateway import sessions
+from gateway.auth import UNREAD_KEY
 
 
 def nav_context(request: web.Request) -> dict[str, Any]:
@@ -20,6 +21,8 @@ def nav_context(request: web.Request) -> dict[str, Any]:
         "nav_name": view.data.get("name", "") if view is not None and signed_in else "",
         "nav_family": bool(roles & {"parent", "pupil"}),
         "nav_staff": bool(roles & {"administrator", "teacher", "class_teacher"}),
+        # Unread messages and notifications, counted once per page by ``auth.run``.
+        "nav_unread": request.get(UNREAD_KEY) if signed_in else None,
     }
 
 

@@ -243,5 +243,6 @@ def setup_communication_routes(app: web.Application) -> None:
     app.router.add_get("/announcements", announcements.list_page, name="announcements")
     app.router.add_post("/announcements/read-all", announcements.read_all)
     app.router.add_post("/announcements/{announcement_id}/read", announcements.read_one)
+    app.router.add_get("/announcements/{announcement_id:\\d+}", announcements.one_page)
     app.router.add_get("/notifications", notifications.list_page, name="notifications")
     app.router.add_post("/notifications/read", notifications.mark_read)

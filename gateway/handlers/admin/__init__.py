@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.handlers.admin import audit, classes, imports, periods, replies, staff, timetable
+from gateway.handlers.admin import (
+    announcements,
+    audit,
+    classes,
+    imports,
+    periods,
+    replies,
+    staff,
+    timetable,
+)
 
 PREFIX = "/console/admin"
 
@@ -38,3 +47,4 @@ def setup_admin_routes(app: web.Application) -> None:
     r.add_post(f"{PREFIX}/periods/{{period_id:\\d+}}/lock", periods.lock)
     r.add_post(f"{PREFIX}/periods/{{period_id:\\d+}}/dates", periods.change_dates)
     r.add_post(f"{PREFIX}/periods/marks/{{mark_id:\\d+}}/unlock", periods.unlock)
+    announcements.setup(app)
