@@ -38,6 +38,7 @@ from diary_core.models import (
 )
 from diary_core.notifications import notify
 from diary_core.policy import Action, PupilTarget, SchoolTarget, SubjectTarget
+from diary_core.text import clean_text
 
 MAX_COMMENT = 500
 
@@ -171,7 +172,7 @@ async def _lesson_for(
 
 
 def _comment(text: str) -> str:
-    text = (text or "").strip()
+    text = clean_text(text or "", "comment", "Комментарий").strip()
     if len(text) > MAX_COMMENT:
         raise InvalidInput(f"комментарий длиннее {MAX_COMMENT} символов", field="comment")
     return text

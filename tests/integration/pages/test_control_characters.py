@@ -151,3 +151,26 @@ async def test_api_names_the_field_of_a_control_character(
     assert await count(engine, Conversation) == 0
     good = await api.call("POST", "/conversations", body={**body, "body": "Когда?\n\tВ пятницу?"})
     assert good.status == 201, good.text
+
+
+async def test_a_mark_comment_takes_line_breaks_but_no_control_character(
+    base: str, engine: AsyncEngine, world: World, clock: FixedClock, browsers: list[Browser]
+) -> None:
+    from diary_core.models import Mark
+
+    browser = await browser_as(browsers, engine, world.teacher_math, clock)
+    api = Api(base, browser)
+    await api.sign_csrf()
+    body = {
+        "pupil_id": world.pupil_a1,
+        "subject_id": world.math_a,
+        "date": "2025-10-15",
+        "value": "5",
+        "work_type_id": world.a.work_type_ids["Контрольная работа"],
+    }
+    bad = await api.call("POST", "/marks", body={**body, "comment": "Отлично\x01"})
+    assert bad.status == 400, bad.text
+    assert bad.body["field"] == "comment" and "U+0001" in bad.body["detail"]
+    assert await count(engine, Mark) == 0
+    good = await api.call("POST", "/marks", body={**body, "comment": "Отлично.\nБез ошибок."})
+    assert good.status == 201, good.text
