@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from playwright.async_api import Browser, Page
@@ -108,9 +108,11 @@ async def _seed(world: World) -> Seeded:
     return Seeded(lesson.id, conversation)
 
 
-async def _phone(chromium: Browser, base: str, engine: AsyncEngine, user: int, now: object) -> Page:
+async def _phone(
+    chromium: Browser, base: str, engine: AsyncEngine, user: int, now: datetime
+) -> Page:
     context = await chromium.new_context(viewport=PHONE)  # type: ignore[arg-type]
-    await sign_in(context, base, engine, user, now)  # type: ignore[arg-type]
+    await sign_in(context, base, engine, user, now)
     return await context.new_page()
 
 

@@ -108,7 +108,7 @@ async def test_timetable_editor_bytes_over_the_wire(
         print(f"\ntimetable editor: {len(plain)} bytes plain, {len(packed)} bytes gzip")
 
 
-async def test_small_answers_and_json_errors(site: Site) -> None:
+async def test_small_answers_are_not_compressed(site: Site) -> None:
     # /healthz answers a few bytes of JSON: sent as they are even to a gzip client.
     health, body = await site.fetch(None, "/healthz", "gzip")
     assert health.status == 200 and len(body) < MIN_COMPRESSED_BYTES
