@@ -63,6 +63,23 @@
     if (isCell(input)) { input.select(); }
   });
 
+  // The skip link «к журналу» (without this script it focuses the grid's scroll box): straight
+  // to the first cell one may type into.
+  var skip = document.querySelector("a.skip[href='#journal']");
+  var first = table.querySelector("td input:not([type=hidden])");
+  if (skip && first) {
+    skip.addEventListener("click", function (event) {
+      event.preventDefault();
+      first.focus();
+    });
+  }
+
+  // After a save or a refused one the page names its cell (a fragment, autofocus): focus it
+  // even where the browser did not.
+  var named = location.hash ? document.getElementById(location.hash.slice(1)) : null;
+  var anchor = named || form.querySelector("input[autofocus]");
+  if (anchor && isCell(anchor) && document.activeElement !== anchor) { anchor.focus(); }
+
   form.addEventListener("input", function (event) {
     var input = event.target;
     if (isCell(input)) {

@@ -79,7 +79,9 @@ def test_every_text_value_is_escaped() -> None:
     assert "Дроби &#34;&lt;b&gt;&#34; &amp; проценты" in html
     assert 'value="&#34;&gt;&lt;script&gt;"' in html
     assert 'title="строка &lt;b&gt;: ошибка"' in html
-    assert "Контрольная &lt;работа&gt; (3)" in html  # the work-type options
+    # the work-type options: a short name shown, the full one in the title, both escaped
+    assert "Контр. &lt;работа&gt; (3)</option>" in html
+    assert 'title="Контрольная &lt;работа&gt;, вес 3"' in html
     assert "История отметки: Контрольная &lt;работа&gt;, вес 3" in html
     parsed = Elements(html)  # and it parses back to exactly those texts
     assert 'Дроби "<b>" & проценты' in {a.get("title") for _, a in parsed.tags}

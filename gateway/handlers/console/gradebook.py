@@ -27,10 +27,12 @@ from diary_core.journal import Grid, GridLesson, GridRow
 from gateway import auth
 from gateway.handlers.console import form_text, page, parse_day, parse_id, staff_actor
 from gateway.handlers.console.gradebook_table import (
+    cell_anchor,
     cell_name,
     cell_text,
     column_labels,
     grid_table,
+    is_input_name,
     period_mark_name,
     shown_name,
 )
@@ -314,6 +316,15 @@ async def save_grid(
     return saved
 
 
+def first_touched(form: Mapping[str, str]) -> str:
+    """The first input, in the page's order (a form keeps it), that holds something else than
+    the page showed: where the page opens after the save; ``""`` if none."""
+    return next(
+        (n for n in form if n.startswith(("c_", "pm_")) and is_input_name(n) and touched(form, n)),
+        "",
+    )
+
+
 def kept_typing(form: Mapping[str, str]) -> dict[str, str]:
     """The form as it comes back after a refused save: inputs this teacher changed keep what
     he typed, the others show what is stored now (so a resubmit cannot write back what
@@ -333,7 +344,7 @@ def _grid_url(class_id: int, subject_id: int, period_id: int | None, **extra: ob
     url = f"/console/gradebook?class={class_id}&subject={subject_id}"
     if period_id is not None:
         url += f"&period={period_id}"
-    return url + "".join(f"&{k}={v}" for k, v in extra.items())
+    return url + "".join(f"&{k}={v}" for k, v in extra.items() if v != "")
 
 
 async def _grid_view(
@@ -377,6 +388,7 @@ async def _render_grid(
             typed=typed or {},
             errors=errors,
             conflicts=conflicts,
+            focus=_asked_focus(request),
         ),
         "errors": errors,
         "conflicts": conflicts,
@@ -384,8 +396,15 @@ async def _render_grid(
         "lesson_form": lesson_form or {},
         "lesson_error": lesson_error,
         "saved": request.query.get("saved", ""),
+        "lesson_saved": request.query.get("lesson_saved", "").isdigit(),
     }
     return page("console/gradebook.html", request, context, status=status)
+
+
+def _asked_focus(request: web.Request) -> str:
+    """The input a redirect after a save points at (``at=c_1_2``), if it names one."""
+    at = request.query.get("at", "") if request.method == "GET" else ""
+    return at if is_input_name(at) else ""
 
 
 async def grid_page(request: web.Request) -> web.Response:
@@ -420,7 +439,10 @@ async def grid_submit(request: web.Request) -> web.Response:
             conflicts=exc.conflicts,
             status=409 if exc.conflicts else 400,
         )
-    raise web.HTTPSeeOther(_grid_url(*ids, saved=saved))
+    at = first_touched(form)
+    # Back to the first cell saved: its input carries the anchor (and autofocus).
+    url = _grid_url(*ids, saved=saved, at=at)
+    raise web.HTTPSeeOther(url + (f"#{cell_anchor(at)}" if at else ""))
 
 
 async def lesson_create(request: web.Request) -> web.Response:
@@ -431,8 +453,8 @@ async def lesson_create(request: web.Request) -> web.Response:
     subject_id = parse_id(form.get("subject"), "предмет")
     period_id = parse_id(form.get("period"), "период")
 
-    async def create(ctx: Ctx) -> None:
-        await lessons.record_lesson(
+    async def create(ctx: Ctx) -> int:
+        lesson = await lessons.record_lesson(
             ctx,
             class_id=class_id,
             subject_id=subject_id,
@@ -441,9 +463,10 @@ async def lesson_create(request: web.Request) -> web.Response:
             topic=form_text(form, "topic"),
             homework=form_text(form, "homework"),
         )
+        return lesson.id
 
     try:
-        await auth.run(request, create)
+        created = await auth.run(request, create)
     except InvalidInput as exc:
         return await _render_grid(
             request,
@@ -452,7 +475,12 @@ async def lesson_create(request: web.Request) -> web.Response:
             lesson_error=str(exc),
             status=400,
         )
-    raise web.HTTPSeeOther(_grid_url(class_id, subject_id, period_id))
+    raise web.HTTPSeeOther(_saved_lesson_url(_grid_url(class_id, subject_id, period_id), created))
+
+
+def _saved_lesson_url(grid_url: str, lesson_id: int) -> str:
+    """Back to the journal, which confirms «Тема урока сохранена», at the lesson's column."""
+    return f"{grid_url}&lesson_saved={lesson_id}#l{lesson_id}"
 
 
 def _lesson_number(form: Mapping[str, str]) -> int:
@@ -512,7 +540,7 @@ async def lesson_submit(request: web.Request) -> web.Response:
             {**context, "form": form, "error": str(exc)},
             status=400,
         )
-    raise web.HTTPSeeOther(back)
+    raise web.HTTPSeeOther(_saved_lesson_url(back, lesson_id))
 
 
 # --- a mark's history ------------------------------------------------------------------------

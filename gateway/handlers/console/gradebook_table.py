@@ -23,6 +23,10 @@ Each input is named by its row's and its column's headers; the keyboard script f
 their place in the table. Width, ``autocomplete`` and looks come from the form and the style
 sheet, not from each of the thousands of cells.
 
+One input may carry ``id="cell-{name}" autofocus``: the cell the page is about (the first one
+saved, after a save; else the first one refused), so the page opens scrolled to it, with or
+without the keyboard script (:func:`cell_anchor`).
+
 What the page showed goes back with what was typed: a hidden ``s``-prefixed field
 (:func:`shown_name`) beside each input holds the value as stored when the page was made, so
 the save writes only the cells this teacher changed and can tell a cell someone else changed
@@ -55,6 +59,42 @@ def period_mark_name(pupil_id: int) -> str:
 def shown_name(name: str) -> str:
     """The hidden field that carries what input ``name`` showed: ``c_1_2`` → ``sc_1_2``."""
     return "s" + name
+
+
+def cell_anchor(name: str) -> str:
+    """The id of input ``name`` when the page is about it (a fragment after a save)."""
+    return "cell-" + name
+
+
+def is_input_name(name: str) -> bool:
+    """Whether ``name`` is a cell's or a period mark's input name (``c_1_2``, ``pm_1``)."""
+    kind, _, rest = name.partition("_")
+    if kind == "c":
+        pupil, _, lesson = rest.partition("_")
+        return pupil.isdigit() and lesson.isdigit()
+    return kind == "pm" and rest.isdigit()
+
+
+_VOWELS = set("аеёиоуыэюяaeiouy")
+
+
+def short_type_name(name: str) -> str:
+    """A work type's name short enough for a narrow column and still readable: a word longer
+    than seven letters is cut after its first syllables, before a vowel, the way Russian
+    abbreviates (``Самостоятельная работа`` → ``Самост. работа``); names of up to 15 letters
+    stay whole."""
+    if len(name) <= 15:
+        return name
+    words = []
+    for word in name.split():
+        if len(word) <= 7 or not word.isalpha():
+            words.append(word)
+            continue
+        end = 4
+        while end < len(word) - 2 and word[end].lower() not in _VOWELS and word[end] not in "ьъй":
+            end += 1
+        words.append(word if end >= len(word) - 2 else word[:end] + ".")
+    return " ".join(words)
 
 
 def cell_text(marks: Iterable[MarkRow], attendance: str | None) -> str:
@@ -92,10 +132,14 @@ def grid_table(
     typed: Mapping[str, str],
     errors: Mapping[str, str],
     conflicts: Mapping[str, str] | None = None,
+    focus: str = "",
 ) -> GridTable:
     """The grid as stored, or, when the form comes back with ``errors`` or ``conflicts``
-    (input name → message), with the cells in ``typed`` as typed."""
-    writer = _Writer(grid, rights, typed, {**(conflicts or {}), **errors}, set(conflicts or ()))
+    (input name → message), with the cells in ``typed`` as typed. The input ``focus`` (after a
+    save: the first cell saved), else the first cell in error, gets the page's anchor."""
+    writer = _Writer(
+        grid, rights, typed, {**(conflicts or {}), **errors}, set(conflicts or ()), focus
+    )
     return GridTable(writer.head(work_types), writer.body())
 
 
@@ -110,8 +154,13 @@ class _Writer:
         typed: Mapping[str, str],
         errors: Mapping[str, str],
         conflicts: set[str],
+        focus: str = "",
     ) -> None:
         self.grid, self.typed, self.errors, self.conflicts = grid, typed, errors, conflicts
+        #: the input that gets the anchor: the one asked for, else the first in error (found
+        #: while writing, in the page's order); emptied once written
+        self.focus = focus
+        self.focus_first_error = not focus and bool(errors)
         self.write_marks = rights.write_marks
         self.write_period_marks = rights.write_period_marks
         self.labels = column_labels(grid.lessons)
@@ -131,7 +180,7 @@ class _Writer:
                 f' title="{topic}">{self._escape(self.labels[lesson.id])}</a>{missing}</th>'
             )
         html.append("<th>Без урока</th>" if self.unplaced else "")
-        html.append("<th>Средний</th><th>Итог</th></tr>")
+        html.append('<th class="avg">Средний</th><th class="final">Итог</th></tr>')
         if self.write_marks and self.grid.lessons:
             html.append(self._types_row(work_types))
         return Markup("".join(html))  # noqa: S704 — see the class's docstring
@@ -139,6 +188,7 @@ class _Writer:
     def _types_row(self, work_types: list[WorkTypeInfo]) -> str:
         """A work-type select per lesson column: the type of the column's new marks."""
         options = _type_options(work_types)
+        titles = {str(w.id): self._escape(f"{w.name}, вес {w.weight}") for w in work_types}
         column_types = self._column_types(work_types)
         lightest = str(work_types[0].id) if work_types else "0"  # an answer in class
         html = ['<tr class="types"><th class="name">Вид работы</th>']
@@ -146,12 +196,13 @@ class _Writer:
             name = f"wt_{lesson.id}"
             chosen = self.typed.get(name, column_types.get(lesson.id, lightest))
             label = self._escape(f"Вид работы, {self.labels[lesson.id]}")
+            title = titles.get(chosen, "")
             html.append(
-                f'<th><select name="{name}" aria-label="{label}">'
+                f'<th title="{title}"><select name="{name}" aria-label="{label}">'
                 f"{options.get(chosen, options[''])}</select></th>"
             )
         html.append("<th></th>" if self.unplaced else "")
-        html.append("<th></th><th></th></tr>")
+        html.append('<th class="avg"></th><th class="final"></th></tr>')
         return "".join(html)
 
     def _column_types(self, work_types: list[WorkTypeInfo]) -> dict[int, str]:
@@ -181,7 +232,12 @@ class _Writer:
         for lid, lesson in lessons:
             name = f"c_{p}_{lesson}"  # cell_name(), the ids already text
             marks = cells.get(lid)
-            if marks is None and lid not in attendance and (as_stored or self._untouched(name)):
+            if (
+                marks is None
+                and lid not in attendance
+                and (as_stored or self._untouched(name))
+                and name != self.focus
+            ):
                 # most cells: empty, as stored (what _cell writes for them, without the work)
                 html.append(f'<td><input name="{name}" aria-labelledby="p{p} l{lesson}"></td>')
             else:
@@ -213,15 +269,24 @@ class _Writer:
             f'<input type="hidden" name="s{name}" value="{self._escape(stored)}">' if stored else ""
         )
         error = self.errors.get(name)
+        anchor = self._anchor(name, error)
         if error is None:
             return (
-                f'<td><input name="{name}"{value} aria-labelledby="{labels}">{shown}{history}</td>'
+                f'<td><input name="{name}"{value}{anchor} aria-labelledby="{labels}">'
+                f"{shown}{history}</td>"
             )
         kind = "conflict" if name in self.conflicts else "bad"
         return (
-            f'<td class="{kind}"><input name="{name}"{value} aria-labelledby="{labels}"'
+            f'<td class="{kind}"><input name="{name}"{value}{anchor} aria-labelledby="{labels}"'
             f' aria-invalid="true" title="{escape(error)}">{shown}{history}</td>'
         )
+
+    def _anchor(self, name: str, error: str | None) -> str:
+        """`` id="cell-…" autofocus`` for the one input the page is about, else nothing."""
+        if name == self.focus or (self.focus_first_error and error is not None):
+            self.focus, self.focus_first_error = "", False
+            return f' id="{cell_anchor(name)}" autofocus'
+        return ""
 
     def _unplaced(self, marks: list[MarkRow]) -> str:
         """Marks of the period that no lesson of the grid holds, each with its date."""
@@ -257,7 +322,7 @@ class _Writer:
                 else ""
             )
             mark = (
-                f'<input name="{name}"{value}'
+                f'<input name="{name}"{value}{self._anchor(name, error)}'
                 f' aria-label="{escape(row.full_name)}, итоговая отметка"{invalid}>{shown}'
             )
         else:
@@ -292,7 +357,7 @@ def _type_options(work_types: list[WorkTypeInfo]) -> dict[str, str]:
     def options(selected: str) -> str:
         return "".join(
             f'<option value="{w.id}"{" selected" if str(w.id) == selected else ""}>'
-            f"{escape(w.name)} ({w.weight})</option>"
+            f"{escape(short_type_name(w.name))} ({w.weight})</option>"
             for w in work_types
         )
 
