@@ -133,3 +133,63 @@ def where_room(room: str) -> str:
     if lower[0] in _NOUNS:  # «кабинет физики», «зал № 2», «Кабинет 12»
         return "в " + " ".join([_NOUNS[lower[0]], *words[1:]])
     return f"кабинет: {name}"
+
+
+# ---------------------------------------------------------------- pronouns and subjects
+
+
+def pronoun(last_name: str, first_name: str, middle_name: str = "") -> str:
+    """«она» or «он» for a person (the gender as :func:`genitive_name` finds it); an empty
+    string when the name does not tell, so the caller says «сотрудник» instead."""
+    gender = _gender(last_name, first_name, middle_name)
+    if gender == Gender.FEMALE:
+        return "она"
+    if gender == Gender.MALE:
+        return "он"
+    return ""
+
+
+#: Adjective endings (nominative → dative) of the words a subject's name may start with.
+_ADJECTIVES_DATIVE = (
+    ("ский", "скому"), ("цкий", "цкому"), ("кий", "кому"), ("гий", "гому"), ("хий", "хому"),
+    ("жий", "жему"), ("ший", "шему"), ("чий", "чему"), ("щий", "щему"), ("ний", "нему"),
+    ("ый", "ому"), ("ой", "ому"), ("ая", "ой"), ("яя", "ей"), ("ое", "ому"), ("ее", "ему"),
+)  # fmt: skip
+#: Noun endings (nominative → dative singular), longest first.
+_NOUNS_DATIVE = (("ия", "ии"), ("ие", "ию"), ("о", "у"), ("а", "е"), ("я", "е"))
+_HARD_CONSONANTS = set("бвгдзклмнпрстфхжшцчщ")
+
+
+def _noun_dative(word: str) -> str | None:
+    for nominative, dative in _NOUNS_DATIVE:
+        if word.endswith(nominative) and len(word) > len(nominative) + 1:
+            return word[: -len(nominative)] + dative
+    if len(word) > 2 and word[-1] in _HARD_CONSONANTS:
+        return word + "у"
+    return None
+
+
+def by_subject(name: str) -> str:
+    """A school subject after «по»: «по математике», «по русскому языку», «по физической
+    культуре», «по истории России»; a name these rules cannot decline safely (an
+    abbreviation, a plural, several subjects joined by «и») reads «по предмету «…»»."""
+    name = " ".join(name.split())
+    fallback = f"по предмету «{name}»"
+    words = name.split(" ")
+    if not name or (words[0].isupper() and len(words[0]) > 1):  # «ОБЖ», «ИЗО»
+        return fallback
+    declined: list[str] = []
+    for i, word in enumerate(words):
+        lower = word.lower() if i == 0 else word
+        adjective = next(
+            (lower[: -len(n)] + d for n, d in _ADJECTIVES_DATIVE if lower.endswith(n)), None
+        )
+        if adjective is not None and i + 1 < len(words) and len(lower) > 4:
+            declined.append(adjective)
+            continue
+        noun = _noun_dative(lower) if lower.isalpha() else None
+        rest = words[i + 1 :]
+        if noun is None or "и" in rest:
+            return fallback
+        return "по " + " ".join([*declined, noun, *rest])
+    return fallback

@@ -4,7 +4,8 @@ staff get their login and password from the deputy director).
 A slip is shown once: the POST that issues a password answers 303 to ``/staff/slip?slip=<id>``,
 whose first GET shows it and whose reload shows that it was shown (:mod:`gateway.slips`).
 A new password for someone who already has a login cancels his password, so it needs the
-form's confirmation (``reissue=yes``)."""
+form's confirmation (``reissue=yes``); disabling an account first shows a confirmation page
+(:mod:`gateway.handlers.admin.confirm`)."""
 
 from __future__ import annotations
 
@@ -17,12 +18,14 @@ from aiohttp import web
 from diary_core import accounts, admin_views, staff_admin
 from diary_core.actors import load_user_target
 from diary_core.context import Ctx
-from diary_core.errors import Conflict, InvalidInput
+from diary_core.errors import Conflict, InvalidInput, NotFound
 from diary_core.models import User
-from diary_core.policy import Action
+from diary_core.policy import Action, SchoolTarget
 from diary_core.roles import STAFF_ROLES, Role
+from diary_core.russian import genitive_name, pronoun
 from gateway import auth, sessions, slips
 from gateway.handlers.admin.common import admin_actor, optional_int, page, path_id, text
+from gateway.handlers.admin.confirm import confirm_page, confirmed
 
 ROLE_CHOICES = (Role.TEACHER, Role.CLASS_TEACHER, Role.ADMINISTRATOR)
 NOTICES = {
@@ -184,9 +187,46 @@ async def _disable(ctx: Ctx, user_id: int) -> None:
     await sessions.end_all(ctx.session, user_id)
 
 
+async def _to_disable(ctx: Ctx, user_id: int) -> User:
+    """The staff member the confirmation names, asked of the policy as the disabling is
+    (another school's: "not found"); oneself is refused before asking anything."""
+    user = await ctx.session.get(User, user_id)
+    if user is None or user.school_id is None:
+        raise NotFound("сотрудник не найден")
+    ctx.require(Action.MANAGE_SCHOOL, SchoolTarget(user.school_id))
+    member = await accounts.require_staff_of(ctx, user_id, user.school_id)
+    if member.id == ctx.actor.user_id:
+        raise Conflict("нельзя отключить собственную учётную запись")
+    return member
+
+
+def disable_question(user: User) -> str:
+    """«Отключить учётную запись Харитоновой Алёны Вадимовны? Она не сможет войти, её сеансы
+    завершатся.»"""
+    name = genitive_name(user.last_name, user.first_name, user.middle_name)
+    who = pronoun(user.last_name, user.first_name, user.middle_name)
+    if who == "она":
+        after = "Она не сможет войти, её сеансы завершатся."
+    elif who == "он":
+        after = "Он не сможет войти, его сеансы завершатся."
+    else:
+        after = "Сотрудник не сможет войти, его сеансы завершатся."
+    return f"Отключить учётную запись {name}? {after}"
+
+
 async def disable(request: web.Request) -> web.Response:
+    """Disable a staff account, only with the confirmation page's ``confirm=yes``."""
     await admin_actor(request)
     user_id = path_id(request, "user_id")
+    if not confirmed(await request.post()):
+        user = await auth.run(request, lambda ctx: _to_disable(ctx, user_id), commit=False)
+        return confirm_page(
+            request,
+            title="Отключение учётной записи",
+            question=disable_question(user),
+            button="Отключить",
+            cancel="/console/admin/staff",
+        )
     await auth.run(request, lambda ctx: _disable(ctx, user_id))
     raise web.HTTPSeeOther("/console/admin/staff?ok=disabled")
 

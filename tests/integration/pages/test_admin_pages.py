@@ -166,7 +166,7 @@ async def test_disabled_staff_account_loses_its_sessions(
     await signed_in(browser, engine, world.admin_a, clock)
     token = await browser.csrf(base + "/console/admin/staff")
     url = base + f"/console/admin/staff/{world.teacher_math}/disable"
-    assert (await browser.post(url, {"csrf_token": token})).status == 303
+    assert (await browser.post(url, {"csrf_token": token, "confirm": "yes"})).status == 303
     refused = await teacher.get(base + "/console")
     await teacher.close()
     assert refused.status == 303 and refused.headers["Location"].startswith("/login")
@@ -542,7 +542,9 @@ async def test_locked_period_mark_cannot_be_changed_by_teacher(
     unlock_url = base + f"/console/admin/periods/marks/{mark_id}/unlock?period={quarter}"
     no_reason = await browser.post(unlock_url, {"csrf_token": token, "reason": " "})
     assert no_reason.status == 400 and "укажите причину" in await no_reason.text()
-    reopened = await browser.post(unlock_url, {"csrf_token": token, "reason": "ошибка ввода"})
+    reopened = await browser.post(
+        unlock_url, {"csrf_token": token, "reason": "ошибка ввода", "confirm": "yes"}
+    )
     assert reopened.status == 303
     world.session.expire_all()
     changed = await marks.set_period_mark(

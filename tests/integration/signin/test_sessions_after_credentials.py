@@ -192,7 +192,8 @@ async def test_disabling_a_staff_account_ends_its_sessions_at_once(
     await sign_in_as(admin, engine, world.admin_a, clock.now())
     token = await admin.csrf(base + "/console/admin/staff")
     prefix = f"{base}/console/admin/staff/{world.teacher_math}"
-    assert (await admin.post(prefix + "/disable", {"csrf_token": token})).status == 303
+    disabled = await admin.post(prefix + "/disable", {"csrf_token": token, "confirm": "yes"})
+    assert disabled.status == 303
     assert await _sessions_of(engine, world.teacher_math) == 0
     assert (await admin.post(prefix + "/enable", {"csrf_token": token})).status == 303
     assert await _signed_out(staff, base)
