@@ -73,6 +73,10 @@ async def test_admin_corrects_a_room_and_the_parent_keeps_the_week_until_publish
 
     draft_row = editor.locator("table.versions tr", has_text="Черновик")
     await draft_row.locator("button:has-text('Опубликовать')").click()
+    await editor.wait_for_url("**/publish")  # the confirmation page asks first
+    asked = await editor.locator("section.confirm").inner_text()
+    assert "Опубликовать расписание 5А с 20.10.2025?" in asked
+    await editor.locator("section.confirm button:has-text('Опубликовать')").click()
     await editor.wait_for_url("**ok=published**")
 
     await diary.reload()

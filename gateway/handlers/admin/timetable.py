@@ -14,6 +14,8 @@ from diary_core.errors import InvalidInput
 from diary_core.timetable import SlotInput
 from gateway import auth
 from gateway.handlers.admin.common import admin_actor, optional_date, optional_int, page, path_id
+from gateway.handlers.admin.confirm import confirmed
+from gateway.handlers.admin.timetable_confirm import confirm_publish
 
 WEEKDAYS = ("Понедельник", "Вторник", "Среда", "Четверг", "Пятница", "Суббота")
 SHORT_DAYS = ("Пн", "Вт", "Ср", "Чт", "Пт", "Сб")
@@ -163,6 +165,8 @@ async def publish(request: web.Request) -> web.Response:
     what changed (nothing when no lesson did)."""
     await admin_actor(request)
     tt_id = path_id(request, "timetable_id")
+    if not confirmed(await request.post()):
+        return await confirm_publish(request, tt_id)  # asks first; changes nothing
     info = await auth.run(request, lambda ctx: timetable.publish_timetable(ctx, tt_id))
     raise web.HTTPSeeOther(
         f"/console/admin/timetable?class={info.class_id}&tt={info.id}&ok=published"

@@ -338,7 +338,8 @@ async def test_publishing_timetable_is_audited_and_shown(
     assert "Черновик" in draft and 'value="12"' in draft
     tt_id = await scalar(engine, select(Timetable.id).where(Timetable.class_id == world.class_5a))
     published = await browser.post(
-        base + f"/console/admin/timetable/versions/{tt_id}/publish", {"csrf_token": token}
+        base + f"/console/admin/timetable/versions/{tt_id}/publish",
+        {"csrf_token": token, "confirm": "yes"},
     )
     assert published.status == 303
     shown = await (await browser.get(base + published.headers["Location"])).text()

@@ -14,14 +14,15 @@ import html
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import date
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from diary_core import marks
+from diary_core import marks, timetable
 from diary_core.clock import FixedClock
-from diary_core.models import AuditEvent, PeriodMark, User
+from diary_core.models import AuditEvent, PeriodMark, Timetable, User
 from tests.support.gateway import Browser, free_port, gateway_settings, running_gateway, sign_in_as
 from tests.support.world import World
 
@@ -320,3 +321,98 @@ async def test_another_schools_period_mark_answers_like_a_missing_one(
         answers.append((resp.status, resp.headers.get("Content-Type"), body))
     assert answers[0][0] == 404 and answers[0] == answers[1]
     assert await is_locked(engine, mark_id)
+
+
+# --- publishing a timetable ----------------------------------------------------------------------
+
+
+async def draft_5a(world: World) -> int:
+    """A draft weekly timetable of 5А from Monday 20.10.2025."""
+    tt = await timetable.set_weekly_timetable(
+        await world.ctx(world.admin_a),
+        world.class_5a,
+        date(2025, 10, 20),
+        [timetable.SlotInput(1, 1, world.math_a, world.teacher_math, "12")],
+    )
+    await world.session.commit()
+    return tt.id
+
+
+async def published_at(engine: AsyncEngine, tt_id: int) -> object:
+    return await scalar(engine, select(Timetable.published_at).where(Timetable.id == tt_id))
+
+
+async def test_publishing_a_timetable_asks_first_and_only_the_confirmed_post_publishes(
+    base: str, browser: Browser, engine: AsyncEngine, world: World, clock: FixedClock
+) -> None:
+    tt_id = await draft_5a(world)
+    token = await admin_of(browser, engine, world, clock, base)
+    editor = f"/console/admin/timetable?class={world.class_5a}&tt={tt_id}"
+    url = f"/console/admin/timetable/versions/{tt_id}/publish"
+    assert f'action="{url}"' in await (await browser.get(base + editor)).text()
+
+    for _ in range(2):  # the first click, then a reload of the confirmation page
+        asked = await browser.post(base + url, {"csrf_token": token})
+        page = await asked.text()
+        assert asked.status == 200
+        assert (
+            "Опубликовать расписание 5А с 20.10.2025? Семьи увидят его сразу, классы с "
+            "изменениями получат уведомление." in page
+        )
+        assert await published_at(engine, tt_id) is None
+        assert await audit_count(engine, "timetable.publish") == 0
+    form = confirm_form(page)
+    assert form.action == url and form.cancel == editor
+    assert form.fields == {"csrf_token": token, "confirm": "yes"}
+
+    assert (await browser.get(base + url)).status == 405
+    assert await published_at(engine, tt_id) is None
+
+    done = await browser.post(base + form.action, form.fields)
+    assert done.status == 303 and done.headers["Location"].endswith("ok=published")
+    assert await published_at(engine, tt_id) is not None
+    assert await audit_count(engine, "timetable.publish") == 1
+    again = await browser.post(base + url, {"csrf_token": token})  # the list's button, stale
+    assert again.status == 409 and "уже опубликовано" in await again.text()
+
+
+@pytest.mark.parametrize("csrf", [None, "not-the-token"])
+async def test_confirmed_publishing_without_the_csrf_token_is_refused(
+    base: str,
+    browser: Browser,
+    engine: AsyncEngine,
+    world: World,
+    clock: FixedClock,
+    csrf: str | None,
+) -> None:
+    tt_id = await draft_5a(world)
+    await admin_of(browser, engine, world, clock, base)
+    data = {"confirm": "yes"} | ({"csrf_token": csrf} if csrf else {})
+    resp = await browser.post(base + f"/console/admin/timetable/versions/{tt_id}/publish", data)
+    assert resp.status == 403
+    assert await published_at(engine, tt_id) is None
+    assert await audit_count(engine, "timetable.publish") == 0
+
+
+@pytest.mark.parametrize("confirm", [{}, {"confirm": "yes"}])
+async def test_another_schools_timetable_answers_like_a_missing_one(
+    base: str,
+    browser: Browser,
+    engine: AsyncEngine,
+    world: World,
+    clock: FixedClock,
+    confirm: dict[str, str],
+) -> None:
+    tt_id = await draft_5a(world)
+    token = await admin_of(browser, engine, world, clock, base, "admin_b")
+    answers = []
+    for target in (tt_id, MISSING):
+        resp = await browser.post(
+            base + f"/console/admin/timetable/versions/{target}/publish",
+            {"csrf_token": token, **confirm},
+        )
+        body = await resp.text()
+        assert "5А" not in body
+        answers.append((resp.status, resp.headers.get("Content-Type"), body))
+    assert answers[0][0] == 404 and answers[0] == answers[1]
+    assert await published_at(engine, tt_id) is None

@@ -171,7 +171,8 @@ async def test_publishing_a_correction_tells_only_the_changed_class_what_changed
     draft_id = int(re.search(r"tt=(\d+)", where).group(1))  # type: ignore[union-attr]
     token = await admin.csrf(site.base + where)
     resp = await admin.post(
-        f"{site.base}/console/admin/timetable/versions/{draft_id}/publish", {"csrf_token": token}
+        f"{site.base}/console/admin/timetable/versions/{draft_id}/publish",
+        {"csrf_token": token, "confirm": "yes"},
     )
     assert resp.status == 303
     await admin.close()
@@ -202,7 +203,8 @@ async def test_publishing_a_correction_without_changes_tells_nobody(site: Site) 
     draft_id = int(re.search(r"tt=(\d+)", where).group(1))  # type: ignore[union-attr]
     token = await admin.csrf(site.base + where)
     resp = await admin.post(
-        f"{site.base}/console/admin/timetable/versions/{draft_id}/publish", {"csrf_token": token}
+        f"{site.base}/console/admin/timetable/versions/{draft_id}/publish",
+        {"csrf_token": token, "confirm": "yes"},
     )
     await admin.close()
     assert status == 303 and resp.status == 303
