@@ -160,6 +160,14 @@ async def test_long_words_wrap_on_a_phone(
     ):
         widths["teacher " + path] = await _page_width(teacher, base + path, name, db_url)
     await teacher.context.close()
+
+    admin = await _phone(chromium, base, engine, world.admin_a, clock.now())
+    for path, name in (
+        ("/console/admin/announcements", "admin-announcements-long-words"),
+        ("/console/admin/replies", "admin-replies-long-words"),
+    ):
+        widths["admin " + path] = await _page_width(admin, base + path, name, db_url)
+    await admin.context.close()
     too_wide = {path: width for path, width in widths.items() if width > PHONE["width"]}
     assert not too_wide, f"wider than a 360 px phone: {too_wide}"
 
