@@ -9,7 +9,12 @@ from html.parser import HTMLParser
 
 from diary_core.journal import Grid, GridLesson, GridPlace, GridRow, MarkRow
 from diary_core.staff_views import GradebookRights, WorkTypeInfo
-from gateway.handlers.console.gradebook_table import GridTable, column_labels, grid_table
+from gateway.handlers.console.gradebook_table import (
+    GridTable,
+    column_labels,
+    grid_table,
+    short_type_name,
+)
 
 TYPES = [WorkTypeInfo(7, "Ответ на уроке", 1), WorkTypeInfo(8, "Контрольная <работа>", 3)]
 PLACE = GridPlace(1, 10, "5А", 20, "Математика", ())
@@ -161,3 +166,26 @@ def test_columns_are_labelled_by_date_and_lesson_number_when_a_day_has_two() -> 
         101: "13.10, 2-й урок",
         102: "14.10",
     }
+
+
+def test_work_types_get_a_readable_short_name() -> None:
+    assert [
+        short_type_name(n)
+        for n in (
+            "Ответ на уроке",
+            "Домашняя работа",
+            "Самостоятельная работа",
+            "Практическая работа",
+            "Диктант",
+            "Контрольная работа",
+            "Изложение",
+        )
+    ] == [
+        "Ответ на ур.",
+        "Домашняя раб.",
+        "Самост. раб.",
+        "Практ. раб.",
+        "Диктант",
+        "Контр. раб.",
+        "Изложение",
+    ]

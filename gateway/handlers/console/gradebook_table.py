@@ -78,23 +78,26 @@ def is_input_name(name: str) -> bool:
 _VOWELS = set("аеёиоуыэюяaeiouy")
 
 
+def _cut(word: str, least: int) -> str:
+    """``word`` cut after its first ``least`` letters and the consonants that follow, before
+    a vowel, with a full stop (``Самостоятельная`` → ``Самост.``); a word that would lose
+    fewer than three letters stays whole."""
+    end = least
+    while end < len(word) and word[end].lower() not in _VOWELS and word[end] not in "ьъй":
+        end += 1
+    return word if end >= len(word) - 2 or not word.isalpha() else word[:end] + "."
+
+
 def short_type_name(name: str) -> str:
-    """A work type's name short enough for a narrow column and still readable: a word longer
-    than seven letters is cut after its first syllables, before a vowel, the way Russian
-    abbreviates (``Самостоятельная работа`` → ``Самост. работа``); names of up to 15 letters
-    stay whole."""
-    if len(name) <= 15:
+    """A work type's name short enough for a narrow column and still readable, cut the way
+    Russian journals abbreviate: the first word after its first syllables, the others to
+    their first letters (``Самостоятельная работа`` → ``Самост. раб.``, ``Ответ на уроке`` →
+    ``Ответ на ур.``); a name of up to ten letters stays whole. The full name goes in the
+    column's title."""
+    if len(name) <= 10:
         return name
-    words = []
-    for word in name.split():
-        if len(word) <= 7 or not word.isalpha():
-            words.append(word)
-            continue
-        end = 4
-        while end < len(word) - 2 and word[end].lower() not in _VOWELS and word[end] not in "ьъй":
-            end += 1
-        words.append(word if end >= len(word) - 2 else word[:end] + ".")
-    return " ".join(words)
+    first, *rest = name.split()
+    return " ".join([_cut(first, 5), *(_cut(word, 2) for word in rest)])
 
 
 def cell_text(marks: Iterable[MarkRow], attendance: str | None) -> str:

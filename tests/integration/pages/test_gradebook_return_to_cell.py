@@ -192,7 +192,7 @@ async def test_skip_link_keys_and_readable_work_types(
     assert re.search(r'<div class="[^"]*" id="journal" tabindex="0" role="region"', page)
     assert "Ctrl+Enter — сохранить" in page
     # The long work types by a readable short name, the full one in the column's title.
-    assert "Контр. работа (3)</option>" in page and "Самост. работа (2)</option>" in page
-    assert "Ответ на уроке (1)</option>" in page
+    assert "Контр. раб. (3)</option>" in page and "Самост. раб. (2)</option>" in page
+    assert "Ответ на ур. (1)</option>" in page and "Диктант (2)</option>" in page
     assert '<th title="Ответ на уроке, вес 1"><select name="wt_' in page
     assert '<th class="avg">Средний</th><th class="final">Итог</th>' in page
