@@ -272,6 +272,15 @@ COMPRESSIBLE_TYPES = frozenset(
 MIN_COMPRESSED_BYTES = 1024
 #: The static files' types by suffix (a file answer gets its type only when it is sent).
 _STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
+#: Headers that make a file answer partial or possibly bodiless (304, 412).
+_CONDITIONAL_HEADERS = (
+    "Range",
+    "If-Range",
+    "If-None-Match",
+    "If-Modified-Since",
+    "If-Match",
+    "If-Unmodified-Since",
+)
 #: The codings we send, best first: every browser takes gzip.
 _CODINGS = (web.ContentCoding.gzip, web.ContentCoding.deflate)
 
@@ -310,12 +319,7 @@ def _compressible(request: web.Request, response: web.StreamResponse) -> bool:
         name = request.path.removeprefix(STATIC_PREFIX)
         suffix = name[name.rfind(".") :] if "." in name else ""
         versions = request.app[STATIC_VERSIONS]
-        # A byte range is of the file as it is stored: ranges are never compressed.
-        return (
-            suffix in _STATIC_TYPES
-            and "Range" not in request.headers
-            and versions.size(name) >= MIN_COMPRESSED_BYTES
-        )
+        return suffix in _STATIC_TYPES and versions.size(name) >= MIN_COMPRESSED_BYTES
     if not isinstance(response, web.Response) or not isinstance(response.body, bytes):
         return False  # streamed answers (exports) and payload objects go as they are
     etag = response.etag
@@ -338,6 +342,15 @@ async def compression_middleware(request: web.Request, handler: Handler) -> web.
     if "accept-encoding" not in vary.lower():
         response.headers["Vary"] = f"{vary}, Accept-Encoding" if vary else "Accept-Encoding"
     coding = accepted_coding(request)
-    if coding is not None:
+    if coding is not None and not _file_not_whole(request, response):
         response.enable_compression(coding)
     return response
+
+
+def _file_not_whole(request: web.Request, response: web.StreamResponse) -> bool:
+    """Whether a static file's answer may be other than the whole file: a byte range is of the
+    file as stored, and aiohttp would write an empty gzip stream as the body of a HEAD or of a
+    304 to a revalidation. Such requests get the file as it is (a 304 has no body anyway)."""
+    return isinstance(response, web.FileResponse) and (
+        request.method != "GET" or any(header in request.headers for header in _CONDITIONAL_HEADERS)
+    )

@@ -5,6 +5,7 @@ address is cached for a year while any other gets a short cache."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import re
 from collections.abc import AsyncIterator
@@ -176,6 +177,38 @@ async def test_static_css_is_versioned_immutable_and_gzipped(site: Site) -> None
             assert await ranged.read() == stored[:10]
     finally:
         await session.close()
+
+
+async def _raw(base: str, method: str, path: str, headers: dict[str, str]) -> tuple[str, bytes]:
+    """One request on its own connection, answer read to the close: (head, bytes after it)."""
+    host, port = base.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", "Connection: close"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+    await writer.drain()
+    answer = await reader.read()
+    writer.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return head.decode("latin-1"), body
+
+
+async def test_bodiless_static_answers_stay_bodiless(site: Site) -> None:
+    """A HEAD and a 304 have no body: not even an empty gzip stream."""
+    _, page = await site.fetch(None, "/login", None)
+    found = re.search(rb'href="(/static/style\.css\?v=[0-9a-f]{12})"', page)
+    assert found
+    url = found.group(1).decode()
+    head, body = await _raw(site.base, "HEAD", url, {"Accept-Encoding": "gzip"})
+    assert head.startswith("HTTP/1.1 200") and body == b"", (head, body)
+    assert "Content-Encoding" not in head
+    etag = re.search(r"(?im)^etag: ([^\r\n]+)", head)
+    assert etag
+    head, body = await _raw(
+        site.base, "GET", url, {"Accept-Encoding": "gzip", "If-None-Match": etag.group(1)}
+    )
+    assert head.startswith("HTTP/1.1 304") and body == b"", (head, body)
+    assert "Content-Encoding" not in head and "Vary: Accept-Encoding" in head
 
 
 @pytest.mark.parametrize(
