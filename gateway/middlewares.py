@@ -270,8 +270,9 @@ COMPRESSIBLE_TYPES = frozenset(
 )
 #: Answers shorter than this go as they are: compressing them saves next to nothing.
 MIN_COMPRESSED_BYTES = 1024
-#: The static files' types by suffix (a file answer gets its type only when it is sent).
-_STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
+#: The static files compressed, by suffix (a file answer gets its type only when it is sent):
+#: style sheets, scripts and SVG images.
+_STATIC_TEXT_SUFFIXES = frozenset({".css", ".js", ".svg"})
 #: Headers that make a file answer partial or possibly bodiless (304, 412).
 _CONDITIONAL_HEADERS = (
     "Range",
@@ -319,7 +320,7 @@ def _compressible(request: web.Request, response: web.StreamResponse) -> bool:
         name = request.path.removeprefix(STATIC_PREFIX)
         suffix = name[name.rfind(".") :] if "." in name else ""
         versions = request.app[STATIC_VERSIONS]
-        return suffix in _STATIC_TYPES and versions.size(name) >= MIN_COMPRESSED_BYTES
+        return suffix in _STATIC_TEXT_SUFFIXES and versions.size(name) >= MIN_COMPRESSED_BYTES
     if not isinstance(response, web.Response) or not isinstance(response.body, bytes):
         return False  # streamed answers (exports) and payload objects go as they are
     etag = response.etag
