@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, func, or_, select
+from sqlalchemy import Integer, Select, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from diary_core.models import ConversationParticipant, Message, Notification
@@ -26,7 +26,7 @@ def _query() -> Select[Any]:
     me = ConversationParticipant.__table__.alias("me")
     m = Message.__table__.alias("m")
     n = Notification.__table__.alias("n")
-    user = bindparam("user_id")
+    user = bindparam("user_id", type_=Integer())
     messages = (
         select(func.count(m.c.id))
         .select_from(m.join(me, me.c.conversation_id == m.c.conversation_id))

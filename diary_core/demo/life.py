@@ -349,6 +349,7 @@ class Life:
                 "id": aid,
                 "school_id": b.school_id,
                 "class_id": b.class_ids[n.class_index] if n.class_index is not None else None,
+                "audience": "class" if n.class_index is not None else "school",
                 "kind": n.kind,
                 "title": n.title,
                 "body": n.body,
