@@ -55,6 +55,7 @@ from diary_core.policy import (
     Actor,
     AnnouncementReach,
     ClassTarget,
+    PupilPlace,
     SchoolTarget,
     Target,
     allowed,
@@ -478,6 +479,25 @@ async def announcements_for(ctx: Ctx) -> list[AnnouncementView]:
     newest first."""
     rows = await ctx.session.execute(
         _FOR_READER, {**_reach_params(ctx.actor), "reader": ctx.actor.user_id, "now": ctx.now()}
+    )
+    return [_view(row) for row in rows]
+
+
+async def announcements_for_pupil(ctx: Ctx, pupil: PupilPlace) -> list[AnnouncementView]:
+    """The part of :func:`announcements_for` that concerns one child's diary: his school's,
+    his class's, classes lists naming it and (for his parent) his grade's; never staff-only.
+    The actor's reach still decides: this only narrows it to the child."""
+    reach = announcement_reach(ctx.actor)
+    classes = [pupil.class_id] if pupil.class_id in reach.classes else []
+    params = {
+        "schools": [pupil.school_id] if pupil.school_id in reach.schools else [],
+        "staff_schools": [],
+        "classes": classes,
+        "listed_classes": classes,
+        "parent_classes": [pupil.class_id] if pupil.class_id in reach.parent_classes else [],
+    }
+    rows = await ctx.session.execute(
+        _FOR_READER, {**params, "reader": ctx.actor.user_id, "now": ctx.now()}
     )
     return [_view(row) for row in rows]
 

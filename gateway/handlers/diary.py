@@ -112,11 +112,7 @@ async def _homework(ctx: Ctx, cls: ClassTarget) -> dict[str, Any]:
 
 async def _news(ctx: Ctx, pupil: PupilPlace) -> dict[str, Any]:
     """Announcements for the child's school and class, notifications, new marks."""
-    shown = [
-        a
-        for a in await announcements.announcements_for(ctx)
-        if a.school_id == pupil.school_id and a.class_id in (None, pupil.class_id)
-    ]
+    shown = await announcements.announcements_for_pupil(ctx, pupil)
     since = ctx.now() - timedelta(days=NEW_MARKS_DAYS)
     latest, unread = await notifications.latest_notifications(ctx, NOTIFICATIONS_SHOWN)
     return {

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from diary_core import school
+from diary_core import families, school
 from diary_core.clock import FixedClock
 from diary_core.context import Ctx
 from diary_core.models import Announcement, AuditEvent, Notification
@@ -35,6 +35,7 @@ class Site:
     class_6a: int
     parent_6a: int
     pupil_6a_user: int
+    pupil_6a: int
 
     async def browser(self, user_id: int) -> Browser:
         browser = Browser()
@@ -79,7 +80,7 @@ async def site(
         parent = await _parent(ctx, pupil, "Шестова", "Галина", confirmed=True)
         await db.commit()
     async with running_gateway(gateway_settings(db_url, free_port()), clock) as url:
-        yield Site(url, world, engine, clock, c6a, parent, pupil_user)
+        yield Site(url, world, engine, clock, c6a, parent, pupil_user, pupil)
 
 
 def _fields(audience: str, title: str, **extra: str | list[str]) -> list[tuple[str, str]]:
@@ -330,3 +331,26 @@ async def test_class_teacher_sees_receipts_of_his_class_announcement(site: Site)
     assert "Прочитали 2 из 6" in own and "Кузнецова Ирина" in own
     status, _ = await site.page(w.ct_5b, f"/announcements/{ann}")
     assert status == 404
+
+
+async def test_each_childs_diary_shows_what_concerns_that_child(site: Site) -> None:
+    """A parent of a 6А pupil and of a 5Б pupil: the grade-5 parents' announcement and one to
+    5А and 5Б are in the 5Б child's diary, not in the 6А child's; the school's is in both."""
+    w = site.world
+    async with AsyncSession(site.engine) as db:
+        ctx = Ctx(db, Actor.system_actor(), site.clock)
+        await families.link_guardian(
+            ctx, site.parent_6a, w.pupil_b1, source="roster", confirmed=True
+        )
+        await db.commit()
+    await site.announce(_fields("grade", "Пятиклассникам", grade="5"))
+    await site.announce(
+        _fields("classes", "Двум пятым", class_ids=[str(w.class_5a), str(w.class_5b)])
+    )
+    await site.announce(_fields("school", "Всей школе"))
+    _, fifth = await site.page(site.parent_6a, f"/diary?pupil={w.pupil_b1}")
+    _, sixth = await site.page(site.parent_6a, f"/diary?pupil={site.pupil_6a}")
+    for title in ("Пятиклассникам", "Двум пятым", "Всей школе"):
+        assert title in fifth
+    assert "Всей школе" in sixth
+    assert "Пятиклассникам" not in sixth and "Двум пятым" not in sixth
