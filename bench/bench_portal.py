@@ -141,7 +141,7 @@ def _server_env(args: argparse.Namespace) -> dict[str, str]:
         "EDIARY_FEED_KEY_FILE": args.feed_key,
         "EDIARY_FEED_CERT_FILE": args.feed_cert,
         "EDIARY_FEED_SMEV3_KEY_FILE": str(Path(args.feed_key).with_name("feed-gost.key")),
-        "EDIARY_FEED_SMEV3_CERT_FILE": str(Path(args.feed_key).with_name("feed-gost.crt")),
+        "EDIARY_FEED_SMEV3_CERT_FILE": str(Path(args.feed_key).with_name("feed-gost.pem")),
         "EDIARY_FEED_RATE_LIMIT_PER_MINUTE": "1000000000",
     }
 
