@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import os
 import re
 import subprocess
 from collections.abc import Iterator
@@ -40,11 +41,12 @@ FORBIDDEN: dict[str, frozenset[str]] = {
     "config": frozenset({"diary_core", "gosuslugi_adapter", "gateway"}),
 }
 
-#: Never part of the repository, whatever is lying around in a working tree.
-SKIPPED_DIRS = frozenset(
-    {".git", ".venv", "node_modules", "var", "test-artifacts", "__pycache__", ".mypy_cache"}
-    | {".ruff_cache", ".pytest_cache", "bench/out"}
+#: Never part of the repository, whatever is lying around in a working tree: folders (or a
+#: worktree's ``.git`` file) of these names anywhere, and these paths from the root.
+SKIPPED_NAMES = frozenset(
+    {".git", ".venv", "node_modules", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache"}
 )
+SKIPPED_PATHS = frozenset({"var", "test-artifacts", "bench/out"})
 
 
 # --- 1. the arrows -----------------------------------------------------------------------------
@@ -205,9 +207,26 @@ def test_the_gateway_may_import_both() -> None:
 # --- 2. nothing outside the repository ---------------------------------------------------------
 
 
+def _skipped(path: Path) -> bool:
+    """``path`` is, or lies under, a folder that is never part of the repository."""
+    if SKIPPED_NAMES.intersection(path.parts):
+        return True
+    return any("/".join(path.parts[: i + 1]) in SKIPPED_PATHS for i in range(len(path.parts)))
+
+
+def _walk_tree() -> list[str]:
+    """Every file under the repository's root, skipped folders not even entered."""
+    names = []
+    for folder, dirs, files in os.walk(ROOT):
+        here = Path(folder).relative_to(ROOT)
+        dirs[:] = [d for d in dirs if not _skipped(here / d)]
+        names += [str(here / f) for f in files if not _skipped(here / f)]
+    return names
+
+
 def repository_files() -> list[Path]:
     """The files of the repository: what git tracks or would add (untracked, not ignored);
-    without git, the tree with the usual litter skipped."""
+    without git (an unpacked archive), the tree with the usual litter skipped."""
     try:
         listed = subprocess.run(
             ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
@@ -217,15 +236,9 @@ def repository_files() -> list[Path]:
         ).stdout.decode()
         names = [n for n in listed.split("\0") if n]
     except (OSError, subprocess.CalledProcessError):
-        names = [str(p.relative_to(ROOT)) for p in ROOT.rglob("*") if p.is_file()]
-    files = []
-    for name in names:
-        path = Path(name)
-        prefixes = {"/".join(path.parts[: i + 1]) for i in range(len(path.parts) - 1)}
-        if prefixes & SKIPPED_DIRS or not (ROOT / path).is_file():
-            continue
-        files.append(path)
-    return sorted(files)
+        names = _walk_tree()
+    paths = (Path(name) for name in names)
+    return sorted(p for p in paths if not _skipped(p) and (ROOT / p).is_file())
 
 
 def text_of(path: Path) -> str | None:
@@ -272,6 +285,13 @@ def outside_references(text: str, path: Path) -> list[str]:
         if "regulation.md" not in around:
             report(match, "names a clause without docs/regulation.md beside it")
     return problems
+
+
+def test_without_git_the_tree_is_walked_skipping_litter() -> None:
+    walked = {Path(name) for name in _walk_tree()}
+    assert Path("README.md") in walked and Path("docs/regulation.md") in walked
+    assert not any(_skipped(p) for p in walked)
+    assert _skipped(Path("node_modules")) and _skipped(Path(".venv/lib/x.py"))
 
 
 def test_no_file_refers_outside_the_repository() -> None:
