@@ -250,8 +250,8 @@ def text_of(path: Path) -> str | None:
 
 
 # The patterns are assembled so that this file does not match them itself.
-_SHARED = re.compile(re.escape("../" + "shared") + r"\b")
-_DESIGN_NOTES = re.compile(r"\b" + "DESI" + r"GN\b(?:\.md|\s*§)?")
+_SHARED = re.compile(r"(?:\.\./|/work/)" + "shared" + r"\b")
+_DESIGN_NOTES = re.compile(r"\b(?:" + "DESI" + r"GN\b(?:\.md|\s*§)?|" + "STY" + r"LE\.md)")
 _SEED = re.compile(r"\bseed/" + "READ" + r"ME")
 #: The word "regulation" followed by a clause number (any case, singular or plural): a clause
 #: cited with nothing that says where the regulation is.
@@ -310,6 +310,8 @@ def test_no_file_refers_outside_the_repository() -> None:
     "text",
     [
         "see " + "../" + "shared/notes.md",
+        "copied from /work/" + "shared/seed",
+        "as " + "STY" + "LE.md asks",
         "the contract of " + "DESI" + "GN §5",
         "as " + "DESI" + "GN.md says",
         "the " + "seed/" + "READ" + "ME" + " table",
