@@ -69,7 +69,7 @@ def _database_url(value: str) -> str | None:
 
 
 def _leeway(value: int) -> str | None:
-    return None if 0 <= value <= 60 else "must be 0..60 seconds (DESIGN §4)"
+    return None if 0 <= value <= 60 else "must be 0..60 seconds"
 
 
 def check(fn: Callable[[Any], str | None]) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Accounts, roles and credentials (regulation 3.1 and 6.2).
+"""Accounts, roles and credentials (docs/regulation.md, clauses 3.1 and 6.2).
 
 Staff accounts are made and given credentials by the administrator (deputy director);
 parents' and pupils' by the class teacher of the pupil's class. Credentials are a login and a

@@ -1,4 +1,5 @@
-"""Announcements to a school or a class, with read receipts (regulation 2.3 and 4.1).
+"""Announcements to a school or a class, with read receipts
+(docs/regulation.md, clauses 2.3 and 4.1).
 
 The audience of a school announcement is its staff, its pupils and their parents; of a class
 announcement, the class's pupils, their parents and its teachers (subject teachers and the

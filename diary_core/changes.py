@@ -1,5 +1,5 @@
 """The change log: every create, correction and deletion of a mark, attendance record or
-period mark, with old and new values, who and when (DESIGN §2).
+period mark, with old and new values, who and when (docs/regulation.md, clause 1.4).
 
 Single writes go through :func:`log_change`; bulk writers (imports, the demo generator) build
 rows with :func:`change_row` and insert them in the same transaction as the data.

@@ -15,7 +15,7 @@ class NotFound(DiaryError):
     The message names what was looked for, for logs, the command line and import reports.
     Interfaces answer every NotFound with :data:`NOT_FOUND_DETAIL` alone, whatever its kind
     and whichever of the two it is, so "not yours" and "does not exist" cannot be told apart
-    (regulation 3.3)."""
+    (docs/regulation.md, clause 3.3)."""
 
     code = "not_found"
 

@@ -1,8 +1,8 @@
 """What a mark means: the accepted mark strings, their numbers, and the weighted average.
 
-The average rule (DESIGN §3), documented once: over the marks that count and have a number,
-``sum(value × weight) / sum(weight)``, rounded to two decimals, half up (3.495 → 3.50).
-Pass/fail marks (зач, незач, осв) carry no number and never enter an average.
+The average rule (docs/regulation.md, clause 2.1), documented once: over the marks that count and
+have a number, ``sum(value × weight) / sum(weight)``, rounded to two decimals, half up (3.495 →
+3.50). Pass/fail marks (зач, незач, осв) carry no number and never enter an average.
 """
 
 from __future__ import annotations

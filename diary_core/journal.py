@@ -1,7 +1,7 @@
 """Reading marks: one pupil's marks by subject, and a class-subject gradebook grid.
 
 Both are bulk reads: Core ``select()`` rows in a handful of queries, whatever the size.
-Staff reading a pupil's personal data is written to the audit log (DESIGN §2).
+Staff reading a pupil's personal data is written to the audit log (docs/architecture.md).
 """
 
 from __future__ import annotations

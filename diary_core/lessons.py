@@ -1,4 +1,5 @@
-"""Lessons as given: date, topic and homework, and what is still missing (regulation 1.4)."""
+"""Lessons as given: date, topic and homework, and what is still missing
+(docs/regulation.md, clause 1.4)."""
 
 from __future__ import annotations
 
@@ -251,7 +252,8 @@ class MissingEntry:
 async def missing_entries(
     ctx: Ctx, school_id: int, start: date, end: date, teacher_id: int | None = None
 ) -> list[MissingEntry]:
-    """Lessons without a topic or without a single mark (regulation 1.4: data kept current).
+    """Lessons without a topic or without a single mark (data kept current:
+    docs/regulation.md, clause 1.4).
 
     A teacher sees his own; the administrator the whole school or one teacher's."""
     if teacher_id is None or teacher_id != ctx.actor.user_id:

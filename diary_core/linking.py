@@ -1,6 +1,6 @@
 """Linking a state-portal (ESIA) identity to a diary account, and its children to pupils.
 
-The rules (DESIGN §4), each a security decision:
+The rules (docs/esia.md), each a security decision:
 - An identity already linked signs that account in.
 - Otherwise a *trusted* portal account (its SNILS and names checked against state registers)
   whose SNILS belongs to a person on the roster is linked automatically. An untrusted account's

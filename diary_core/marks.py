@@ -190,7 +190,7 @@ def _actor_id(ctx: Ctx) -> int | None:
 
 
 def _stamps(ctx: Ctx) -> dict[str, Any]:
-    """Who and when, for a new row (DESIGN §2: every write records both)."""
+    """Who and when, for a new row (docs/regulation.md, clause 1.4)."""
     now, who = ctx.now(), _actor_id(ctx)
     return {"created_at": now, "updated_at": now, "created_by_id": who, "updated_by_id": who}
 

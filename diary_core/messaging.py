@@ -1,4 +1,4 @@
-"""Conversations between staff, parents and pupils (regulation 2.2, 3.2, 5.1, 6.1).
+"""Conversations between staff, parents and pupils (docs/regulation.md, clauses 2.2, 3.2, 5.1, 6.1).
 
 Who may write to whom is the policy's ``MESSAGE`` decision; once in a conversation, its
 participants reply and read, and to anyone else it does not exist. Reply tracking: a message
@@ -36,7 +36,7 @@ from diary_core.russian import genitive_name
 from diary_core.text import clean_line
 from diary_core.text import clean_text as clean_multiline
 
-#: Regulation 5.1: a teacher answers parents at least once a week.
+#: docs/regulation.md, clause 5.1: a teacher answers parents at least once a week.
 OVERDUE_AFTER = timedelta(days=7)
 MAX_BODY = 5000
 MAX_TOPIC = 200
@@ -122,7 +122,7 @@ class AwaitingThread:
 
 @dataclass(frozen=True)
 class TeacherReplyLoad:
-    """One staff member's unanswered threads: regulation 3.2 and 5.1."""
+    """One staff member's unanswered threads: docs/regulation.md, clauses 3.2 and 5.1."""
 
     teacher_id: int
     teacher_name: str
@@ -306,8 +306,8 @@ async def reply(ctx: Ctx, conversation_id: int, body: str) -> int:
 
 
 async def ask_administration(ctx: Ctx, school_id: int, topic: str, body: str) -> int:
-    """Regulation 6.1: a question to the administration of a school, reaching all of its
-    administrators; returns the conversation id.
+    """docs/regulation.md, clause 6.1: a question to the administration of a school, reaching all of
+    its administrators; returns the conversation id.
 
     Security decision: only people of that school may ask (its staff, its pupils, the
     confirmed parents of its pupils); to anyone else the school does not exist.
@@ -472,7 +472,7 @@ async def read_conversation(ctx: Ctx, conversation_id: int) -> Thread:
 
 async def awaiting_reply(ctx: Ctx) -> list[AwaitingThread]:
     """A staff member's own threads waiting for a staff answer, longest wait first, each
-    flagged overdue per :func:`is_overdue` (regulation 5.1). Families have none."""
+    flagged overdue per :func:`is_overdue` (docs/regulation.md, clause 5.1). Families have none."""
     if not ctx.actor.is_staff or ctx.actor.school_id is None:
         return []
     c = Conversation.__table__.c
@@ -503,8 +503,8 @@ async def awaiting_reply(ctx: Ctx) -> list[AwaitingThread]:
 
 async def reply_dashboard(ctx: Ctx, school_id: int) -> list[TeacherReplyLoad]:
     """Per staff member of the school: threads awaiting his reply, how many are overdue, and
-    the longest wait (regulation 5.1, for the administration: ``READ_REPLY_DASHBOARD``).
-    Most overdue first."""
+    the longest wait (docs/regulation.md, clause 5.1, for the administration:
+    ``READ_REPLY_DASHBOARD``). Most overdue first."""
     ctx.require(Action.READ_REPLY_DASHBOARD, SchoolTarget(school_id))
     c = Conversation.__table__.c
     p = ConversationParticipant.__table__.c

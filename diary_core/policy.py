@@ -1,7 +1,7 @@
 """The access policy: the one place that answers "may this actor do this to that object".
 
-Regulation 3.3: parents and pupils reach only their own (their children's) data. Staff reach
-only their own school, and within it what their role and teaching assignments give them.
+docs/regulation.md, clause 3.3: parents and pupils reach only their own (their children's) data.
+Staff reach only their own school, and within it what their role and teaching assignments give them.
 Every use case asks :func:`require` before it reads or writes; no caller re-implements a rule.
 
 The policy is pure: it decides on an :class:`Actor` (who is asking, with everything that gives
@@ -36,7 +36,8 @@ class Action(StrEnum):
     READ_AUDIT = "read_audit"
     READ_REPLY_DASHBOARD = "read_reply_dashboard"
     MESSAGE = "message"  # start a conversation with a user
-    ASK_ADMINISTRATION = "ask_administration"  # regulation 6.1: a question to the school's admins
+    #: A question to the school's administrators (docs/regulation.md, clause 6.1).
+    ASK_ADMINISTRATION = "ask_administration"
     READ_DRAFT_TIMETABLE = "read_draft_timetable"  # unpublished timetables: staff's working copy
 
 
@@ -134,8 +135,8 @@ Target = SchoolTarget | ClassTarget | SubjectTarget | PupilTarget | UserTarget
 
 @dataclass(frozen=True)
 class AnnouncementReach:
-    """Which announcements an actor is in the audience of (regulation 2.3): the one rule
-    every read path (the diary, ``/announcements``, the API, opening one by its address)
+    """Which announcements an actor is in the audience of (docs/regulation.md, clause 2.3): the one
+    rule every read path (the diary, ``/announcements``, the API, opening one by its address)
     applies, through :func:`diary_core.announcements.visible_query`.
 
     - ``schools``: announcements to the whole school (its staff, pupils and parents);
@@ -188,7 +189,7 @@ def _teaches(actor: Actor, t: SubjectTarget) -> bool:
 
 
 def _may_message(actor: Actor, t: UserTarget) -> bool:
-    """Who may write to whom (regulation 2.2)."""
+    """Who may write to whom (docs/regulation.md, clause 2.2)."""
     if t.user_id == actor.user_id:
         return False
     if actor.is_staff and actor.school_id is not None:
@@ -209,8 +210,8 @@ def _may_message(actor: Actor, t: UserTarget) -> bool:
 
 
 def _may_issue(actor: Actor, t: UserTarget) -> bool:
-    """Regulation 3.1: staff credentials from the administrator, families' from the class
-    teacher of (one of) their pupils' classes."""
+    """docs/regulation.md, clause 3.1: staff credentials from the administrator, families' from the
+    class teacher of (one of) their pupils' classes."""
     if t.roles & STAFF_ROLES:
         return t.school_id is not None and actor.admin_of(t.school_id)
     if t.roles & FAMILY_ROLES:
@@ -304,7 +305,8 @@ def require(actor: Actor, action: Action, target: Target) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# The state services portal: a machine client, not a person (regulation 1.2, 2.1, 3.3).
+# The state services portal: a machine client, not a person
+# (docs/regulation.md, clauses 1.2, 2.1, 3.3).
 #
 # The portal reads progress on behalf of parents it has identified itself; the diary decides
 # only which schools a registered client serves. It has no Actor and takes no part in the

@@ -1,4 +1,4 @@
-"""The roles of regulation 1.5."""
+"""The roles of docs/regulation.md, clause 1.5."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 classes he leads, a class's roster with its parents, and the small lists forms need.
 
 Each read asks the access policy first, like every use case; reads of pupils' personal data
-by staff are written to the audit log (DESIGN §2).
+by staff are written to the audit log (docs/architecture.md).
 """
 
 from __future__ import annotations

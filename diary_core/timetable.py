@@ -1,4 +1,5 @@
-"""The weekly timetable of a class, its publishing, and per-date changes (regulation 4.1, 6.2).
+"""The weekly timetable of a class, its publishing, and per-date changes (docs/regulation.md,
+clauses 4.1, 6.2).
 
 A class has weekly timetables, each valid from a date on; on a given day the one with the
 latest ``valid_from`` not after it applies. Parents and pupils see only published timetables;
@@ -340,8 +341,8 @@ async def set_weekly_timetable(
 
     A published timetable is never changed in place: a correction is a draft from its own
     date (the same date as the published one, or a later one), and until it is published
-    families keep seeing the published timetable (regulation 6.2). Who may: the policy's
-    ``PUBLISH_TIMETABLE``.
+    families keep seeing the published timetable (docs/regulation.md, clause 6.2). Who may: the
+    policy's ``PUBLISH_TIMETABLE``.
     """
     cls = await _class(ctx, class_id)
     ctx.require(Action.PUBLISH_TIMETABLE, ClassTarget(cls.school_id, cls.id))
@@ -398,7 +399,7 @@ async def set_weekly_timetable(
 
 async def publish_timetable(ctx: Ctx, timetable_id: int) -> TimetableInfo:
     """Publish a draft weekly timetable: from its date on the class's families see it
-    (regulation 6.2). A published timetable from the same date is replaced by it.
+    (docs/regulation.md, clause 6.2). A published timetable from the same date is replaced by it.
 
     The act is audited and records who published it. The class's pupils and their
     confirmed parents are told what changed from the date of this version against the
@@ -744,7 +745,7 @@ async def change_timetable(
     *,
     announce: bool = False,
 ) -> ChangeInfo:
-    """Change one lesson of a class on one date (regulation 4.1).
+    """Change one lesson of a class on one date (docs/regulation.md, clause 4.1).
 
     Who may: the policy's ``CHANGE_TIMETABLE`` (the class teacher, the administration). The
     lesson must be in the timetable for that date; a second change of the same lesson

@@ -1,5 +1,5 @@
 """Sign-in throttling and login history, kept in the database so every gateway instance sees
-the same counts (DESIGN §2).
+the same counts (docs/architecture.md, Storage).
 
 Three budgets per window (``session.throttle_window_minutes``):
 

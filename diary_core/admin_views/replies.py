@@ -1,5 +1,6 @@
-"""The reply-deadline dashboard (regulation 3.2, 5.1): per staff member, the threads waiting
-for his answer, the overdue ones flagged by the one rule :func:`messaging.is_overdue`."""
+"""The reply-deadline dashboard (docs/regulation.md, clauses 3.2, 5.1): per staff member, the
+threads waiting for his answer, the overdue ones flagged by the one rule
+:func:`messaging.is_overdue`."""
 
 from __future__ import annotations
 

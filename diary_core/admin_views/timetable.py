@@ -1,5 +1,5 @@
 """The weekly timetable editor's read: a class's timetable versions, who published each and
-when (regulation 6.2), and the slots of the one being edited."""
+when (docs/regulation.md, clause 6.2), and the slots of the one being edited."""
 
 from __future__ import annotations
 

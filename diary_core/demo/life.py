@@ -195,7 +195,7 @@ class Life:
         return f"{head} ({subject}) пройдёт в другом помещении: {c.room}."
 
     def _class_notifications(self, ci: int, kind: str, text: str, at: datetime) -> list[Row]:
-        """The pupils of the class and their confirmed parents (regulation 4.1)."""
+        """The pupils of the class and their confirmed parents (docs/regulation.md, clause 4.1)."""
         rows = []
         read = at + timedelta(hours=5)
         for p in self.plan.classes[ci].pupils:

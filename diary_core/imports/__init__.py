@@ -1,4 +1,4 @@
-"""Bulk imports of school data from CSV files (DESIGN §7): the roster and the marks.
+"""Bulk imports of school data from CSV files (formats: README.md): the roster and the marks.
 
 Both are all or nothing: every row is checked first and a file with any error is refused as
 a whole (:class:`ImportFailed` lists each error with its line and column); importing the same

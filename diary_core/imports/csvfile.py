@@ -1,4 +1,4 @@
-"""Reading the import files of DESIGN §7: CSV in UTF-8 (with or without a BOM) or in
+"""Reading the import files (README.md): CSV in UTF-8 (with or without a BOM) or in
 Windows-1251 (what Excel on a Russian Windows saves as «CSV»), told apart by the bytes; ``,`` or
 ``;`` (told apart by the header); a header row that must name exactly the expected columns, by
 their English names or their Russian titles (any case, spaces and underscores alike); dates as

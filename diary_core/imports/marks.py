@@ -1,4 +1,4 @@
-"""The marks import (DESIGN §7): marks of the school's pupils, one per row.
+"""The marks import (formats: README.md): marks of the school's pupils, one per row.
 
 A mark is identified by pupil, subject, date, work type and its occurrence among the file's
 rows with that same key (two answers on one day are the first and the second). Re-importing

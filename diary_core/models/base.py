@@ -55,7 +55,7 @@ class Base(DeclarativeBase):
 
 
 class Stamped:
-    """Every write records who and when (DESIGN §2)."""
+    """Every write records who and when (docs/regulation.md, clause 1.4)."""
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)

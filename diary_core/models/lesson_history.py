@@ -11,8 +11,8 @@ from diary_core.models.base import Base, BigId, UTCDateTime
 
 
 class LessonHistoryEntry(Base):
-    """One change of a lesson's topic or homework (regulation 1.4: every record carries who
-    changed it and when). ``action`` is ``create`` for the lesson's first entry, whose
+    """One change of a lesson's topic or homework (docs/regulation.md, clause 1.4: every record
+    carries who changed it and when). ``action`` is ``create`` for the lesson's first entry, whose
     ``old_*`` are empty; otherwise ``update``. Written by :mod:`diary_core.lessons` only."""
 
     __tablename__ = "lesson_history"

@@ -1,4 +1,5 @@
-"""``ediary esia-emulator``: the ESIA emulator as a stand-alone server (DESIGN §4 contract)."""
+"""``ediary esia-emulator``: the ESIA emulator as a stand-alone server (its contract:
+docs/esia.md)."""
 
 from __future__ import annotations
 

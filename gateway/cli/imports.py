@@ -1,4 +1,4 @@
-"""``ediary roster import`` and ``ediary marks import``: the CSV imports of DESIGN §7.
+"""``ediary roster import`` and ``ediary marks import``: the CSV imports (formats: README.md).
 
 Both run as the server operator against the configured database, commit once at the end, and
 on a bad file print every error (``строка N, столбец C: причина``) and write nothing.

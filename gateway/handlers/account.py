@@ -1,5 +1,5 @@
 """The user's own account: active sessions, sign-in history, linked ESIA identity, sign out
-everywhere (regulation 6.2: every user answers for keeping his credentials safe)."""
+everywhere (docs/regulation.md, clause 6.2: every user answers for keeping his credentials safe)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Announcements for the signed-in person at ``/announcements`` (regulation 2.3, 4.1):
-unread first, each marked read with a button (the receipt the author sees)."""
+"""Announcements for the signed-in person at ``/announcements`` (docs/regulation.md, clauses 2.3,
+4.1): unread first, each marked read with a button (the receipt the author sees)."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ endpoint before the first four pass):
    gateway instance may complete it, none twice);
 4. an ``error`` redirect from ESIA ends here with a clear page;
 5. the code is exchanged and *every* token check of the adapter passes;
-6. only then is the identity linked (DESIGN §4) and a *new* session issued.
+6. only then is the identity linked (docs/esia.md) and a *new* session issued.
 """
 
 from __future__ import annotations

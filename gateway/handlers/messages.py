@@ -1,5 +1,5 @@
-"""Messages for every signed-in person (regulation 2.2, 3.2, 5.1) and the question to the
-administrator (regulation 6.1).
+"""Messages for every signed-in person (docs/regulation.md, clauses 2.2, 3.2, 5.1) and the question
+to the administrator (docs/regulation.md, clause 6.1).
 
 ``/messages`` lists the actor's threads with unread counts; for staff, threads awaiting a
 reply and overdue ones are marked (``?awaiting=1`` shows only those). ``/messages/new``
@@ -176,7 +176,7 @@ async def reply_submit(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(f"/messages/{conversation_id}#last")
 
 
-# --- the question to the administrator (regulation 6.1) -------------------------------------
+# --- the question to the administrator (docs/regulation.md, clause 6.1) ---------------------------
 
 
 def _render_question(

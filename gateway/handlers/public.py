@@ -1,4 +1,4 @@
-"""Pages anyone may open: the home page and the help (regulation 6.1)."""
+"""Pages anyone may open: the home page and the help (docs/regulation.md, clause 6.1)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The official electronic service (regulation 1.2, 2.1; DESIGN §5): the state services
-portal pulls signed progress documents, guardians' children and a changes feed.
+"""The official electronic service (docs/regulation.md, clauses 1.2, 2.1; docs/portal.md): the state
+services portal pulls signed progress documents, guardians' children and a changes feed.
 
 :func:`setup_portal` is the one call that adds it to the gateway.
 """

@@ -1,4 +1,4 @@
-"""The portal endpoints of DESIGN §5. Thin: parse, call the core, render, sign."""
+"""The portal endpoints of docs/portal.md. Thin: parse, call the core, render, sign."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Enveloped XML-DSig signatures (W3C XML Signature 1.1) over documents that are already
 canonical (:mod:`gateway.portal.xml` writes them so).
 
-The signature is the one ``xmlsec1 --verify`` and every XML-DSig verifier expect of DESIGN §5:
+The signature is the one ``xmlsec1 --verify`` and every XML-DSig verifier expect (docs/portal.md):
 one ``Reference`` with ``URI=""`` (the whole document), the enveloped-signature transform, then
 Exclusive C14N 1.0; ``SignedInfo`` canonicalised with Exclusive C14N 1.0; the certificate in
 ``KeyInfo/X509Data``. What makes it cheap is what the input already is:

@@ -9,7 +9,7 @@ ESIA's claim layout, RS256 by default or GOST3410_2012_256; ``/rs/prns/{oid}``, 
 with a field ``oid``). Refusals carry ESIA's codes (007002, 007003, 007004, 007006, 007011,
 007014, 007015, 007023, 007053).
 
-Command line (DESIGN §4)::
+Command line (docs/esia.md)::
 
     ediary esia-emulator --host 127.0.0.1 --port 8090 --persons persons.json \\
         --client ID=CERT.pem[,REDIRECT_URI_PREFIX] [--token-cert-out FILE] \\

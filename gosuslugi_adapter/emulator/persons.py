@@ -1,4 +1,4 @@
-"""Test persons for the emulator, in ESIA's own field names (DESIGN §4).
+"""Test persons for the emulator, in ESIA's own field names (docs/esia.md).
 
 A persons file is a JSON list of objects: ``oid``, ``lastName``, ``firstName``, ``middleName``,
 ``birthDate`` (dd.MM.yyyy), ``gender``, ``snils``, ``trusted``, ``email``, ``mobile`` and
@@ -21,7 +21,7 @@ _NAME_FIELDS = ("lastName", "firstName", "middleName", "birthDate", "gender", "s
 
 
 class PersonsFileError(ValueError):
-    """The persons file is not what DESIGN §4 describes; the message says where."""
+    """The persons file is not what docs/esia.md describes; the message says where."""
 
 
 def snils_checksum(nine_digits: str) -> int:

@@ -1,6 +1,6 @@
-"""The diary's workflows as people go through them in a browser (regulation 1.4, 3.2, 4.1,
-5.1): a teacher's mark reaches the parent with the new average; a class teacher's change of
-tomorrow's timetable reaches the parent, marked and notified; a parent's message left
+"""The diary's workflows as people go through them in a browser (docs/regulation.md, clauses 1.4,
+3.2, 4.1, 5.1): a teacher's mark reaches the parent with the new average; a class teacher's change
+of tomorrow's timetable reaches the parent, marked and notified; a parent's message left
 unanswered for seven days shows as overdue on the administrator's dashboard."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""A school-wide announcement in a browser (regulation 2.3): the administrator writes it in
-the console on a 360 px phone screen, without horizontal scrolling; a parent of another
+"""A school-wide announcement in a browser (docs/regulation.md, clause 2.3): the administrator
+writes it in the console on a 360 px phone screen, without horizontal scrolling; a parent of another
 class sees it in his announcements, opens it, and the administrator sees «прочитали 1 из …»
 with the parent's name."""
 

@@ -1,5 +1,5 @@
-"""Correcting a published timetable in a browser (regulation 6.2): the administrator changes
-one room and saves a draft; the parent's diary still shows the published week (not «Уроков
+"""Correcting a published timetable in a browser (docs/regulation.md, clause 6.2): the administrator
+changes one room and saves a draft; the parent's diary still shows the published week (not «Уроков
 нет»); once the correction is published the parent sees the new room from its date and is
 told what changed."""
 

@@ -1,4 +1,5 @@
-"""Regulation 3.1 and 6.2: who issues whose credentials; one-time passwords and link codes."""
+"""docs/regulation.md, clauses 3.1 and 6.2: who issues whose credentials; one-time passwords and
+link codes."""
 
 from __future__ import annotations
 
@@ -61,7 +62,7 @@ async def test_class_teacher_cannot_issue_staff_credentials(world: World) -> Non
 
 
 async def test_administrator_does_not_issue_family_credentials(world: World) -> None:
-    """Regulation 3.1: parents and pupils get theirs from the class teacher."""
+    """docs/regulation.md, clause 3.1: parents and pupils get theirs from the class teacher."""
     ctx = await world.ctx(world.admin_a)
     with pytest.raises(Forbidden):
         await accounts.issue_credentials(ctx, world.parent_a1)

@@ -1,4 +1,5 @@
-"""One generated access test for every route of the pages and the API (regulation 3.3).
+"""One generated access test for every route of the pages and the API
+(docs/regulation.md, clause 3.3).
 
 For every route in the application's route table that names an object in its path (and for
 the few that name objects in the query), for every role, requests naming objects of another

@@ -1,5 +1,5 @@
-"""The policy's announcement reach (regulation 2.3): staff-only announcements are never a
-family's, a grade's reach is through a parent's children only, and one role's reach does
+"""The policy's announcement reach (docs/regulation.md, clause 2.3): staff-only announcements are
+never a family's, a grade's reach is through a parent's children only, and one role's reach does
 not leak into another's."""
 
 from __future__ import annotations

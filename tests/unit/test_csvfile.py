@@ -1,4 +1,4 @@
-"""Reading import files (DESIGN §7): encodings, delimiters, the header, line numbers, dates."""
+"""Reading import files (README.md): encodings, delimiters, the header, line numbers, dates."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The weighted-average rule (DESIGN §3) at its borders, and the accepted marks."""
+"""The weighted-average rule (docs/regulation.md, clause 2.1) at its borders, and the accepted
+marks."""
 
 from __future__ import annotations
 

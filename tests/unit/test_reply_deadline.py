@@ -1,4 +1,5 @@
-"""Regulation 5.1: the seven-day reply deadline, at its border, and message/topic hygiene."""
+"""docs/regulation.md, clause 5.1: the seven-day reply deadline, at its border, and message/topic
+hygiene."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""initial schema: the whole domain of DESIGN §3, and an append-only audit log
+"""initial schema: the whole domain (docs/architecture.md), and an append-only audit log
 
 Revision ID: 0001
 Revises:

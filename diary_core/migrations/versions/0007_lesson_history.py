@@ -2,8 +2,8 @@
 
 Marks have their history in ``change_log``; a lesson's topic and homework had only the
 lesson's own ``updated_at``/``updated_by_id``, so an earlier text and its author were lost
-on the next save (regulation 1.4: every record carries who changed it and when). One row
-per change, old and new text of both fields. Model:
+on the next save (docs/regulation.md, clause 1.4: every record carries who changed it and when). One
+row per change, old and new text of both fields. Model:
 diary_core/models/lesson_history.py (``LessonHistoryEntry``); written by
 diary_core/lessons.py.
 

@@ -1,4 +1,4 @@
-"""School-wide announcements in the administrator's console (regulation 2.3).
+"""School-wide announcements in the administrator's console (docs/regulation.md, clause 2.3).
 
 The administration writes to the whole school, to its staff only, to the parents of one grade
 or to several classes; corrects an announcement's text and last day, stops showing it, and

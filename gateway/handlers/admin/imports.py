@@ -1,4 +1,4 @@
-"""Roster and marks import from a CSV upload (DESIGN §7): all or nothing, with a
+"""Roster and marks import from a CSV upload (formats: README.md): all or nothing, with a
 line-numbered error report when the file is refused."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The reply-deadline dashboard (regulation 3.2, 5.1): unanswered parents' threads per
-teacher, overdue after seven days."""
+"""The reply-deadline dashboard (docs/regulation.md, clauses 3.2, 5.1): unanswered parents' threads
+per teacher, overdue after seven days."""
 
 from __future__ import annotations
 

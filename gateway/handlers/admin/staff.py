@@ -1,5 +1,5 @@
-"""Staff accounts: the list, a new staff member, credential slips, disabling (regulation 3.1:
-staff get their login and password from the deputy director).
+"""Staff accounts: the list, a new staff member, credential slips, disabling (docs/regulation.md,
+clause 3.1: staff get their login and password from the deputy director).
 
 A slip is shown once: the POST that issues a password answers 303 to ``/staff/slip?slip=<id>``,
 whose first GET shows it and whose reload shows that it was shown (:mod:`gateway.slips`).

@@ -1,5 +1,5 @@
-"""The weekly timetable editor and its publishing (regulation 6.2: publishing the timetable
-is a logged act; the page shows who published each version and when)."""
+"""The weekly timetable editor and its publishing (docs/regulation.md, clause 6.2: publishing the
+timetable is a logged act; the page shows who published each version and when)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The class teacher's pages: his class's pupils and parents, issuing their credentials and
 ESIA link codes on printable slips, pending guardianships, class announcements (including
-parent meetings) and timetable changes (regulation 3.1, 4.1, 2.3).
+parent meetings) and timetable changes (docs/regulation.md, clauses 3.1, 4.1, 2.3).
 
 Security decision: a one-time password or link code is shown once. The POST that issues it
 keeps the slip sealed in the issuer's session and answers 303; the GET of the slip's address
@@ -398,7 +398,8 @@ def change_request(form: Mapping[str, str]) -> timetable.ChangeRequest:
 
 
 async def timetable_submit(request: web.Request) -> web.Response:
-    """One lesson of one date changes; the class's families are notified (regulation 4.1)."""
+    """One lesson of one date changes; the class's families are notified
+    (docs/regulation.md, clause 4.1)."""
     await staff_actor(request)
     class_id = _class_id(request)
     form = await _form(request)

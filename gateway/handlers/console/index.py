@@ -1,4 +1,5 @@
-"""``/console``: what a staff member has to do, by role (regulation 1.4, 3.2, 5.1)."""
+"""``/console``: what a staff member has to do, by role
+(docs/regulation.md, clauses 1.4, 3.2, 5.1)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from diary_core.roles import Role
 from gateway import auth
 from gateway.handlers.console import page, staff_actor
 
-#: Regulation 1.4: staff see what is missing from the recent past.
+#: docs/regulation.md, clause 1.4: staff see what is missing from the recent past.
 MISSING_WINDOW = timedelta(days=14)
 
 ADMIN_LINKS = (

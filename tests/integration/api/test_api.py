@@ -348,7 +348,7 @@ async def test_parent_writes_to_teacher_and_teacher_replies(
         "POST", "/conversations", body={**body, "pupil_id": world.pupil_a1}
     )
     conv = started.body["id"]
-    clock.advance(timedelta(days=7))  # regulation 5.1: a week without an answer is overdue
+    clock.advance(timedelta(days=7))  # overdue after a week (docs/regulation.md, clause 5.1)
     teacher = await api_as(world.teacher_math)
     (summary,) = (await teacher.get("/conversations")).body
     assert summary["id"] == conv and summary["unread"] == 1 and summary["overdue"] is True

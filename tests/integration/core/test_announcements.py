@@ -1,5 +1,5 @@
-"""Announcements to a school or a class with read receipts (regulation 2.3), and parent
-meetings announced by the class teacher (regulation 4.1)."""
+"""Announcements to a school or a class with read receipts (docs/regulation.md, clause 2.3), and
+parent meetings announced by the class teacher (docs/regulation.md, clause 4.1)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""The journal page's reads in the core (regulation 1.4, 2.1): one lookup of the class and the
-subject for the rights and the grid, the school's own periods only, the period marks' locks
-read with the grid, a fixed number of statements whatever the class's size, and the read
+"""The journal page's reads in the core (docs/regulation.md, clauses 1.4, 2.1): one lookup of the
+class and the subject for the rights and the grid, the school's own periods only, the period marks'
+locks read with the grid, a fixed number of statements whatever the class's size, and the read
 audited."""
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Timetable: weekly slots, publishing (regulation 6.2) and per-date changes (regulation 4.1).
+"""Timetable: weekly slots, publishing (docs/regulation.md, clause 6.2) and per-date changes
+(docs/regulation.md, clause 4.1).
 
 The clock stands on Wednesday 15.10.2025; the tests change lessons of the next week.
 """

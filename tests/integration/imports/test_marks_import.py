@@ -1,4 +1,4 @@
-"""The marks import (DESIGN §7): all or nothing, idempotent, corrections kept in the change log."""
+"""The marks import (README.md): all or nothing, idempotent, corrections kept in the change log."""
 
 from __future__ import annotations
 

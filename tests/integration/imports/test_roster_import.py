@@ -1,4 +1,4 @@
-"""The roster import (DESIGN §7): pupils by class and their parents, all or nothing, idempotent."""
+"""The roster import (README.md): pupils by class and their parents, all or nothing, idempotent."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""The administrator's console over real HTTP (regulation 3.1, 3.2, 5.1, 6.2): staff accounts and
-credential slips, classes, the timetable and its publishing, imports, the reply-deadline
-dashboard, the audit log and period-mark locking; other schools and other roles kept out."""
+"""The administrator's console over real HTTP (docs/regulation.md, clauses 3.1, 3.2, 5.1, 6.2):
+staff accounts and credential slips, classes, the timetable and its publishing, imports, the
+reply-deadline dashboard, the audit log and period-mark locking; other schools and other roles kept
+out."""
 
 from __future__ import annotations
 
@@ -97,7 +98,7 @@ def roster_row(
     return (cls, last, first, "", "2014-05-01", snils, *parent)
 
 
-# --- staff accounts and credential slips (regulation 3.1) -----------------------------------
+# --- staff accounts and credential slips (docs/regulation.md, clause 3.1) -------------------------
 
 
 async def test_admin_creates_teacher_and_issues_credentials_slip_once(
@@ -313,7 +314,7 @@ async def test_duplicate_class_is_refused_and_form_keeps_typed_values(
     assert await scalar(engine, count) == 2
 
 
-# --- timetable editor and publishing (regulation 6.2) ----------------------------------------
+# --- timetable editor and publishing (docs/regulation.md, clause 6.2) -----------------------------
 
 
 async def test_publishing_timetable_is_audited_and_shown(
@@ -375,7 +376,7 @@ async def test_half_filled_timetable_cell_is_refused_with_typed_values(
     assert await scalar(engine, select(func.count()).select_from(Timetable)) == 0
 
 
-# --- imports (DESIGN §7) ---------------------------------------------------------------------
+# --- imports (formats: README.md) -----------------------------------------------------------------
 
 
 async def test_bad_roster_import_shows_line_numbered_errors_and_writes_nothing(
@@ -438,7 +439,7 @@ async def test_oversized_upload_is_refused_with_a_clear_error(
     assert resp.status == 400 and "файл больше 5 МБ" in await resp.text()
 
 
-# --- the reply-deadline dashboard (regulation 3.2, 5.1) --------------------------------------
+# --- the reply-deadline dashboard (docs/regulation.md, clauses 3.2, 5.1) --------------------------
 
 
 async def test_overdue_after_seven_days_on_the_dashboard(

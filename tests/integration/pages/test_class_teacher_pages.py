@@ -1,6 +1,6 @@
 """The class teacher's console over real HTTP: credentials on slips shown once, ESIA link
-codes, guardianship decisions, class announcements and timetable changes (regulation 3.1,
-3.3, 4.1, 2.3)."""
+codes, guardianship decisions, class announcements and timetable changes
+(docs/regulation.md, clauses 3.1, 3.3, 4.1, 2.3)."""
 
 from __future__ import annotations
 

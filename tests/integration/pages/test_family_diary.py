@@ -1,5 +1,5 @@
-"""The parent's and pupil's diary over HTTP (regulation 2.1, 3.3, 4.1): marks with what each
-was for and the weighted average, the period switch, attendance, homework, the week's
+"""The parent's and pupil's diary over HTTP (docs/regulation.md, clauses 2.1, 3.3, 4.1): marks with
+what each was for and the weighted average, the period switch, attendance, homework, the week's
 timetable with its changes, and a child switch that reaches only the family's own children."""
 
 from __future__ import annotations

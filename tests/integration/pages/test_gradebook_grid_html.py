@@ -1,6 +1,6 @@
 """The journal grid page over real HTTP: one form (its token, its cells), each cell named by its
 row's and its column's headers, marks without a lesson in their own column, and what people
-typed (a topic) escaped (regulation 1.4)."""
+typed (a topic) escaped (docs/regulation.md, clause 1.4)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The subject teacher's console over real HTTP: the journal grid typed in from the keyboard and
 saved all or nothing, corrections with history, lesson topics, period marks, the index
-(regulation 1.4, 2.1, 3.3, 5.1)."""
+(docs/regulation.md, clauses 1.4, 2.1, 3.3, 5.1)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Messages, announcements, notifications and the question to the administrator over HTTP
-(regulation 2.2, 2.3, 3.2, 4.1, 5.1, 6.1): who may write to whom, reply tracking, read state,
-and that forms refuse forged or token-less posts without writing anything."""
+(docs/regulation.md, clauses 2.2, 2.3, 3.2, 4.1, 5.1, 6.1): who may write to whom, reply tracking,
+read state, and that forms refuse forged or token-less posts without writing anything."""
 
 from __future__ import annotations
 

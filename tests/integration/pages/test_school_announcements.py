@@ -1,5 +1,5 @@
-"""School-wide announcements from the administrator's console (regulation 2.3) over HTTP:
-the whole school, staff only, the parents of a grade, several classes; who sees each on
+"""School-wide announcements from the administrator's console (docs/regulation.md, clause 2.3) over
+HTTP: the whole school, staff only, the parents of a grade, several classes; who sees each on
 every read path (the list, the diary, the announcement's own address, the API), editing
 and expiring, and read receipts «прочитали N из M» with names."""
 

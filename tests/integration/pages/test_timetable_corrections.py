@@ -1,5 +1,5 @@
-"""Correcting a published timetable over HTTP (regulation 6.2): the administrator's draft
-correction leaves what families see untouched, and publishing it tells only the changed
+"""Correcting a published timetable over HTTP (docs/regulation.md, clause 6.2): the administrator's
+draft correction leaves what families see untouched, and publishing it tells only the changed
 class's families what changed, from the correction's own date.
 
 The clock stands on Wednesday 15.10.2025; 5А and 5Б have timetables published from 01.09.
