@@ -19,7 +19,9 @@ from diary_core.policy import Action, PupilTarget
 
 
 @dataclass(frozen=True)
-class AttendanceEntry:
+class LessonAbsence:
+    """A lesson the pupil missed, was ill for or came late to (``kind``)."""
+
     date: date
     lesson_number: int
     subject_id: int
@@ -32,7 +34,7 @@ class PupilAttendance:
     pupil_id: int
     start: date
     end: date
-    rows: list[AttendanceEntry]
+    rows: list[LessonAbsence]
 
 
 async def pupil_attendance(ctx: Ctx, pupil_id: int, start: date, end: date) -> PupilAttendance:
@@ -65,4 +67,4 @@ async def pupil_attendance(ctx: Ctx, pupil_id: int, start: date, end: date) -> P
             object_type="pupil",
             object_id=pupil.id,
         )
-    return PupilAttendance(pupil.id, start, end, [AttendanceEntry(*r) for r in rows])
+    return PupilAttendance(pupil.id, start, end, [LessonAbsence(*r) for r in rows])

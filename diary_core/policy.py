@@ -309,20 +309,48 @@ def require(actor: Actor, action: Action, target: Target) -> None:
 # (docs/regulation.md, clauses 1.2, 2.1, 3.3).
 #
 # The portal reads progress on behalf of parents it has identified itself; the diary decides
-# only which schools a registered client serves. It has no Actor and takes no part in the
-# rules above.
+# which schools a registered client serves and what its request was granted. It has no Actor
+# and takes no part in the rules above; every core read of the portal's asks
+# :func:`require_portal` before it reads a pupil's rows.
 # ---------------------------------------------------------------------------------------------
 
 
+class PortalScope(StrEnum):
+    """What a portal request may read (the scopes of its bearer token)."""
+
+    READ_PROGRESS = "progress.read"  # a pupil's progress; a parent's children
+    READ_CHANGES = "changes.read"  # the change feed of the schools it serves
+
+
 @dataclass(frozen=True)
-class PortalClient:
-    """A registered portal client: the schools it serves (None: every school)."""
+class PortalReader:
+    """A registered portal client reading through one request: the schools it serves (None:
+    every school) and the scopes the request holds (none: it reads nothing)."""
 
     client_id: str
     schools: frozenset[int] | None = None
+    scopes: frozenset[str] = frozenset()
+
+    @classmethod
+    def school_export(cls, school_id: int) -> PortalReader:
+        """The operator's export of one school's documents (``ediary feed export``): the
+        progress of that school's pupils, nothing else."""
+        return cls("feed-export", frozenset({school_id}), frozenset({PortalScope.READ_PROGRESS}))
 
 
-def portal_may_read(client: PortalClient, pupil: PupilPlace) -> bool:
-    """Whether the client may receive this pupil's progress. Callers answer a refusal exactly
-    as they answer an unknown pupil, so a client cannot probe other schools' rosters."""
-    return client.schools is None or pupil.school_id in client.schools
+def portal_may_read(reader: PortalReader, pupil: PupilPlace) -> bool:
+    """Whether the pupil is in the reader's reach: a school it serves."""
+    return reader.schools is None or pupil.school_id in reader.schools
+
+
+def require_portal(
+    reader: PortalReader, scope: PortalScope, pupil: PupilPlace | None = None
+) -> None:
+    """Raise unless the reader may read this: :class:`Forbidden` when its request does not
+    hold ``scope`` (which says nothing about any pupil), :class:`NotFound` for a pupil of a
+    school it does not serve, exactly as for a pupil who does not exist, so a client cannot
+    probe other schools' rosters (regulation 3.3)."""
+    if scope not in reader.scopes:
+        raise Forbidden(f"запросу портала не выдана область {scope}")
+    if pupil is not None and not portal_may_read(reader, pupil):
+        raise NotFound("обучающийся не найден")

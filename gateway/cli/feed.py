@@ -29,7 +29,8 @@ from diary_core.clock import SystemClock
 from diary_core.db import session_factory
 from diary_core.errors import DiaryError, InvalidInput
 from diary_core.models import School
-from diary_core.progress import check_range, school_year_range
+from diary_core.progress.export import school_year_range
+from diary_core.progress.model import check_range
 from gateway.cli.common import Progress, atomic_output, settings_from, with_engine
 from gateway.portal.export import (
     BATCH,

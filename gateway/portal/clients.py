@@ -10,6 +10,7 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, RSAKey
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from diary_core.errors import InvalidInput
 from diary_core.models import PortalClient as ClientRow
-from diary_core.policy import PortalClient
+from diary_core.policy import PortalReader
 
 SCOPES = frozenset({"progress.read", "changes.read"})
 MIN_RSA_BITS = 2048
@@ -32,7 +33,7 @@ class Client:
     client_id: str
     name: str
     scopes: frozenset[str]
-    reach: PortalClient
+    reach: PortalReader
 
     @property
     def label(self) -> str:
@@ -49,7 +50,8 @@ def client_from(
     id: int, client_id: str, name: str, scopes: str, school_ids: list[int] | None
 ) -> Client:
     schools = None if school_ids is None else frozenset(int(s) for s in school_ids)
-    return Client(id, client_id, name, frozenset(scopes.split()), PortalClient(client_id, schools))
+    granted = frozenset(scopes.split())
+    return Client(id, client_id, name, granted, PortalReader(client_id, schools, granted))
 
 
 def _jwk(key: dict[str, Any]) -> dict[str, Any]:
@@ -76,6 +78,7 @@ def _jwk(key: dict[str, Any]) -> dict[str, Any]:
 def _from_pem(data: bytes) -> dict[str, Any]:
     if b"PRIVATE KEY" in data:
         raise InvalidInput("дан закрытый ключ; нужен открытый", field="public_key")
+    public: PublicKeyTypes
     try:
         if b"CERTIFICATE" in data:
             public = x509.load_pem_x509_certificate(data).public_key()

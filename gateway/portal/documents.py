@@ -13,20 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from diary_core.progress import subject_marks
+from diary_core.progress.summary import subject_marks
 
 if TYPE_CHECKING:  # plain data in, JSON out: no database code is needed to render
-    from diary_core.progress import (
-        AttendanceEntry,
-        Change,
-        ChangesPage,
-        PeriodInfo,
-        PeriodMarkEntry,
-        ProgressMark,
-        PupilInfo,
-        PupilRows,
-        SchoolInfo,
-    )
+    from diary_core.progress.changes import Change, ChangesPage
+    from diary_core.progress.model import GradingPeriod as PeriodInfo
+    from diary_core.progress.model import PeriodMarkEntry, ProgressMark, PupilInfo, SchoolInfo
+    from diary_core.progress.model import ProgressAbsence as AttendanceEntry
+    from diary_core.progress.rows import PupilRows
 
 Json = dict[str, Any]
 Row = tuple[Any, ...]
@@ -211,7 +205,8 @@ def guardian_json(esia_oid: str, pupils: list[PupilInfo], meta: Meta) -> Json:
 
 
 def _change_state(c: Change) -> tuple[str, Json] | None:
-    from diary_core.progress import AttendanceEntry, PeriodMarkEntry, ProgressMark
+    from diary_core.progress.model import PeriodMarkEntry, ProgressMark
+    from diary_core.progress.model import ProgressAbsence as AttendanceEntry
 
     state = c.state
     if isinstance(state, ProgressMark):

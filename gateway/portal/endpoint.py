@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -32,8 +32,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from config import Settings
 from diary_core import audit
-from diary_core.errors import DiaryError, InvalidInput
-from diary_core.progress import CursorExpired
+from diary_core.errors import NOT_FOUND_DETAIL, DiaryError, Forbidden, InvalidInput, NotFound
+from diary_core.policy import PortalReader
+from diary_core.progress.changes import CursorExpired
 from gateway import keys
 from gateway.middlewares import (
     DATABASE_UNAVAILABLE,
@@ -92,6 +93,7 @@ class Call:
     settings: Settings
     state: PortalState
     client: Client | None = None
+    reading: PortalReader | None = None  # the client as it reads, with its token's scopes
     school_id: int | None = None
     pupil_id: int | None = None
     details: dict[str, Any] = field(default_factory=dict)
@@ -105,6 +107,13 @@ class Call:
             raise RuntimeError("a reads_only request has a connection, not a session")
         return self.session
 
+    def reader(self) -> PortalReader:
+        """The client as the core's reads see it: the schools it serves and the scopes its
+        bearer token holds. Every request with a scope has it once the bearer is checked."""
+        if self.reading is None:
+            raise RuntimeError("the request has no authenticated portal client")
+        return self.reading
+
 
 Work = Callable[[Call], Awaitable[web.Response]]
 
@@ -114,6 +123,10 @@ def _problem_of(exc: Exception) -> Problem:
         return exc
     if isinstance(exc, CursorExpired):
         return problems.cursor_expired(str(exc))
+    if isinstance(exc, NotFound):
+        return Problem(404, exc.code, NOT_FOUND_DETAIL)
+    if isinstance(exc, Forbidden):
+        return Problem(403, exc.code, str(exc))
     if isinstance(exc, InvalidInput):
         return problems.bad_request(_INVALID_FIELD_CODES.get(exc.field or "", exc.code), str(exc))
     if isinstance(exc, DiaryError):
@@ -157,6 +170,8 @@ async def _authorize(call: Call, scope: str, prepare: Prepare | None) -> None:
     if bearer is None:
         raise problems.token_invalid()
     call.client = bearer.client
+    reach = bearer.client.reach
+    call.reading = replace(reach, scopes=reach.scopes & bearer.scopes)
     if scope not in bearer.scopes:
         raise problems.insufficient_scope(scope)
     if bearer.used_in_window >= call.settings.feed.rate_limit_per_minute:

@@ -43,7 +43,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config.settings import FeedSettings
 from diary_core.errors import InvalidInput
-from diary_core.progress import school_pupil_ids
+from diary_core.policy import PortalReader
+from diary_core.progress.export import school_pupil_ids
 from gateway.portal import documents
 from gateway.portal.signing import DECLARATION
 from gateway.portal.signing_worker import Batch, Signed, Skipped, export_batch, init_worker
@@ -133,10 +134,11 @@ async def export(
     if job.fmt in ("xml", "smev3"):
         out.write(_head(job))
     pending: deque[asyncio.Future[Signed]] = deque()
+    reader = PortalReader.school_export(job.school_id)
     async for ids in _batches(sessions, job.school_id):
         if len(pending) >= in_flight:
             write(await pending.popleft())
-        batch = Batch(job.fmt, ids, job.start, job.end, job.meta)
+        batch = Batch(job.fmt, ids, job.start, job.end, job.meta, reader)
         pending.append(loop.run_in_executor(pool, export_batch, batch))
     while pending:
         write(await pending.popleft())

@@ -5,25 +5,24 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from diary_core.driver import DriverQuery
+from diary_core.errors import NotFound
 from diary_core.models import Pupil
-from diary_core.policy import PupilPlace, portal_may_read
-from diary_core.progress import (
-    PUPIL_VERSION,
-    changes_after,
-    check_cursor,
-    check_range,
-    guardian_pupils,
-    load_pupil_rows,
-    pupil_version_of,
-)
+from diary_core.progress.changes import changes_after, check_cursor
+from diary_core.progress.guardians import guardian_pupils
+from diary_core.progress.model import check_range
+from diary_core.progress.reading import load_pupil_rows
+from diary_core.progress.versions import PUPIL_VERSION, readable_version, version_place
 from diary_core.snils import normalize_snils
 from gateway import keys
 from gateway.portal import auth, documents, negotiation, problems, tokens
@@ -205,35 +204,47 @@ def _progress_lookup(request: web.Request, details: dict[str, Any]) -> Lookup:
 
 
 async def _progress(call: Call) -> web.Response:
+    """An unknown pupil and a pupil of a school the client does not serve get the same 404
+    (the core refuses both alike; the audit log still names the latter)."""
     assert call.lookup is not None  # serve ran _progress_lookup
     ask: _Ask = call.lookup.ask
     found = call.found
-    if found[0] is None:  # no pupil has this SNILS
-        raise problems.pupil_not_found()
-    version = pupil_version_of(found[:_VERSION_WIDTH])
-    pupil_id = await _readable(call, version.place)
-    key = DocKey(pupil_id, ask.start, ask.end, ask.fmt)
+    place = version_place(found)
+    if place is not None:
+        call.school_id, call.pupil_id = place.school_id, place.pupil_id
+    try:
+        version = readable_version(call.reader(), found[:_VERSION_WIDTH])
+    except NotFound:
+        raise problems.pupil_not_found() from None
+    key = DocKey(version.place.pupil_id, ask.start, ask.end, ask.fmt)
     etag = key.etag(version.version, call.state.key_id(ask.fmt))
     if _matches(call.request, etag):
         return _not_modified(etag)
     stored = (found[_VERSION_WIDTH], found[_VERSION_WIDTH + 1])
     body = await call.state.cache.get(call.conn, etag, stored)
     if body is None:
-        rows = await load_pupil_rows(call.conn, pupil_id, ask.start, ask.end, pupil=version.pupil)
+        rows = await load_pupil_rows(
+            call.conn, call.reader(), version.pupil, ask.start, ask.end, fetch=_driver_rows
+        )
         doc = documents.progress_json(rows, _meta(call))
         body = await _render(call, ask.fmt, doc, progress_xml)
         call.writes.append(await call.state.cache.put(call.conn, key, etag, body, call.now))
     return _document(ask.fmt, body, etag)
 
 
-async def _readable(call: Call, place: PupilPlace | None) -> int:
-    """The pupil's id if the client may read him; an unknown pupil and a pupil of a school
-    the client does not serve get the same 404 (the audit log still names the latter)."""
-    if place is not None:
-        call.school_id, call.pupil_id = place.school_id, place.pupil_id
-    if place is None or call.client is None or not portal_may_read(call.client.reach, place):
-        raise problems.pupil_not_found()
-    return place.pupil_id
+@cache
+def _driver_query(stmt: Any) -> DriverQuery:
+    """The :class:`DriverQuery` of a statement built once (statements hash by identity)."""
+    return DriverQuery(stmt)
+
+
+async def _driver_rows(
+    conn: AsyncConnection, stmt: Any, params: dict[str, Any]
+) -> Sequence[Sequence[Any]]:
+    """The core's statement through the database driver itself on asyncpg
+    (:mod:`diary_core.driver`: without SQLAlchemy's per-call processing, which the progress
+    statement's columns do not need): the fetch of :func:`load_pupil_rows`."""
+    return await _driver_query(stmt).all(conn, params)
 
 
 def _content_etag(fmt: str, doc: documents.Json, key_id: str) -> str:
@@ -261,15 +272,11 @@ async def _guardian(call: Call) -> web.Response:
     if not _OID.fullmatch(oid):
         raise problems.bad_request("invalid_oid", "идентификатор ЕСИА (oid) — это до 20 цифр")
     call.details["esia_oid"] = oid
-    found = await guardian_pupils(call.conn, oid)
-    reach = call.client.reach if call.client else None
-    pupils = [
-        p
-        for p in (found.pupils if found else ())
-        if reach and portal_may_read(reach, PupilPlace(p.id, p.school.id, p.class_id))
-    ]
-    if not pupils:
-        raise problems.guardian_not_found()
+    try:
+        found = await guardian_pupils(call.conn, call.reader(), oid)
+    except NotFound:
+        raise problems.guardian_not_found() from None
+    pupils = list(found.pupils)
     call.details["pupil_ids"] = [p.id for p in pupils]
     if len(pupils) == 1:
         call.school_id, call.pupil_id = pupils[0].school.id, pupils[0].id
@@ -304,8 +311,7 @@ async def _changes(call: Call) -> web.Response:
     call.details.update(cursor=cursor, limit=limit)
     retention = call.settings.feed.cursor_retention_days
     await check_cursor(call.orm(), cursor, call.now, timedelta(days=retention))
-    schools = call.client.reach.schools if call.client else frozenset()
-    page = await changes_after(call.orm(), cursor, limit, schools)
+    page = await changes_after(call.orm(), call.reader(), cursor, limit)
     call.details.update(
         next_cursor=page.next_cursor, pupil_ids=sorted({c.pupil_id for c in page.changes})
     )

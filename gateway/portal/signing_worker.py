@@ -2,7 +2,7 @@
 document, and hand the batch's output back as one bytes object.
 
 Each worker reads its own batches through its own database connection (plain Core rows,
-:func:`diary_core.progress.load_progress_rows`): no rows cross between processes and the
+:func:`diary_core.progress.reading.load_progress_rows`): no rows cross between processes and the
 reading runs in parallel. The main process (:mod:`gateway.portal.export`) only hands out
 pupil ids and writes the output in pupil order.
 
@@ -23,7 +23,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from config.settings import FeedSettings
-from diary_core.progress import ProgressRows, PupilInfo, iter_pupil_rows, load_progress_rows
+from diary_core.policy import PortalReader
+from diary_core.progress.model import PupilInfo
+from diary_core.progress.reading import load_progress_rows
+from diary_core.progress.rows import ProgressRows
+from diary_core.progress.summary import iter_pupil_rows
 from diary_core.text import shown
 from gateway.portal import documents
 from gateway.portal.signing import DocumentSigner, signer_from_settings
@@ -42,6 +46,7 @@ class Batch:
     start: date
     end: date
     meta: documents.Meta
+    reader: PortalReader  # what the export may read: the school's pupils
 
 
 @dataclass(frozen=True)
@@ -98,7 +103,9 @@ class _Worker:
 
     async def _read(self, batch: Batch) -> ProgressRows:
         async with self.engine.connect() as conn:
-            return await load_progress_rows(conn, batch.pupil_ids, batch.start, batch.end)
+            return await load_progress_rows(
+                conn, batch.reader, batch.pupil_ids, batch.start, batch.end
+            )
 
     def sign(self, fmt: str, doc: documents.Json) -> bytes:
         """One document, signed: the XML element without its declaration (enveloped XML-DSig

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from diary_core.progress import ProgressMark
+from diary_core.progress.model import ProgressMark
 from gateway.portal import documents
 
 STRINGS = [

@@ -17,7 +17,7 @@ from sqlalchemy.sql import visitors
 
 from diary_core.db import MIGRATIONS, create_engine, upgrade
 from diary_core.models import Base, Mark
-from diary_core.progress import _batch_queries, _one_pupil_statement
+from diary_core.progress.statements import batch_queries, one_pupil_statement
 from tests.support.databases import fresh_postgres_database, postgres_enabled
 
 INDEX = "ix_marks_pupil_date"
@@ -115,7 +115,7 @@ async def _body_compression(engine: AsyncEngine) -> str:
 
 @pytest.mark.parametrize(
     "statement",
-    [_one_pupil_statement()[0], _batch_queries()[1]],
+    [one_pupil_statement()[0], batch_queries()[1]],
     ids=["one pupil", "batch marks"],
 )
 def test_the_index_covers_every_mark_field_the_progress_reads_read(statement: object) -> None:

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from diary_core.errors import NotFound
 from diary_core.grading import weighted_average
 from diary_core.lessons import record_lesson
 from diary_core.marks import correct_mark, delete_mark, record_mark, set_attendance, set_period_mark
@@ -31,24 +32,24 @@ from diary_core.models import (
     Subject,
     WorkType,
 )
-from diary_core.progress import (
-    AttendanceEntry,
-    PeriodInfo,
+from diary_core.policy import PortalReader, PortalScope
+from diary_core.progress.model import (
+    GradingPeriod,
     PeriodMarkEntry,
     Progress,
+    ProgressAbsence,
     ProgressMark,
-    ProgressRows,
     SubjectAverage,
-    assemble,
-    iter_progress,
-    load_progress,
-    load_progress_batch,
-    load_progress_rows,
 )
+from diary_core.progress.reading import load_progress, load_progress_batch, load_progress_rows
+from diary_core.progress.rows import ProgressRows
+from diary_core.progress.summary import assemble, iter_progress
 from tests.support.statements import statements_sent
 from tests.support.world import World
 
 YEAR = (date(2025, 9, 1), date(2026, 5, 31))
+#: A portal client serving every school: these tests are about what is read, not who may.
+READER = PortalReader("test", None, frozenset({PortalScope.READ_PROGRESS}))
 RANGES = [
     YEAR,
     (date(2025, 9, 3), date(2025, 9, 10)),  # some marks and absences; quarter 1 and the year
@@ -212,7 +213,7 @@ async def test_rows_are_those_of_the_three_queries_in_their_order(
 ) -> None:
     session = records.session
     ids = await _pupil_ids(session)
-    rows = await load_progress_rows(session, [*ids, 10_000], start, end)
+    rows = await load_progress_rows(session, READER, [*ids, 10_000], start, end)
     marks, attendance, period_marks = await _reference_rows(session, ids, start, end)
     assert [r[0] for r in rows.pupils] == ids  # the unknown id is left out
     assert rows.marks == marks
@@ -228,32 +229,35 @@ async def test_one_pupils_statement_builds_what_the_batch_builds(
 ) -> None:
     session = records.session
     ids = await _pupil_ids(session)
-    batch = await load_progress_batch(session, ids, start, end)
+    batch = await load_progress_batch(session, READER, ids, start, end)
     reference = assemble(
-        ProgressRows(start, end, (await load_progress_rows(session, ids, start, end)).pupils,
-                     *await _reference_rows(session, ids, start, end))
+        ProgressRows(start, end, (await load_progress_rows(session, READER, ids, start, end))
+                     .pupils, *await _reference_rows(session, ids, start, end))
     )  # fmt: skip
     assert batch == reference
     for pupil_id in ids:
         with statements_sent(engine) as statements:
-            one = await load_progress(session, pupil_id, start, end, pupil=batch[pupil_id].pupil)
+            one = await load_progress(
+                session, READER, pupil_id, start, end, pupil=batch[pupil_id].pupil
+            )
         assert len(statements) == 1
         assert one == batch[pupil_id]
-        assert await load_progress(session, pupil_id, start, end) == batch[pupil_id]
-    assert await load_progress(session, 10_000, start, end) is None
+        assert await load_progress(session, READER, pupil_id, start, end) == batch[pupil_id]
+    with pytest.raises(NotFound):
+        await load_progress(session, READER, 10_000, start, end)
 
 
 async def test_a_batch_is_read_in_four_statements(records: World, engine: AsyncEngine) -> None:
     ids = await _pupil_ids(records.session)
     with statements_sent(engine) as statements:
-        rows = await load_progress_rows(records.session, ids, *YEAR)
+        rows = await load_progress_rows(records.session, READER, ids, *YEAR)
     assert len(statements) == 4
     assert len(rows.pupils) == len(ids)
 
 
 async def test_order_subjects_by_name_then_id_and_periods_by_dates(records: World) -> None:
     w = records
-    progress = await load_progress(w.session, w.pupil_a1, *YEAR)
+    progress = await load_progress(w.session, READER, w.pupil_a1, *YEAR)
     assert progress is not None
     assert [(m.subject_id, m.date, m.value) for m in progress.marks] == [
         (w.math_a, date(2025, 9, 3), "5"),
@@ -294,7 +298,8 @@ async def test_order_subjects_by_name_then_id_and_periods_by_dates(records: Worl
 async def test_averages_follow_the_rule_for_every_pupil_and_range(records: World) -> None:
     ids = await _pupil_ids(records.session)
     for start, end in RANGES:
-        for progress in (await load_progress_batch(records.session, ids, start, end)).values():
+        batch = await load_progress_batch(records.session, READER, ids, start, end)
+        for progress in batch.values():
             expected: dict[int, list[ProgressMark]] = {}
             for m in progress.marks:
                 expected.setdefault(m.subject_id, []).append(m)
@@ -315,10 +320,10 @@ def _check_types(p: Progress) -> None:
         assert type(m.id) is int and type(m.date) is date and type(m.counts) is bool
         assert type(m.weight) is int and (m.numeric is None or type(m.numeric) is int)
     for a in p.attendance:
-        assert type(a) is AttendanceEntry
+        assert type(a) is ProgressAbsence
         assert type(a.date) is date and type(a.lesson_number) is int and type(a.kind) is str
     for pm in p.period_marks:
-        assert type(pm) is PeriodMarkEntry and type(pm.period) is PeriodInfo
+        assert type(pm) is PeriodMarkEntry and type(pm.period) is GradingPeriod
         assert type(pm.period.starts_on) is date and type(pm.period.ends_on) is date
         assert type(pm.period.number) is int
         assert pm.numeric is None or type(pm.numeric) is int
@@ -330,10 +335,10 @@ async def test_fields_have_their_types_on_either_database(records: World) -> Non
     """SQLite stores dates as text and booleans as numbers: the combined statement's typed
     columns bring them back as dates and booleans (``1 == True`` would hide a number)."""
     w = records
-    progress = await load_progress(w.session, w.pupil_a1, *YEAR)
+    progress = await load_progress(w.session, READER, w.pupil_a1, *YEAR)
     assert progress is not None
     _check_types(progress)
-    one = await load_progress(w.session, w.pupil_a1, *YEAR, pupil=progress.pupil)
+    one = await load_progress(w.session, READER, w.pupil_a1, *YEAR, pupil=progress.pupil)
     assert one is not None
     _check_types(one)
     assert not one.marks[4].counts and one.marks[0].counts
@@ -342,10 +347,10 @@ async def test_fields_have_their_types_on_either_database(records: World) -> Non
 
 async def test_a_pupil_with_nothing_has_an_empty_document(records: World) -> None:
     w = records
-    empty = await load_progress(w.session, w.pupil_a2, *YEAR)
+    empty = await load_progress(w.session, READER, w.pupil_a2, *YEAR)
     assert empty is not None
     assert (empty.marks, empty.averages, empty.attendance, empty.period_marks) == ((), (), (), ())
-    rows = await load_progress_rows(w.session, [w.pupil_a2, w.pupil_a1], *YEAR)
+    rows = await load_progress_rows(w.session, READER, [w.pupil_a2, w.pupil_a1], *YEAR)
     built = list(iter_progress(rows))
     assert [p.pupil.id for p in built] == sorted([w.pupil_a1, w.pupil_a2])
     assert built[[p.pupil.id for p in built].index(w.pupil_a2)] == empty
@@ -357,15 +362,15 @@ def test_records_are_named_tuples_with_the_documents_field_order() -> None:
         "id", "date", "subject_id", "subject", "work_type", "weight", "value", "numeric",
         "counts",
     )  # fmt: skip
-    assert AttendanceEntry._fields == (
+    assert ProgressAbsence._fields == (
         "id", "date", "lesson_number", "subject_id", "subject", "kind",
     )  # fmt: skip
-    assert PeriodInfo._fields == ("id", "kind", "number", "name", "starts_on", "ends_on")
+    assert GradingPeriod._fields == ("id", "kind", "number", "name", "starts_on", "ends_on")
     assert PeriodMarkEntry._fields == (
         "id", "period", "subject_id", "subject", "value", "numeric",
     )  # fmt: skip
     assert SubjectAverage._fields == ("subject_id", "subject", "average", "marks")
     mark = ProgressMark(1, date(2025, 9, 1), 2, "Математика", "Диктант", 1, "5", 5, True)
-    assert not isinstance(mark, AttendanceEntry | PeriodMarkEntry)
-    period = PeriodInfo(1, "quarter", 1, "1 четверть", date(2025, 9, 1), date(2025, 10, 31))
+    assert not isinstance(mark, ProgressAbsence | PeriodMarkEntry)
+    period = GradingPeriod(1, "quarter", 1, "1 четверть", date(2025, 9, 1), date(2025, 10, 31))
     assert PeriodMarkEntry(1, period, 2, "Математика", "5", 5).period.name == "1 четверть"

@@ -30,7 +30,8 @@ from diary_core.db import session_factory
 from diary_core.families import PersonData, enroll_pupil
 from diary_core.marks import record_mark
 from diary_core.models import Pupil
-from diary_core.progress import load_progress, load_pupil_rows
+from diary_core.policy import PortalReader
+from diary_core.progress.reading import load_progress, load_pupil_rows
 from gateway.cli import feed
 from gateway.portal import documents
 from gateway.portal import export as export_module
@@ -76,12 +77,10 @@ async def as_the_endpoint_builds_them(
     """Every pupil's document of school A, loaded, built and signed one by one, as the
     endpoint does."""
     parts = []
+    reader = PortalReader.school_export(world.a.id)
     for pupil_id in await school_a_pupil_ids(world):
-        progress = await load_progress(world.session, pupil_id, marks.start, marks.end)
-        assert progress is not None
-        rows = await load_pupil_rows(
-            world.session, pupil_id, marks.start, marks.end, pupil=progress.pupil
-        )
+        progress = await load_progress(world.session, reader, pupil_id, marks.start, marks.end)
+        rows = await load_pupil_rows(world.session, reader, progress.pupil, marks.start, marks.end)
         doc = documents.progress_json(rows, META)
         if fmt == "xml":
             parts.append(signer.sign_xml(progress_xml(doc)))

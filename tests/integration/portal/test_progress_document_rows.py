@@ -12,23 +12,18 @@ from typing import Any
 
 import pytest
 
-from diary_core.progress import (
-    ABSENCE_ROW,
-    MARK_ROW,
-    PERIOD_MARK_ROW,
-    AttendanceEntry,
-    PeriodInfo,
+from diary_core.progress.model import (
+    GradingPeriod,
     PeriodMarkEntry,
     Progress,
+    ProgressAbsence,
     ProgressMark,
-    iter_pupil_rows,
-    load_progress_batch,
-    load_progress_rows,
-    load_pupil_rows,
-    progress_of,
 )
+from diary_core.progress.reading import load_progress_batch, load_progress_rows, load_pupil_rows
+from diary_core.progress.rows import ABSENCE_ROW, MARK_ROW, PERIOD_MARK_ROW
+from diary_core.progress.summary import iter_pupil_rows, progress_of
 from gateway.portal import documents
-from tests.integration.core.test_progress_reads import RANGES, _pupil_ids, records
+from tests.integration.core.test_progress_reads import RANGES, READER, _pupil_ids, records
 from tests.support.world import World
 
 __all__ = ["records"]  # the fixture, from the core's tests of these reads
@@ -71,9 +66,9 @@ def from_records(p: Progress) -> dict[str, Any]:
 def test_the_row_layouts_are_the_records_fields_after_the_pupil() -> None:
     assert MARK_ROW[0] == ABSENCE_ROW[0] == PERIOD_MARK_ROW[0] == "pupil_id"
     assert MARK_ROW[1:] == ProgressMark._fields
-    assert ABSENCE_ROW[1:] == AttendanceEntry._fields
+    assert ABSENCE_ROW[1:] == ProgressAbsence._fields
     period = tuple(f"period_{f}" if f in ("id", "kind", "number", "name") else f
-                   for f in PeriodInfo._fields)  # fmt: skip
+                   for f in GradingPeriod._fields)  # fmt: skip
     marks_own = tuple(f for f in PeriodMarkEntry._fields if f != "period")
     assert PERIOD_MARK_ROW[1:] == (marks_own[0], *period, *marks_own[1:])
 
@@ -84,10 +79,10 @@ async def test_a_document_from_rows_is_the_document_from_records(
 ) -> None:
     session = records.session
     ids = await _pupil_ids(session)
-    batch = await load_progress_batch(session, ids, start, end)
+    batch = await load_progress_batch(session, READER, ids, start, end)
     rendered = 0
-    for rows in iter_pupil_rows(await load_progress_rows(session, ids, start, end)):
-        one = await load_pupil_rows(session, rows.pupil.id, start, end, pupil=rows.pupil)
+    for rows in iter_pupil_rows(await load_progress_rows(session, READER, ids, start, end)):
+        one = await load_pupil_rows(session, READER, rows.pupil, start, end)
         assert [
             list(map(tuple, part)) for part in (one.marks, one.attendance, one.period_marks)
         ] == [list(part) for part in (rows.marks, rows.attendance, rows.period_marks)]
