@@ -18,17 +18,18 @@ from diary_core import russian
 from diary_core.clock import Clock, SystemClock
 from diary_core.db import create_engine, session_factory
 from gateway import keys
+from gateway.api import setup_api
 from gateway.auth import session_middleware
 from gateway.handlers import health
+from gateway.http_errors import MAX_REQUEST_BYTES
 from gateway.middlewares import (
-    MAX_REQUEST_BYTES,
     compression_middleware,
     error_middleware,
     security_headers_middleware,
 )
 from gateway.portal import setup_portal
-from gateway.routes import setup_routes
-from gateway.static_files import STATIC_VERSIONS, StaticVersions
+from gateway.routes import STATIC_DIR, setup_routes
+from gateway.static_files import StaticVersions
 from gosuslugi_adapter.client import EsiaClient
 from gosuslugi_adapter.gost import backend as gost_backend
 
@@ -112,12 +113,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
         auto_reload=False,  # templates ship with the package: no stat() of them per render
     )
     # Every static address carries its file's content hash (gateway/static_files.py).
-    app[STATIC_VERSIONS] = StaticVersions(HERE / "static")
-    env.globals["static"] = app[STATIC_VERSIONS].url
+    app[keys.STATIC_VERSIONS] = StaticVersions(STATIC_DIR)
+    env.globals["static"] = app[keys.STATIC_VERSIONS].url
     zone = ZoneInfo(settings.server.timezone)
     env.filters["local"] = lambda moment, fmt="%d.%m.%Y %H:%M": local_time(moment, zone, fmt)
     env.filters["waiting"] = russian.waiting  # a wait in days: «меньше дня», «2 дня», «5 дней»
-    setup_routes(app, HERE / "static")
+    setup_api(app)
     setup_portal(app)
+    setup_routes(app)
     app.on_startup.append(_freeze_gc)
     return app

@@ -1,21 +1,24 @@
-"""Typed application keys: everything the handlers share lives here, by name."""
+"""Typed application keys: everything the handlers share lives here, by name, and every
+``web.AppKey`` of the gateway is defined here and nowhere else."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from config import Settings
 from diary_core.clock import Clock
+from gateway.static_files import StaticVersions
 from gosuslugi_adapter.client import EsiaClient
 
-SETTINGS = web.AppKey("settings", Settings)
-CLOCK = web.AppKey("clock", Clock)
-ENGINE = web.AppKey("engine", AsyncEngine)
-SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
-ESIA = web.AppKey("esia", EsiaClient)  # absent when ESIA sign-in is not configured
+if TYPE_CHECKING:
+    # Only named in annotations: importing them here would load the API's schemas and the
+    # portal's signers into every module that needs a key (the signing workers among them).
+    from gateway.api.validation import ApiValidator
+    from gateway.portal.state import PortalState
 
 
 @dataclass
@@ -26,4 +29,17 @@ class SchemaStatus:
     current: bool = False
 
 
+SETTINGS = web.AppKey("settings", Settings)
+CLOCK = web.AppKey("clock", Clock)
+ENGINE = web.AppKey("engine", AsyncEngine)
+SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
+ESIA = web.AppKey("esia", EsiaClient)  # absent when ESIA sign-in is not configured
 SCHEMA = web.AppKey("schema", SchemaStatus)
+#: The content version of every static file (gateway/static_files.py).
+STATIC_VERSIONS = web.AppKey("static_versions", StaticVersions)
+#: The JSON API's OpenAPI document, as served at ``/api/v1/openapi.json``.
+OPENAPI_DOCUMENT: web.AppKey[dict[str, Any]] = web.AppKey("api_openapi_document")
+#: The validator of API requests, built from that very document (gateway/api/validation.py).
+API_VALIDATOR: web.AppKey[ApiValidator] = web.AppKey("api_validator")
+#: The portal feed's signers, document cache and group commit (gateway/portal/state.py).
+PORTAL: web.AppKey[PortalState] = web.AppKey("portal")

@@ -60,6 +60,3 @@ class StaticVersions:
         current = self._versions.get(name)
         asked = request.query.get("v")
         return IMMUTABLE if current is not None and asked == current else SHORT
-
-
-STATIC_VERSIONS = web.AppKey("static_versions", StaticVersions)

@@ -4,7 +4,8 @@ Order of checks, each a security or clarity decision:
 1. the session (CSRF was already enforced by the session middleware for unsafe methods);
    no signed-in user → 401, before any input is looked at;
 2. path and query parameters: ids must be integers, dates ``YYYY-MM-DD`` (ISO 8601);
-3. the JSON body against the endpoint's declared schema;
+3. the JSON body against the endpoint's schema in the published OpenAPI document
+   (:mod:`gateway.api.validation`);
 any bad input is :class:`InvalidInput` naming the field → 400 problem JSON, nothing written.
 """
 
@@ -20,9 +21,9 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from diary_core.errors import InvalidInput
-from gateway import auth
-from gateway.api.spec import ApiCall, ApiProblem, Endpoint, Param
-from gateway.api.validate import Schema, Validator
+from gateway import auth, keys
+from gateway.api.spec import ApiCall, ApiProblem, Endpoint, Param, Schema
+from gateway.api.validation import ApiValidator, SchemaError
 
 _INTEGER = re.compile(r"^-?\d{1,18}$")
 _BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
@@ -33,8 +34,7 @@ def _invalid(field: str, message: str) -> InvalidInput:
     return InvalidInput(f"{field}: {message}", field=field)
 
 
-def _first_error(validator: Validator, schema: Schema, value: Any, field: str) -> None:
-    errors = validator.errors(schema, value, field)
+def _refuse_first(errors: list[SchemaError]) -> None:
     if errors:
         raise _invalid(errors[0].path or "body", errors[0].message)
 
@@ -60,9 +60,9 @@ def _as_python(schema: Schema, value: Any) -> Any:
     return value
 
 
-def _params(ep: Endpoint, request: web.Request, validator: Validator) -> dict[str, Any]:
+def _params(ep: Endpoint, request: web.Request, validator: ApiValidator) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for param in ep.params:
+    for index, param in enumerate(ep.params):
         source = request.match_info if param.where == "path" else request.query
         raw = source.get(param.name)
         if raw is None or raw == "":
@@ -70,12 +70,12 @@ def _params(ep: Endpoint, request: web.Request, validator: Validator) -> dict[st
                 raise _invalid(param.name, "обязательный параметр")
             continue
         value = _coerce(param, raw)
-        _first_error(validator, param.schema, value, param.name)
+        _refuse_first(validator.param_errors(ep, index, value))
         out[param.name] = _as_python(param.schema, value)
     return out
 
 
-async def _body(ep: Endpoint, request: web.Request, validator: Validator) -> dict[str, Any]:
+async def _body(ep: Endpoint, request: web.Request, validator: ApiValidator) -> dict[str, Any]:
     if ep.body is None:
         return {}
     try:
@@ -84,8 +84,8 @@ async def _body(ep: Endpoint, request: web.Request, validator: Validator) -> dic
         raise _invalid("body", "тело запроса должно быть JSON-объектом") from None
     if not isinstance(data, dict):
         raise _invalid("body", "тело запроса должно быть JSON-объектом")
-    _first_error(validator, ep.body, data, "")
-    props = validator.resolve(ep.body).get("properties", {})
+    _refuse_first(validator.body_errors(ep, data))
+    props = ep.body.get("properties", {})
     return {k: _as_python(props.get(k, {}), v) for k, v in data.items()}
 
 
@@ -96,12 +96,13 @@ def _respond(ep: Endpoint, result: Any, extra: dict[str, str]) -> web.Response:
     return web.json_response(result, status=ep.status, dumps=_dumps, headers=headers)
 
 
-def route_handler(ep: Endpoint, validator: Validator) -> Handler:
+def route_handler(ep: Endpoint) -> Handler:
     """The aiohttp handler for one declared endpoint."""
 
     async def handle(request: web.Request) -> web.StreamResponse:
         if not ep.public:
             await auth.request_actor(request)
+        validator = request.app[keys.API_VALIDATOR]
         call = ApiCall(
             request,
             _params(ep, request, validator),

@@ -1,4 +1,5 @@
-"""The named JSON schemas of the API (the OpenAPI document's ``components.schemas``).
+"""The named JSON schemas of the API's answers (the OpenAPI document's
+``components.schemas``); the request bodies are in :mod:`gateway.api.bodies`.
 
 Conventions: ids are positive integers; dates ``YYYY-MM-DD``; instants ISO 8601 in UTC
 (``2025-10-15T10:00:00Z``); averages are decimal strings with two places (``"4.50"``,
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 from diary_core.announcements import KINDS as ANNOUNCEMENT_KINDS
 from diary_core.grading import ATTENDANCE_KINDS, MARK_VALUES
-from diary_core.messaging import MAX_BODY, MAX_RECIPIENTS, MAX_TOPIC
 from diary_core.roles import Role
 from diary_core.timetable import CHANGE_KINDS
 from gateway.api.spec import (
@@ -19,24 +19,29 @@ from gateway.api.spec import (
     ID,
     INT,
     STR,
+    Schema,
     array,
     nullable,
     nullable_ref,
     obj,
     ref,
 )
-from gateway.api.validate import Schema
 
 AVERAGE: Schema = {"type": ["string", "null"], "pattern": r"^\d+\.\d{2}$"}
 ATTENDANCE_KIND: Schema = {"type": "string", "enum": list(ATTENDANCE_KINDS)}
-TIME: Schema = {"type": ["string", "null"], "format": "time"}
+#: A lesson's start or end as the school's bell schedule says it (``08:30``): local time,
+#: hours and minutes; not ``format: time``, which is RFC 3339's (seconds and an offset).
+TIME: Schema = {
+    "type": ["string", "null"],
+    "pattern": r"^([01]\d|2[0-3]):[0-5]\d$",
+    "description": "local time at the school, HH:MM",
+}
 SNAPSHOT: Schema = {"type": ["object", "null"], "description": "the record as it was"}
 MARK_VALUE: Schema = {
     "type": "string",
     "enum": list(MARK_VALUES),
     "description": "the mark as written",
 }
-LESSON_NUMBER: Schema = {"type": "integer", "minimum": 1, "maximum": 12}
 
 _PROBLEM = obj(
     {
@@ -351,70 +356,3 @@ COMPONENTS: dict[str, Schema] = {
     "Created": obj({"id": ID}),
     "Count": obj({"count": INT}),
 }
-
-# --- request bodies ---------------------------------------------------------------------
-
-NEW_MARK = obj(
-    {
-        "pupil_id": ID,
-        "subject_id": ID,
-        "date": DATE,
-        "value": MARK_VALUE,
-        "work_type_id": ID,
-    },
-    {
-        "weight": {"type": ["integer", "null"], "minimum": 1, "maximum": 10},
-        "counts": BOOL,
-        "comment": {"type": "string", "maxLength": 500},
-        "lesson_id": nullable(ID),
-    },
-)
-
-MARK_CORRECTION = {
-    **obj(
-        {},
-        {
-            "value": MARK_VALUE,
-            "weight": {"type": "integer", "minimum": 1, "maximum": 10},
-            "counts": BOOL,
-            "comment": {"type": "string", "maxLength": 500},
-            "reason": {"type": "string", "maxLength": 500},
-        },
-    ),
-    "minProperties": 1,
-}
-
-ATTENDANCE_INPUT = obj(
-    {
-        "pupil_id": ID,
-        "lesson_id": ID,
-        "kind": {
-            "type": ["string", "null"],
-            "enum": [*ATTENDANCE_KINDS, None],
-            "description": "н absent, б ill, оп late; null clears the record",
-        },
-    }
-)
-
-NEW_LESSON = obj(
-    {"class_id": ID, "subject_id": ID, "date": DATE, "lesson_number": LESSON_NUMBER},
-    {
-        "topic": {"type": "string", "maxLength": 2000},
-        "homework": {"type": "string", "maxLength": 2000},
-    },
-)
-
-NEW_CONVERSATION = obj(
-    {
-        "recipient_ids": array(ID, minItems=1, maxItems=MAX_RECIPIENTS),
-        "topic": {"type": "string", "minLength": 1, "maxLength": MAX_TOPIC},
-        "body": {"type": "string", "minLength": 1, "maxLength": MAX_BODY},
-    },
-    {"pupil_id": nullable(ID)},
-)
-
-NEW_MESSAGE = obj({"body": {"type": "string", "minLength": 1, "maxLength": MAX_BODY}})
-
-NOTIFICATIONS_READ = obj({"ids": array(ID, maxItems=500)})
-
-DECISION = obj({"accept": {"type": "boolean", "description": "true confirms, false rejects"}})

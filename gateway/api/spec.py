@@ -8,20 +8,22 @@ what is validated and what is published cannot drift apart.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from aiohttp import web
 
-from gateway import auth
-from gateway.api.validate import REF_PREFIX, Schema
+from gateway import auth, http_errors
 
 PREFIX = "/api/v1"
+#: Where the OpenAPI document keeps its named schemas (``$ref`` targets).
+REF_PREFIX = "#/components/schemas/"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 Json = Any
+#: A JSON Schema (2020-12, as OpenAPI 3.1 uses it).
+Schema = Mapping[str, Any]
 
 
 def ref(name: str) -> Schema:
@@ -112,17 +114,11 @@ class ApiProblem(Exception):
         self.status, self.code, self.title, self.detail = status, code, title, detail
 
     def response(self) -> web.Response:
-        problem = {
-            "type": "about:blank",
-            "title": self.title,
-            "status": self.status,
-            "detail": self.detail,
-            "code": self.code,
-        }
-        return web.Response(
-            status=self.status,
-            text=json.dumps(problem, ensure_ascii=False),
-            content_type="application/problem+json",
+        return http_errors.problem_json(
+            self.status,
+            self.code,
+            self.title,
+            self.detail,
             headers={"Cache-Control": "no-store"},
         )
 

@@ -19,7 +19,6 @@ from diary_core.context import Ctx
 from diary_core.errors import Conflict, InvalidInput, NotFound
 from diary_core.roles import Role
 from gateway import auth
-from gateway.handlers import announcements, notifications
 from gateway.pages import render
 
 FormData = MultiDictProxy[Any]
@@ -225,24 +224,3 @@ async def question_submit(request: web.Request) -> web.Response:
         status = 409 if isinstance(exc, Conflict) else 400
         return _render_question(request, schools, values, str(exc), status=status)
     raise web.HTTPSeeOther(f"/messages/{conversation_id}")
-
-
-# --- routes ---------------------------------------------------------------------------------
-
-
-def setup_communication_routes(app: web.Application) -> None:
-    """Messages, the question to the administrator, announcements and notifications: the
-    pages every signed-in person uses."""
-    app.router.add_get("/messages", list_page, name="messages")
-    app.router.add_get("/messages/new", new_page, name="message_new")
-    app.router.add_post("/messages/new", new_submit)
-    app.router.add_get("/messages/{conversation_id}", thread_page, name="message_thread")
-    app.router.add_post("/messages/{conversation_id}", reply_submit)
-    app.router.add_get("/question", question_page, name="question")
-    app.router.add_post("/question", question_submit)
-    app.router.add_get("/announcements", announcements.list_page, name="announcements")
-    app.router.add_post("/announcements/read-all", announcements.read_all)
-    app.router.add_post("/announcements/{announcement_id}/read", announcements.read_one)
-    app.router.add_get("/announcements/{announcement_id:\\d+}", announcements.one_page)
-    app.router.add_get("/notifications", notifications.list_page, name="notifications")
-    app.router.add_post("/notifications/read", notifications.mark_read)

@@ -32,20 +32,21 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from config import Settings
 from diary_core import audit
-from diary_core.errors import NOT_FOUND_DETAIL, DiaryError, Forbidden, InvalidInput, NotFound
+from diary_core.errors import DiaryError
 from diary_core.policy import PortalReader
-from diary_core.progress.changes import CursorExpired
 from gateway import keys
-from gateway.middlewares import (
+from gateway.http_errors import (
     DATABASE_UNAVAILABLE,
     RETRY_AFTER_SECONDS,
     TOO_LARGE_DETAIL,
+    core_problem,
     database_unreachable,
 )
+from gateway.keys import PORTAL
 from gateway.portal import cache, commits, problems, tokens
 from gateway.portal.clients import Client
 from gateway.portal.problems import Problem
-from gateway.portal.state import PORTAL, PortalState
+from gateway.portal.state import PortalState
 
 log = logging.getLogger("ediary.portal")
 
@@ -121,16 +122,9 @@ Work = Callable[[Call], Awaitable[web.Response]]
 def _problem_of(exc: Exception) -> Problem:
     if isinstance(exc, Problem):
         return exc
-    if isinstance(exc, CursorExpired):
-        return problems.cursor_expired(str(exc))
-    if isinstance(exc, NotFound):
-        return Problem(404, exc.code, NOT_FOUND_DETAIL)
-    if isinstance(exc, Forbidden):
-        return Problem(403, exc.code, str(exc))
-    if isinstance(exc, InvalidInput):
-        return problems.bad_request(_INVALID_FIELD_CODES.get(exc.field or "", exc.code), str(exc))
-    if isinstance(exc, DiaryError):
-        return problems.bad_request(exc.code, str(exc))
+    if isinstance(exc, DiaryError):  # statuses as everywhere else (gateway/http_errors.py)
+        at = getattr(exc, "field", None) or ""
+        return core_problem(exc, code=_INVALID_FIELD_CODES.get(at))
     if isinstance(exc, web.HTTPRequestEntityTooLarge):  # a body over client_max_size
         return Problem(413, "payload_too_large", TOO_LARGE_DETAIL)
     if database_unreachable(exc):

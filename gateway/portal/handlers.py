@@ -25,11 +25,11 @@ from diary_core.progress.reading import load_pupil_rows
 from diary_core.progress.versions import PUPIL_VERSION, readable_version, version_place
 from diary_core.snils import normalize_snils
 from gateway import keys
+from gateway.keys import PORTAL
 from gateway.portal import auth, documents, negotiation, problems, tokens
 from gateway.portal.cache import DocKey, with_stored
 from gateway.portal.endpoint import Call, Lookup, serve
 from gateway.portal.signing import DECLARATION
-from gateway.portal.state import PORTAL
 from gateway.portal.xml import (
     SIGNATURE_XSD_PATH,
     XSD_PATH,

@@ -140,10 +140,6 @@ def not_xml(reason: str) -> Problem:
     )
 
 
-def cursor_expired(detail: str) -> Problem:
-    return Problem(410, "cursor_expired", detail)
-
-
 def busy() -> Problem:
     return Problem(
         503, "busy", "журнал изменений занят; повторите запрос", headers={"Retry-After": "1"}

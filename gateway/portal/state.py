@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aiohttp import web
-
 from gateway.portal.cache import DocumentCache
 from gateway.portal.commits import GroupCommit
 from gateway.portal.signing import DocumentSigner
@@ -23,6 +21,3 @@ class PortalState:
     def key_id(self, fmt: str) -> str:
         """The key that signs ``fmt``: part of its ETags, so a new key re-signs."""
         return self.smev.key_id if fmt == "smev3" else self.signer.key_id
-
-
-PORTAL = web.AppKey("portal", PortalState)

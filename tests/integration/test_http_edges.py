@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from diary_core.clock import FixedClock
 from diary_core.errors import NOT_FOUND_DETAIL
-from gateway.middlewares import MAX_REQUEST_BYTES
+from gateway.http_errors import MAX_REQUEST_BYTES
 from gateway.portal.auth import TOKEN_PATH
 from tests.support.gateway import Browser, free_port, gateway_settings, running_gateway, sign_in_as
 from tests.support.world import World

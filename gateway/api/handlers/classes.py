@@ -8,8 +8,8 @@ from datetime import timedelta
 from diary_core import journal, lessons, timetable
 from diary_core.context import Ctx
 from gateway.api import serialize
+from gateway.api.bodies import NEW_LESSON
 from gateway.api.handlers.pupils import RANGE, date_range
-from gateway.api.schemas import NEW_LESSON
 from gateway.api.spec import DATE, ID, ApiCall, Endpoint, Json, array, path_id, query, ref
 
 CLASS = path_id("class_id", "класс")

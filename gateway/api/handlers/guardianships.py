@@ -6,7 +6,7 @@ from __future__ import annotations
 from diary_core import families
 from diary_core.context import Ctx
 from gateway.api import serialize
-from gateway.api.schemas import DECISION
+from gateway.api.bodies import DECISION
 from gateway.api.spec import ApiCall, Endpoint, Json, array, path_id, ref
 
 

@@ -15,7 +15,7 @@ from diary_core import marks
 from diary_core.context import Ctx
 from diary_core.models import Mark
 from gateway.api import serialize
-from gateway.api.schemas import ATTENDANCE_INPUT, MARK_CORRECTION, NEW_MARK
+from gateway.api.bodies import ATTENDANCE_INPUT, MARK_CORRECTION, NEW_MARK
 from gateway.api.spec import ApiCall, ApiProblem, Endpoint, Json, array, path_id, query, ref
 
 MARK = path_id("mark_id", "отметка")

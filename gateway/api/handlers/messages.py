@@ -6,7 +6,7 @@ from __future__ import annotations
 from diary_core import messaging
 from diary_core.context import Ctx
 from gateway.api import serialize
-from gateway.api.schemas import NEW_CONVERSATION, NEW_MESSAGE
+from gateway.api.bodies import NEW_CONVERSATION, NEW_MESSAGE
 from gateway.api.spec import ApiCall, Endpoint, Json, array, path_id, ref
 
 CONVERSATION = path_id("conversation_id", "переписка")

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from gateway import auth
-from gateway.api.openapi import DOCUMENT
+from gateway import auth, keys
 from gateway.api.spec import ApiCall, Endpoint, Json, ref
 
 
@@ -23,7 +22,7 @@ async def session(call: ApiCall) -> Json:
 
 
 async def openapi(call: ApiCall) -> Json:
-    return call.request.app[DOCUMENT]
+    return call.request.app[keys.OPENAPI_DOCUMENT]
 
 
 ENDPOINTS = (

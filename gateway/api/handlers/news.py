@@ -5,7 +5,7 @@ from __future__ import annotations
 from diary_core import announcements, notifications
 from diary_core.context import Ctx
 from gateway.api import serialize
-from gateway.api.schemas import NOTIFICATIONS_READ
+from gateway.api.bodies import NOTIFICATIONS_READ
 from gateway.api.spec import BOOL, ApiCall, Endpoint, Json, array, path_id, query, ref
 
 

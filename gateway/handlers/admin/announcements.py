@@ -209,12 +209,3 @@ async def expire(request: web.Request) -> web.Response:
 
     await auth.run(request, stop)
     raise web.HTTPSeeOther(f"{PREFIX}/{announcement_id}?done=expired")
-
-
-def setup(app: web.Application) -> None:
-    r = app.router
-    r.add_get(PREFIX, list_page, name="admin_announcements")
-    r.add_post(PREFIX, create)
-    r.add_get(f"{PREFIX}/{{announcement_id:\\d+}}", edit_page)
-    r.add_post(f"{PREFIX}/{{announcement_id:\\d+}}", save)
-    r.add_post(f"{PREFIX}/{{announcement_id:\\d+}}/expire", expire)

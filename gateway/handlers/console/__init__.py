@@ -71,31 +71,3 @@ def page(
     )
     response.headers.update(headers or {})
     return response
-
-
-def setup_console_routes(app: web.Application) -> None:
-    """Register the console's routes (the administrator's are registered separately)."""
-    from gateway.handlers.console import class_teacher, gradebook, index, lesson_history
-
-    r = app.router
-    r.add_get("/console", index.index_page, name="console")
-    r.add_get("/console/gradebook", gradebook.grid_page, name="console_gradebook")
-    r.add_post("/console/gradebook", gradebook.grid_submit)
-    r.add_post("/console/lessons", gradebook.lesson_create)
-    r.add_get(r"/console/lessons/{lesson_id:\d+}", gradebook.lesson_page, name="console_lesson")
-    r.add_post(r"/console/lessons/{lesson_id:\d+}", gradebook.lesson_submit)
-    r.add_get(
-        r"/console/lessons/{lesson_id:\d+}/history",
-        lesson_history.lesson_history_page,
-        name="console_lesson_history",
-    )
-    r.add_get(r"/console/marks/{mark_id:\d+}", gradebook.mark_page, name="console_mark")
-    base = r"/console/class/{class_id:\d+}"
-    r.add_get(base, class_teacher.class_page, name="console_class")
-    r.add_get(base + "/credentials", class_teacher.slips_gone)
-    r.add_post(base + "/credentials", class_teacher.issue_submit)
-    r.add_post(base + r"/guardianships/{link_id:\d+}", class_teacher.guardianship_submit)
-    r.add_get(base + "/announcements", class_teacher.announcements_page)
-    r.add_post(base + "/announcements", class_teacher.announcement_submit)
-    r.add_get(base + "/timetable", class_teacher.timetable_page)
-    r.add_post(base + "/timetable", class_teacher.timetable_submit)

@@ -1,6 +1,7 @@
 """The OpenAPI document: valid OpenAPI 3.1 in structure, and in step with the router — every
-API route documented, every documented operation routed — and the schema checker used on
-every API answer in the tests really refuses what does not match."""
+API route documented, every documented operation routed — and the schema checker (the one
+that validates requests, used on every API answer in the tests) really refuses what does not
+match, naming the field in Russian."""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from jsonschema import Draft202012Validator
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from diary_core.clock import FixedClock
-from gateway.api import ENDPOINTS, VALIDATOR
+from gateway.api import ENDPOINTS
 from gateway.api.openapi import document
-from gateway.api.spec import PREFIX, ref
-from gateway.api.validate import REF_PREFIX, unsupported_keywords
+from gateway.api.spec import PREFIX, REF_PREFIX, Endpoint
+from gateway.api.validation import ANNOTATIONS, FORMATS, KEYWORDS, ApiValidator
 from gateway.app import create_app
 from tests.support.gateway import Browser, free_port, gateway_settings, running_gateway
 
@@ -33,6 +35,35 @@ def app(tmp_path: Path) -> web.Application:
 @pytest.fixture
 def doc() -> dict[str, Any]:
     return document(ENDPOINTS, "ediary_session")
+
+
+@pytest.fixture
+def checker(doc: dict[str, Any]) -> ApiValidator:
+    return ApiValidator(doc)
+
+
+def _endpoint(operation_id: str) -> Endpoint:
+    return next(ep for ep in ENDPOINTS if ep.operation_id == operation_id)
+
+
+def _unworded(schema: Any, where: str = "") -> list[str]:
+    """Every keyword in ``schema`` (recursively) the validator has no Russian wording for,
+    and every format it does not check."""
+    found: list[str] = []
+    for key, sub in schema.items():
+        if key not in KEYWORDS | ANNOTATIONS:
+            found.append(f"{where}/{key}")
+        if key == "properties":
+            for name, prop in sub.items():
+                found += _unworded(prop, f"{where}/properties/{name}")
+        elif key in ("items", "additionalProperties") and isinstance(sub, dict):
+            found += _unworded(sub, f"{where}/{key}")
+        elif key == "anyOf":
+            for i, branch in enumerate(sub):
+                found += _unworded(branch, f"{where}/anyOf/{i}")
+        elif key == "format" and sub not in FORMATS:
+            found.append(f"{where}/format={sub}")
+    return found
 
 
 def _operations(doc: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -78,12 +109,15 @@ def test_every_reference_resolves_and_uses_only_checked_keywords(doc: dict[str, 
     for target in _refs(doc):
         assert target.startswith(REF_PREFIX) and target.removeprefix(REF_PREFIX) in schemas
     for name, schema in schemas.items():
-        assert unsupported_keywords(schema) == [], name
+        Draft202012Validator.check_schema(schema)
+        assert _unworded(schema) == [], name
     for _, _, op in _operations(doc):
         body = op.get("requestBody", {}).get("content", {}).get("application/json", {})
-        assert unsupported_keywords(body.get("schema", {})) == [], op["operationId"]
+        Draft202012Validator.check_schema(body.get("schema", {}))
+        assert _unworded(body.get("schema", {})) == [], op["operationId"]
         for p in op.get("parameters", []):
-            assert unsupported_keywords(p["schema"]) == [], (op["operationId"], p["name"])
+            Draft202012Validator.check_schema(p["schema"])
+            assert _unworded(p["schema"]) == [], (op["operationId"], p["name"])
 
 
 def test_every_api_route_is_documented_and_every_documented_operation_routed(
@@ -151,15 +185,17 @@ GOOD_MARK = {
         ({"extra": 1}, "extra"),
     ],
 )
-def test_schema_checker_refuses_what_does_not_match(change: dict[str, Any], path: str) -> None:
-    assert VALIDATOR.errors(ref("Mark"), GOOD_MARK) == []
-    errors = VALIDATOR.errors(ref("Mark"), {**GOOD_MARK, **change})
+def test_schema_checker_refuses_what_does_not_match(
+    checker: ApiValidator, change: dict[str, Any], path: str
+) -> None:
+    assert checker.component_errors("Mark", GOOD_MARK) == []
+    errors = checker.component_errors("Mark", {**GOOD_MARK, **change})
     assert [e.path for e in errors] == [path]
 
 
-def test_schema_checker_names_missing_fields_and_nested_paths() -> None:
+def test_schema_checker_names_missing_fields_and_nested_paths(checker: ApiValidator) -> None:
     without = {k: v for k, v in GOOD_MARK.items() if k != "weight"}
-    assert [e.path for e in VALIDATOR.errors(ref("Mark"), without)] == ["weight"]
+    assert [e.path for e in checker.component_errors("Mark", without)] == ["weight"]
     cell = {
         "lesson_number": 1,
         "starts_at": "08:30",
@@ -172,4 +208,83 @@ def test_schema_checker_names_missing_fields_and_nested_paths() -> None:
         "note": "",
         "draft": False,
     }
-    assert [e.path for e in VALIDATOR.errors(ref("TimetableCell"), cell)] == ["actual.room"]
+    assert [e.path for e in checker.component_errors("TimetableCell", cell)] == ["actual.room"]
+    late = {**cell, "actual": None, "starts_at": "8:30"}  # a bell time is HH:MM
+    assert [e.path for e in checker.component_errors("TimetableCell", late)] == ["starts_at"]
+
+
+GOOD_NEW_MARK = {
+    "pupil_id": 1,
+    "subject_id": 2,
+    "date": "2025-10-15",
+    "value": "5",
+    "work_type_id": 3,
+}
+
+
+@pytest.mark.parametrize(
+    ("body", "path", "message"),
+    [
+        ({"pupil_id": "один"}, "pupil_id", "ожидается целое число"),
+        ({"pupil_id": 0}, "pupil_id", "не меньше 1"),
+        ({"date": "2025-02-30"}, "date", "ожидается ГГГГ-ММ-ДД (ISO 8601)"),
+        ({"value": None}, "value", "ожидается строка"),
+        ({"value": "6"}, "value", "допустимые значения: "),
+        ({"weight": 11}, "weight", "не больше 10"),
+        ({"comment": "я" * 501}, "comment", "не длиннее 500 символов"),
+        ({"surprise": 1}, "surprise", "неизвестное поле"),
+    ],
+)
+def test_request_body_errors_name_the_field_in_russian(
+    checker: ApiValidator, body: dict[str, Any], path: str, message: str
+) -> None:
+    ep = _endpoint("recordMark")
+    assert checker.body_errors(ep, GOOD_NEW_MARK) == []
+    errors = checker.body_errors(ep, {**GOOD_NEW_MARK, **body})
+    assert [e.path for e in errors] == [path] and errors[0].message.startswith(message), errors
+
+
+def test_request_errors_name_missing_fields_array_items_and_parameters(
+    checker: ApiValidator,
+) -> None:
+    missing = checker.body_errors(_endpoint("recordMark"), {"pupil_id": 1})
+    assert [(e.path, e.message) for e in missing] == [
+        (name, "обязательное поле") for name in ("subject_id", "date", "value", "work_type_id")
+    ]
+    new = {"recipient_ids": [1, "2"], "topic": "", "body": "Здравствуйте"}
+    errors = checker.body_errors(_endpoint("startConversation"), new)
+    assert sorted((e.path, e.message) for e in errors) == [
+        ("recipient_ids[1]", "ожидается целое число"),
+        ("topic", "не короче 1 символа"),
+    ]
+    assert [e.message for e in checker.body_errors(_endpoint("correctMark"), {})] == [
+        "укажите хотя бы 1 поле"
+    ]
+    marks = _endpoint("getPupilMarks")
+    index = [p.name for p in marks.params].index("from")
+    assert [(e.path, e.message) for e in checker.param_errors(marks, index, "2025-9-1")] == [
+        ("from", "ожидается ГГГГ-ММ-ДД (ISO 8601)")
+    ]
+
+
+def test_the_checker_reads_the_published_document(doc: dict[str, Any]) -> None:
+    """What is enforced is what is published: a constraint changed in the document is the
+    constraint the checker applies."""
+    ep = _endpoint("recordMark")
+    body = doc["paths"][ep.full_path]["post"]["requestBody"]["content"]["application/json"]
+    body["schema"] = {**body["schema"], "maxProperties": 2}
+    assert [e.path for e in ApiValidator(doc).body_errors(ep, GOOD_NEW_MARK)] == [""]
+
+
+def test_every_request_schema_is_reachable_in_the_document(checker: ApiValidator) -> None:
+    """Each endpoint's body and parameters resolve in the published document (a pointer that
+    missed would fail the first request, not start-up)."""
+    samples = {"integer": 1, "boolean": True, "string": "2025-10-15"}
+    for ep in ENDPOINTS:
+        if ep.body is not None:
+            assert isinstance(checker.body_errors(ep, {}), list), ep.operation_id
+        for index, param in enumerate(ep.params):
+            sample = samples[str(param.schema.get("type"))]
+            assert isinstance(checker.param_errors(ep, index, sample), list), ep.operation_id
+        if ep.response is not None:
+            assert isinstance(checker.response_errors(ep, None), list), ep.operation_id

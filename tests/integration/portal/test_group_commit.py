@@ -19,12 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from diary_core import audit
 from diary_core.models import AuditEvent, PortalClient, PortalDocument, PortalRateCounter
 from gateway import keys
+from gateway.keys import PORTAL
 from gateway.portal import handlers, tokens
 from gateway.portal.cache import STORE_BULK
 from gateway.portal.clients import client_from
 from gateway.portal.commits import GroupCommit, _lock_order
 from gateway.portal.endpoint import BULKS
-from gateway.portal.state import PORTAL
 from tests.integration.portal.conftest import Marks, Portal, pupil_snils
 from tests.support.statements import statements_sent
 from tests.support.world import World

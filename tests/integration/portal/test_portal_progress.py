@@ -16,7 +16,7 @@ from sqlalchemy import select
 from diary_core.marks import correct_mark, delete_mark
 from diary_core.models import AuditEvent
 from diary_core.snils import make_snils
-from gateway.portal.state import PORTAL
+from gateway.keys import PORTAL
 from gateway.portal.xml import NS, parse_safely
 from tests.integration.portal.conftest import Marks, Portal, pupil_snils, register, xmlsec_verify
 from tests.support.signed_xml import served_schema

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from diary_core.clock import FixedClock
 from diary_core.marks import correct_mark
-from gateway.portal.state import PORTAL
+from gateway.keys import PORTAL
 from gateway.portal.verify import verify_document
 from gateway.portal.xml import NS
 from tests.integration.portal.conftest import (
