@@ -21,7 +21,7 @@ from diary_core.errors import (
     InvalidInput,
     NotFound,
 )
-from diary_core.progress import CursorExpired
+from diary_core.progress.changes import CursorExpired
 from gateway.app import create_app
 from gateway.portal.endpoint import _problem_of
 
