@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from diary_core import journal, lessons, marks
+from diary_core import attendance, journal, lessons, marks, period_marks
 from diary_core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from diary_core.models import AuditEvent, ChangeLogEntry, Mark
 from tests.support.world import World
@@ -209,7 +209,7 @@ async def test_gradebook_grid_places_marks_in_lessons(world: World) -> None:
     await _mark(world, "5", lesson_id=lesson_id)
     await _mark(world, "4", day=date(2025, 10, 13))  # no lesson that day: unplaced
     ctx = await world.ctx(world.teacher_math)
-    await marks.set_attendance(ctx, pupil_id=world.pupil_a2, lesson_id=lesson_id, kind="н")
+    await attendance.set_attendance(ctx, pupil_id=world.pupil_a2, lesson_id=lesson_id, kind="н")
     grid = await journal.gradebook_grid(ctx, world.class_5a, world.math_a, world.a.quarter_ids[0])
     assert [lesson.id for lesson in grid.lessons] == [lesson_id]
     rows = {r.pupil_id: r for r in grid.rows}
@@ -229,9 +229,9 @@ async def test_teacher_cannot_open_grid_of_a_class_he_does_not_teach(world: Worl
 async def test_attendance_is_kept_apart_from_marks_and_logged(world: World) -> None:
     lesson_id = await _lesson(world)
     ctx = await world.ctx(world.teacher_math)
-    await marks.set_attendance(ctx, pupil_id=world.pupil_a1, lesson_id=lesson_id, kind="б")
-    await marks.set_attendance(ctx, pupil_id=world.pupil_a1, lesson_id=lesson_id, kind="оп")
-    await marks.set_attendance(ctx, pupil_id=world.pupil_a1, lesson_id=lesson_id, kind=None)
+    await attendance.set_attendance(ctx, pupil_id=world.pupil_a1, lesson_id=lesson_id, kind="б")
+    await attendance.set_attendance(ctx, pupil_id=world.pupil_a1, lesson_id=lesson_id, kind="оп")
+    await attendance.set_attendance(ctx, pupil_id=world.pupil_a1, lesson_id=lesson_id, kind=None)
     assert await world.session.scalar(select(func.count()).select_from(Mark)) == 0
     actions = list(
         await world.session.scalars(
@@ -246,13 +246,13 @@ async def test_attendance_is_kept_apart_from_marks_and_logged(world: World) -> N
 async def test_locked_period_mark_cannot_change(world: World) -> None:
     teacher = await world.ctx(world.teacher_math)
     quarter = world.a.quarter_ids[0]
-    await marks.set_period_mark(
+    await period_marks.set_period_mark(
         teacher, pupil_id=world.pupil_a1, subject_id=world.math_a, period_id=quarter, value="4"
     )
     admin = await world.ctx(world.admin_a)
-    assert await marks.lock_period_marks(admin, world.a.id, quarter) == 1
+    assert await period_marks.lock_period_marks(admin, world.a.id, quarter) == 1
     with pytest.raises(Conflict, match="закрыта"):
-        await marks.set_period_mark(
+        await period_marks.set_period_mark(
             teacher, pupil_id=world.pupil_a1, subject_id=world.math_a, period_id=quarter, value="5"
         )
 
@@ -260,7 +260,7 @@ async def test_locked_period_mark_cannot_change(world: World) -> None:
 async def test_other_schools_admin_cannot_lock_period_marks(world: World) -> None:
     admin_b = await world.ctx(world.admin_b)
     with pytest.raises(NotFound):
-        await marks.lock_period_marks(admin_b, world.a.id, world.a.quarter_ids[0])
+        await period_marks.lock_period_marks(admin_b, world.a.id, world.a.quarter_ids[0])
 
 
 async def test_lessons_without_topic_or_marks_are_listed(world: World) -> None:

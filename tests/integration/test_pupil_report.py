@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from diary_core import journal, lessons, marks
+from diary_core import attendance, journal, lessons, marks, period_marks
 from diary_core.errors import NotFound
 from diary_core.models import AuditEvent
 from tests.support.world import World
@@ -46,14 +46,14 @@ async def _mark(world: World, value: str, day: date, lesson_id: int | None = Non
 
 async def _period_mark(world: World, teacher: int, subject: int, period: int, value: str) -> None:
     ctx = await world.ctx(teacher)
-    await marks.set_period_mark(
+    await period_marks.set_period_mark(
         ctx, pupil_id=world.pupil_a1, subject_id=subject, period_id=period, value=value
     )
 
 
 async def _absent(world: World, teacher: int, lesson_id: int, kind: str) -> None:
     ctx = await world.ctx(teacher)
-    await marks.set_attendance(ctx, pupil_id=world.pupil_a1, lesson_id=lesson_id, kind=kind)
+    await attendance.set_attendance(ctx, pupil_id=world.pupil_a1, lesson_id=lesson_id, kind=kind)
 
 
 async def _report(world: World, reader: int) -> journal.PupilReport:

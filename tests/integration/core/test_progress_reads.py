@@ -19,9 +19,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from diary_core.attendance import set_attendance
 from diary_core.grading import weighted_average
 from diary_core.lessons import record_lesson
-from diary_core.marks import correct_mark, delete_mark, record_mark, set_attendance, set_period_mark
+from diary_core.marks import correct_mark, delete_mark, record_mark
 from diary_core.models import (
     Attendance,
     Mark,
@@ -31,6 +32,7 @@ from diary_core.models import (
     Subject,
     WorkType,
 )
+from diary_core.period_marks import set_period_mark
 from diary_core.progress import (
     AttendanceEntry,
     PeriodInfo,
