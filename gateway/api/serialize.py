@@ -6,7 +6,15 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from diary_core import announcements, families, journal, lessons, messaging, notifications
+from diary_core import (
+    announcements,
+    families,
+    journal,
+    lessons,
+    messaging,
+    notifications,
+    pupil_report,
+)
 from diary_core import timetable as tt
 from diary_core.api_views import PupilAttendance
 from diary_core.models import Guardianship, Lesson, Mark
@@ -44,7 +52,7 @@ def pupil(p: families.FamilyPupil) -> Json:
     }
 
 
-def mark_entry(m: journal.MarkRow) -> Json:
+def mark_entry(m: journal.MarkEntry) -> Json:
     return {
         "id": m.id,
         "subject_id": m.subject_id,
@@ -60,7 +68,7 @@ def mark_entry(m: journal.MarkRow) -> Json:
     }
 
 
-def subject_marks(s: journal.SubjectMarks) -> Json:
+def subject_marks(s: pupil_report.SubjectMarks) -> Json:
     return {
         "subject_id": s.subject_id,
         "subject": s.subject,
@@ -71,7 +79,7 @@ def subject_marks(s: journal.SubjectMarks) -> Json:
     }
 
 
-def pupil_marks(r: journal.PupilReport) -> Json:
+def pupil_marks(r: pupil_report.PupilReport) -> Json:
     return {
         "pupil_id": r.pupil_id,
         "full_name": r.full_name,

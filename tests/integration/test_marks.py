@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from diary_core import attendance, journal, lessons, marks, period_marks
+from diary_core import attendance, journal, lessons, marks, period_marks, pupil_report
 from diary_core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from diary_core.models import AuditEvent, ChangeLogEntry, Mark
 from tests.support.world import World
@@ -172,7 +172,9 @@ async def test_parent_sees_childs_marks_with_weighted_average(world: World) -> N
     await _mark(world, "3", "Контрольная работа")
     await _mark(world, "4", pupil_id=world.pupil_a2)  # another family's
     ctx = await world.ctx(world.parent_a1)
-    report = await journal.pupil_marks(ctx, world.pupil_a1, date(2025, 9, 1), date(2025, 10, 31))
+    report = await pupil_report.pupil_marks(
+        ctx, world.pupil_a1, date(2025, 9, 1), date(2025, 10, 31)
+    )
     (math,) = report.subjects
     assert [m.value for m in math.marks] == ["5", "3"]
     assert math.average == Decimal("3.50")  # (5*1 + 3*3) / 4
@@ -183,19 +185,19 @@ async def test_parent_cannot_see_other_family_marks(world: World) -> None:
     await _mark(world, "4", pupil_id=world.pupil_a2)
     ctx = await world.ctx(world.parent_a1)
     with pytest.raises(NotFound):
-        await journal.pupil_marks(ctx, world.pupil_a2, date(2025, 9, 1), date(2025, 10, 31))
+        await pupil_report.pupil_marks(ctx, world.pupil_a2, date(2025, 9, 1), date(2025, 10, 31))
 
 
 async def test_parent_with_pending_link_cannot_see_marks(world: World) -> None:
     await _mark(world, "5")
     ctx = await world.ctx(world.parent_pending)
     with pytest.raises(NotFound):
-        await journal.pupil_marks(ctx, world.pupil_a1, date(2025, 9, 1), date(2025, 10, 31))
+        await pupil_report.pupil_marks(ctx, world.pupil_a1, date(2025, 9, 1), date(2025, 10, 31))
 
 
 async def test_staff_reading_a_pupils_marks_is_audited(world: World) -> None:
     ctx = await world.ctx(world.teacher_math)
-    await journal.pupil_marks(ctx, world.pupil_a1, date(2025, 9, 1), date(2025, 10, 31))
+    await pupil_report.pupil_marks(ctx, world.pupil_a1, date(2025, 9, 1), date(2025, 10, 31))
     await world.session.flush()
     event = await world.session.scalar(
         select(AuditEvent).where(AuditEvent.action == "pupil.marks.read")
