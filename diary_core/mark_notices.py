@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from diary_core.context import Ctx
 from diary_core.models import Guardianship, Pupil, Subject, User, WorkType
-from diary_core.notifications import notify
+from diary_core.notifications import Note, notify_all
 from diary_core.russian import counted
 
 DIGEST_KIND = "marks_digest"
@@ -69,16 +69,17 @@ async def _families(ctx: Ctx, pupil_ids: Iterable[int]) -> dict[int, list[int]]:
 
 
 async def _names(ctx: Ctx, told: Sequence[Told]) -> tuple[dict[int, str], dict[int, str]]:
-    """The told marks' subjects and work types by id."""
-    subjects = await ctx.session.execute(
-        select(Subject.id, Subject.name).where(Subject.id.in_(sorted({t.subject_id for t in told})))
-    )
-    work_types = await ctx.session.execute(
-        select(WorkType.id, WorkType.name).where(
-            WorkType.id.in_(sorted({t.work_type_id for t in told}))
-        )
-    )
-    return {i: n for i, n in subjects}, {i: n for i, n in work_types}
+    """The told marks' subjects and work types by id (a school has a few dozen of each; a
+    save has just read its own, so the session has them)."""
+    subjects: dict[int, str] = {}
+    for subject_id in sorted({t.subject_id for t in told}):
+        subject = await ctx.session.get(Subject, subject_id)
+        subjects[subject_id] = subject.name if subject is not None else ""
+    work_types: dict[int, str] = {}
+    for work_type_id in sorted({t.work_type_id for t in told}):
+        work_type = await ctx.session.get(WorkType, work_type_id)
+        work_types[work_type_id] = work_type.name if work_type is not None else ""
+    return subjects, work_types
 
 
 def mark_text(told: Told, subject: str, work_type: str) -> str:
@@ -102,13 +103,16 @@ async def tell_each(ctx: Ctx, told: Sequence[Told]) -> int:
         return 0
     subjects, work_types = await _names(ctx, told)
     families = await _families(ctx, (t.pupil_id for t in told))
-    written = 0
-    for t in told:
-        text = mark_text(t, subjects.get(t.subject_id, ""), work_types.get(t.work_type_id, ""))
-        written += await notify(
-            ctx.session, families[t.pupil_id], "mark", text, t.pupil_id, ctx.now()
+    notes: list[Note] = [
+        (
+            families[t.pupil_id],
+            "mark",
+            mark_text(t, subjects.get(t.subject_id, ""), work_types.get(t.work_type_id, "")),
+            t.pupil_id,
         )
-    return written
+        for t in told
+    ]
+    return await notify_all(ctx.session, notes, ctx.now())
 
 
 def _digest_line(told: Told, subject: str, work_type: str) -> str:
@@ -176,9 +180,13 @@ async def tell_digests(ctx: Ctx, told: Sequence[Told]) -> int:
     accounts: dict[tuple[int, ...], list[int]] = defaultdict(list)  # children → accounts
     for user_id, children in children_of.items():
         accounts[tuple(children)].append(user_id)
-    written = 0
-    for told_of, users in accounts.items():
-        text = digest_text([(names.get(p, ""), by_pupil[p]) for p in told_of], subjects, work_types)
-        one = told_of[0] if len(told_of) == 1 else None
-        written += await notify(ctx.session, users, DIGEST_KIND, text, one, ctx.now())
-    return written
+    notes: list[Note] = [
+        (
+            users,
+            DIGEST_KIND,
+            digest_text([(names.get(p, ""), by_pupil[p]) for p in told_of], subjects, work_types),
+            told_of[0] if len(told_of) == 1 else None,
+        )
+        for told_of, users in accounts.items()
+    ]
+    return await notify_all(ctx.session, notes, ctx.now())

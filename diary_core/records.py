@@ -39,6 +39,8 @@ MARK_FIELDS = (
 ATTENDANCE_FIELDS = ("id", "pupil_id", "subject_id", "lesson_id", "date", "lesson_number", "kind")
 #: What every view of an attendance entry carries.
 ATTENDANCE_VALUES = ("date", "lesson_number", "subject_id", "kind")
+#: What every view of a period mark carries.
+PERIOD_MARK_VALUES = ("id", "subject_id", "value", "numeric")
 #: A period mark as stored (``locked``: signed off).
 PERIOD_MARK_FIELDS = ("id", "pupil_id", "subject_id", "period_id", "value", "numeric", "locked")
 
@@ -79,6 +81,11 @@ def attendance_values(entry: object) -> Record:
 def attendance_record(entry: object) -> Record:
     """A stored attendance entry's fields (:data:`ATTENDANCE_FIELDS`)."""
     return pick(entry, ATTENDANCE_FIELDS)
+
+
+def period_mark_values(mark: object) -> Record:
+    """The fields every view of a period mark has: id, subject, value and its number."""
+    return pick(mark, PERIOD_MARK_VALUES)
 
 
 def period_mark_record(mark: object) -> Record:

@@ -14,6 +14,7 @@ from diary_core import (
     messaging,
     notifications,
     pupil_report,
+    records,
 )
 from diary_core import timetable as tt
 from diary_core.api_views import PupilAttendance
@@ -53,14 +54,10 @@ def pupil(p: families.FamilyPupil) -> Json:
 
 
 def mark_entry(m: journal.MarkEntry) -> Json:
+    """A mark as the journal shows it: the values of every view of a mark
+    (:func:`diary_core.records.mark_values`), its work type's name and lesson's topic."""
     return {
-        "id": m.id,
-        "subject_id": m.subject_id,
-        "date": day(m.date),
-        "value": m.value,
-        "numeric": m.numeric,
-        "weight": m.weight,
-        "counts": m.counts,
+        **records.mark_values(m),
         "work_type": m.work_type,
         "comment": m.comment,
         "lesson_id": m.lesson_id,
@@ -96,16 +93,7 @@ def pupil_attendance(a: PupilAttendance) -> Json:
         "pupil_id": a.pupil_id,
         "from": day(a.start),
         "to": day(a.end),
-        "attendance": [
-            {
-                "date": day(r.date),
-                "lesson_number": r.lesson_number,
-                "subject_id": r.subject_id,
-                "subject": r.subject,
-                "kind": r.kind,
-            }
-            for r in a.rows
-        ],
+        "attendance": [{**records.attendance_values(r), "subject": r.subject} for r in a.rows],
     }
 
 
@@ -212,18 +200,9 @@ def gradebook(g: journal.Grid) -> Json:
 
 
 def mark(m: Mark) -> Json:
+    """A stored mark (:func:`diary_core.records.mark_record`) with when it was written."""
     return {
-        "id": m.id,
-        "pupil_id": m.pupil_id,
-        "subject_id": m.subject_id,
-        "lesson_id": m.lesson_id,
-        "date": day(m.date),
-        "value": m.value,
-        "numeric": m.numeric,
-        "work_type_id": m.work_type_id,
-        "weight": m.weight,
-        "counts": m.counts,
-        "comment": m.comment,
+        **records.mark_record(m),
         "created_at": instant(m.created_at),
         "updated_at": instant(m.updated_at),
     }
