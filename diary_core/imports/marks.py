@@ -308,8 +308,11 @@ async def import_marks(
     Every row is checked first (the file on its own, then against the school's classes,
     subjects, work types, pupils and year dates with a few bulk reads); any error raises
     :class:`~diary_core.imports.csvfile.ImportFailed` listing them all, and nothing is
-    written. New marks and corrections each get a change-log entry; one audit event records
-    the import.
+    written, nobody told. The marks are written through the journal's write path
+    (:class:`~diary_core.mark_writes.MarkWrites`): new marks and corrections each get the
+    change-log entry a save in the gradebook would write, and each family account one
+    notification (``marks_digest``) listing its children's new and corrected marks. One
+    audit event records the import. All of it in the caller's transaction.
     """
     _, year = await import_target(ctx, school_id)
     errors = Errors()
