@@ -5,7 +5,7 @@ over 1,000,000) lives in a database ``ediary_bench_core_<random>`` on 127.0.0.1:
 district the bench imports a roster and a marks file for one more school (rows/s), then times,
 each call in its own session like a request:
 
-- ``journal.pupil_marks`` for one quarter, as the pupil's confirmed parent;
+- ``pupil_report.pupil_marks`` for one quarter, as the pupil's confirmed parent;
 - ``journal.gradebook_grid`` for one quarter, as the teacher of that class and subject
   (a staff read writes an audit row, committed as a request would).
 
@@ -42,7 +42,7 @@ import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from diary_core import journal, school
+from diary_core import journal, pupil_report, school
 from diary_core.actors import load_actor
 from diary_core.clock import FixedClock
 from diary_core.context import Ctx
@@ -275,7 +275,7 @@ async def read_pupil(engine: AsyncEngine, quarters: dict[int, Period], case: Any
     async with session_factory(engine)() as session:
         actor = await load_actor(session, parent_id)
         started = time.perf_counter()
-        report = await journal.pupil_marks(
+        report = await pupil_report.pupil_marks(
             Ctx(session, actor, CLOCK), pupil_id, quarter.starts_on, quarter.ends_on
         )
         call = time.perf_counter() - started

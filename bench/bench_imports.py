@@ -106,7 +106,7 @@ def marks_rows(enrolled: list[tuple[str, str]], count: int, seed: int = 2) -> li
     rows = []
     for _ in range(count):
         cls, snils = rng.choice(enrolled)
-        day = start + timedelta(days=rng.randrange(120))
+        day = start + timedelta(days=rng.randrange((NOW.date() - start).days + 1))  # not future
         weight = str(rng.choice((1, 2))) if rng.random() < 0.1 else ""
         rows.append(
             [cls, rng.choice(SUBJECTS), snils, day.isoformat(), rng.choice(values),

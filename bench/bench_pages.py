@@ -49,7 +49,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from diary_core import families, lessons, marks, school
+from diary_core import attendance, families, lessons, marks, school
 from diary_core.clock import FixedClock
 from diary_core.context import Ctx
 from diary_core.db import create_engine, session_factory, upgrade
@@ -139,7 +139,7 @@ async def _big_class(ctx: Ctx, school_id: int, teacher_id: int) -> tuple[int, in
                     lesson_id=lesson.id,
                 )  # fmt: skip
             elif rng.random() < 0.04:
-                await marks.set_attendance(
+                await attendance.set_attendance(
                     ctx, pupil_id=pupil.id, lesson_id=lesson.id, kind=rng.choice(("н", "б", "оп"))
                 )
     return cls.id, subject_id, period.id

@@ -7,49 +7,46 @@ rows with :func:`change_row` and insert them in the same transaction as the data
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from diary_core import audit
+from diary_core import audit, records
 from diary_core.models import Attendance, ChangeLogEntry, Mark, PeriodMark
 
 Snapshot = dict[str, Any]
 
 
-def mark_snapshot(mark: Mark) -> Snapshot:
-    return {
-        "subject_id": mark.subject_id,
-        "date": mark.date.isoformat(),
-        "value": mark.value,
-        "numeric": mark.numeric,
-        "work_type_id": mark.work_type_id,
-        "weight": mark.weight,
-        "counts": mark.counts,
-        "comment": mark.comment,
-        "lesson_id": mark.lesson_id,
-    }
+#: What a change-log snapshot keeps of each record (the record's fields, :mod:`records`).
+MARK_SNAPSHOT = (
+    "subject_id",
+    "date",
+    "value",
+    "numeric",
+    "work_type_id",
+    "weight",
+    "counts",
+    "comment",
+    "lesson_id",
+)
+ATTENDANCE_SNAPSHOT = ("subject_id", "date", "lesson_number", "kind", "lesson_id")
+PERIOD_MARK_SNAPSHOT = ("subject_id", "period_id", "value", "numeric", "locked")
 
 
-def attendance_snapshot(row: Attendance) -> Snapshot:
-    return {
-        "subject_id": row.subject_id,
-        "date": row.date.isoformat(),
-        "lesson_number": row.lesson_number,
-        "kind": row.kind,
-        "lesson_id": row.lesson_id,
-    }
+def mark_snapshot(mark: Mark | Mapping[str, Any]) -> Snapshot:
+    """A mark's snapshot, from the stored row or the values a bulk writer inserts."""
+    return records.pick(mark, MARK_SNAPSHOT)
+
+
+def attendance_snapshot(row: Attendance | Mapping[str, Any]) -> Snapshot:
+    return records.pick(row, ATTENDANCE_SNAPSHOT)
 
 
 def period_mark_snapshot(row: PeriodMark) -> Snapshot:
-    return {
-        "subject_id": row.subject_id,
-        "period_id": row.period_id,
-        "value": row.value,
-        "numeric": row.numeric,
-        "locked": row.locked_at is not None,
-    }
+    record = records.period_mark_record(row)
+    return {name: record[name] for name in PERIOD_MARK_SNAPSHOT}
 
 
 def change_row(

@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from diary_core import audit
 from diary_core.context import Ctx
-from diary_core.journal import PupilReport
 from diary_core.lessons import LessonRow
 from diary_core.models import (
     AcademicYear,
@@ -47,6 +46,7 @@ from diary_core.policy import (
     UserTarget,
     allowed,
 )
+from diary_core.pupil_report import PupilReport
 from diary_core.roles import STAFF_ROLES, Role
 
 ATTENDANCE_KINDS = ("н", "б", "оп")
@@ -177,7 +177,7 @@ def summarize_attendance(absences: list[Absence]) -> AttendanceReport:
 
 
 async def pupil_attendance(ctx: Ctx, report: PupilReport) -> AttendanceReport:
-    """The absences and lateness of a pupil's report (from :func:`journal.pupil_marks`, which
+    """The absences and lateness of a pupil's report (from :func:`pupil_marks`, which
     checked the actor may read him), newest first, counted per subject."""
     names = {s.subject_id: s.subject for s in report.subjects}
     missing = {a.subject_id for a in report.attendance} - set(names)

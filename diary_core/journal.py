@@ -1,24 +1,26 @@
-"""Reading marks: one pupil's marks by subject, and a class-subject gradebook grid.
+"""The journal of a class and subject: the gradebook grid (pupils × lessons of a period, with
+marks, attendance and period marks) and who last changed its cells; and a mark as the journal
+shows it (:class:`MarkEntry`), which the pupil's report (:mod:`diary_core.pupil_report`)
+shares.
 
-Both are bulk reads: Core ``select()`` rows in a handful of queries, whatever the size.
-Staff reading a pupil's personal data is written to the audit log (docs/architecture.md).
+Bulk reads: Core ``select()`` rows in a handful of queries, whatever the size. Staff reading
+a pupil's personal data is written to the audit log (docs/architecture.md).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CompoundSelect, Select, bindparam, func, literal, null, select, union_all
+from sqlalchemy import Select, bindparam, func, select
 
 from diary_core import audit
 from diary_core.context import Ctx
 from diary_core.errors import NotFound
-from diary_core.grading import suggested_period_mark, weighted_average
+from diary_core.grading import weighted_average
 from diary_core.models import (
     Attendance,
     ChangeLogEntry,
@@ -32,11 +34,13 @@ from diary_core.models import (
     User,
     WorkType,
 )
-from diary_core.policy import Action, ClassTarget, PupilTarget, SubjectTarget
+from diary_core.policy import Action, ClassTarget, SubjectTarget
 
 
 @dataclass(frozen=True)
-class MarkRow:
+class MarkEntry:
+    """A mark as the journal shows it: with its work type's name and its lesson's topic."""
+
     id: int
     subject_id: int
     date: date
@@ -50,41 +54,8 @@ class MarkRow:
     topic: str
 
 
-@dataclass(frozen=True)
-class AttendanceRow:
-    date: date
-    lesson_number: int
-    subject_id: int
-    kind: str
-
-
-@dataclass(frozen=True)
-class SubjectMarks:
-    subject_id: int
-    subject: str
-    marks: list[MarkRow]
-    average: Decimal | None
-    period_marks: dict[int, str]  # period id → mark
-
-    @property
-    def suggested(self) -> int | None:
-        return suggested_period_mark(self.average)
-
-
-@dataclass(frozen=True)
-class PupilReport:
-    pupil_id: int
-    full_name: str
-    class_id: int
-    class_name: str
-    school_id: int
-    start: date
-    end: date
-    subjects: list[SubjectMarks]
-    attendance: list[AttendanceRow]
-
-
-def _average(marks: list[MarkRow]) -> Decimal | None:
+def marks_average(marks: Iterable[MarkEntry]) -> Decimal | None:
+    """The weighted average of the marks (:func:`diary_core.grading.weighted_average`)."""
     return weighted_average((m.numeric, m.weight, m.counts) for m in marks)
 
 
@@ -102,149 +73,10 @@ _MARK_COLUMNS = (
 )
 
 
-def _marks_query(start: date, end: date) -> Select[*tuple[Any, ...]]:
-    """Marks in a date range with their work type and lesson topic; the last column is the
-    pupil id."""
-    return (
-        select(*_MARK_COLUMNS, func.coalesce(Lesson.topic, ""), Mark.pupil_id)
-        .join(WorkType, WorkType.id == Mark.work_type_id)
-        .outerjoin(Lesson, Lesson.id == Mark.lesson_id)
-        .where(Mark.date >= start, Mark.date <= end)
-    )
-
-
-# A pupil's report is read on every diary page: its statements are built once, with bound
-# parameters, so a request pays neither for building them nor for their cache keys.
-_PUPIL_PLACE = (
-    select(
-        Pupil.school_id,
-        Pupil.class_id,
-        SchoolClass.name,
-        User.last_name,
-        User.first_name,
-        User.middle_name,
-    )
-    .join(User, User.id == Pupil.user_id)
-    .join(SchoolClass, SchoolClass.id == Pupil.class_id)
-    .where(Pupil.id == bindparam("pupil_id"))
-)
-# The report's data in one statement, one row per mark, period mark or attendance entry. Each
-# part fills the columns it has: ``part``, then a MarkRow's eleven fields (period marks put
-# the period's id and attendance the lesson number where a mark has its id; both put their
-# value, or the attendance kind, in ``value``), then the subject's name.
-_MARK, _PERIOD_MARK, _ATTENDANCE = 0, 1, 2
-_NOT_A_MARK = (null(),) * 7  # numeric, weight, counts, work type, comment, lesson, topic
-_PUPIL_REPORT: CompoundSelect = union_all(
-    select(
-        literal(_MARK).label("part"),
-        Mark.id.label("number"),
-        Mark.subject_id,
-        Mark.date.label("day"),
-        Mark.value,
-        Mark.numeric,
-        Mark.weight,
-        Mark.counts,
-        WorkType.name,
-        Mark.comment,
-        Mark.lesson_id,
-        func.coalesce(Lesson.topic, ""),
-        Subject.name.label("subject"),
-    )
-    .join(WorkType, WorkType.id == Mark.work_type_id)
-    .outerjoin(Lesson, Lesson.id == Mark.lesson_id)
-    .join(Subject, Subject.id == Mark.subject_id)
-    .where(
-        Mark.pupil_id == bindparam("pupil_id"),
-        Mark.date >= bindparam("start"),
-        Mark.date <= bindparam("end"),
-    ),
-    select(
-        literal(_PERIOD_MARK),
-        PeriodMark.period_id,
-        PeriodMark.subject_id,
-        null(),
-        PeriodMark.value,
-        *_NOT_A_MARK,
-        Subject.name,
-    )
-    .join(Period, Period.id == PeriodMark.period_id)
-    .join(Subject, Subject.id == PeriodMark.subject_id)
-    .where(
-        PeriodMark.pupil_id == bindparam("pupil_id"),
-        Period.starts_on <= bindparam("end"),
-        Period.ends_on >= bindparam("start"),
-    ),
-    select(
-        literal(_ATTENDANCE),
-        Attendance.lesson_number,
-        Attendance.subject_id,
-        Attendance.date,
-        Attendance.kind,
-        *_NOT_A_MARK,
-        null(),
-    ).where(
-        Attendance.pupil_id == bindparam("pupil_id"),
-        Attendance.date >= bindparam("start"),
-        Attendance.date <= bindparam("end"),
-    ),
-).order_by("part", "day", "number")  # marks by date and id, attendance by date and lesson
-
-
 def _audit_staff_read(ctx: Ctx, action: str, **fields: object) -> None:
     """Staff and operator reads of personal data are audited; a family's own reads are not."""
     if ctx.actor.is_staff or ctx.actor.system:
         audit.record(ctx.session, ctx.actor, action, ctx.now(), **fields)  # type: ignore[arg-type]
-
-
-async def pupil_marks(ctx: Ctx, pupil_id: int, start: date, end: date) -> PupilReport:
-    """A pupil's marks by subject with weighted averages, period marks and attendance."""
-    place = (await ctx.session.execute(_PUPIL_PLACE, {"pupil_id": pupil_id})).first()
-    if place is None:
-        raise NotFound("обучающийся не найден")
-    school_id, class_id, class_name, *full_name = place
-    ctx.require(Action.READ_PUPIL, PupilTarget(school_id, class_id, pupil_id))
-    rows = await ctx.session.execute(
-        _PUPIL_REPORT, {"pupil_id": pupil_id, "start": start, "end": end}
-    )
-    by_subject: dict[int, list[MarkRow]] = defaultdict(list)
-    periods: dict[int, dict[int, str]] = defaultdict(dict)
-    names: dict[int, str] = {}  # subject id → name, read with the marks and period marks
-    attendance: list[AttendanceRow] = []
-    for r in rows:
-        part, number, subject_id, day, value = r[:5]
-        if part == _MARK:
-            by_subject[subject_id].append(MarkRow(*r[1:12]))
-            names[subject_id] = r.subject
-        elif part == _PERIOD_MARK:
-            periods[subject_id][number] = value
-            names[subject_id] = r.subject
-        else:
-            attendance.append(AttendanceRow(day, number, subject_id, value))
-    subjects = [
-        SubjectMarks(
-            sid, names[sid], by_subject[sid], _average(by_subject[sid]), periods.get(sid, {})
-        )
-        for sid in sorted(set(by_subject) | set(periods), key=lambda s: names[s])
-    ]
-    _audit_staff_read(
-        ctx,
-        "pupil.marks.read",
-        school_id=school_id,
-        pupil_id=pupil_id,
-        object_type="pupil",
-        object_id=pupil_id,
-    )
-    return PupilReport(
-        pupil_id,
-        " ".join(p for p in full_name if p),
-        class_id,
-        class_name,
-        school_id,
-        start,
-        end,
-        subjects,
-        attendance,
-    )
 
 
 @dataclass(frozen=True)
@@ -260,19 +92,19 @@ class GridLesson:
 class GridRow:
     pupil_id: int
     full_name: str
-    cells: dict[int, list[MarkRow]] = field(default_factory=dict)  # lesson id → marks
-    unplaced: list[MarkRow] = field(default_factory=list)  # marks not tied to a lesson
+    cells: dict[int, list[MarkEntry]] = field(default_factory=dict)  # lesson id → marks
+    unplaced: list[MarkEntry] = field(default_factory=list)  # marks not tied to a lesson
     attendance: dict[int, str] = field(default_factory=dict)  # lesson id → н/б/оп
     period_mark: str | None = None
     period_mark_locked: bool = False  # signed off: no longer changed in the journal
 
     @property
-    def marks(self) -> list[MarkRow]:
+    def marks(self) -> list[MarkEntry]:
         return [m for ms in self.cells.values() for m in ms] + self.unplaced
 
     @property
     def average(self) -> Decimal | None:
-        return _average(self.marks)
+        return marks_average(self.marks)
 
 
 @dataclass(frozen=True)
@@ -380,7 +212,7 @@ _GRID_PUPILS = (
     .where(Pupil.class_id == bindparam("class_id"))
     .order_by(User.last_name, User.first_name, Pupil.id)
 )
-# The class's pupils' marks of the subject in the period (a MarkRow's fields, then the pupil
+# The class's pupils' marks of the subject in the period (a MarkEntry's fields, then the pupil
 # id), by date and id. (Joined to the pupils above, the marks would need sorting by name too,
 # which costs SQLite more than a statement of their own.)
 _GRID_MARKS: Select[*tuple[Any, ...]] = (
@@ -459,7 +291,7 @@ async def place_grid(ctx: Ctx, place: GridPlace, period: GridPeriod) -> Grid:
         for pupil_id, last, first, final, locked in await db.execute(_GRID_PUPILS, params)
     }
     for r in await db.execute(_GRID_MARKS, params):
-        row, mark = rows[r[-1]], MarkRow(*r[:11])
+        row, mark = rows[r[-1]], MarkEntry(*r[:11])
         placed = mark.lesson_id or by_date.get(mark.date)
         if placed is None:
             row.unplaced.append(mark)

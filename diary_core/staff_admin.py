@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from diary_core import audit, marks, school
+from diary_core import audit, period_marks, school
 from diary_core.accounts import require_staff_of
 from diary_core.context import Ctx
 from diary_core.errors import Conflict, InvalidInput, NotFound
@@ -187,7 +187,7 @@ async def lock_period(
         )
         if own != wanted:
             raise NotFound("класс не найден")
-    return await marks.lock_period_marks(ctx, school_id, period_id, sorted(wanted) or None)
+    return await period_marks.lock_period_marks(ctx, school_id, period_id, sorted(wanted) or None)
 
 
 async def change_period_dates(

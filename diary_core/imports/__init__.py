@@ -7,7 +7,8 @@ file again changes nothing.
 
 from diary_core.imports.common import Counts, ProgressFn
 from diary_core.imports.csvfile import ImportFailed, RowError
-from diary_core.imports.marks import MARKS_COLUMNS, MARKS_TITLES, MarksReport, import_marks
+from diary_core.imports.marks import MarksReport, import_marks
+from diary_core.imports.marks_file import MARKS_COLUMNS, MARKS_TITLES
 from diary_core.imports.roster import ROSTER_COLUMNS, ROSTER_TITLES, RosterReport, import_roster
 
 __all__ = [

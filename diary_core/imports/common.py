@@ -14,6 +14,7 @@ from sqlalchemy.sql import Executable
 from diary_core import audit, school
 from diary_core.context import Ctx
 from diary_core.errors import NotFound
+from diary_core.journal_writes import actor_id as actor_id  # the imports' author, as any write's
 from diary_core.models import AcademicYear, School
 from diary_core.policy import Action, SchoolTarget
 
@@ -74,11 +75,6 @@ async def record_import(
 def table(model: type[Any]) -> Table:
     """A model's table, for bulk Core statements."""
     return cast(Table, model.__table__)
-
-
-def actor_id(ctx: Ctx) -> int | None:
-    """The user to record as author; the operator's command line is recorded as nobody."""
-    return None if ctx.actor.system else ctx.actor.user_id
 
 
 def chunked(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:

@@ -6,7 +6,16 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from diary_core import announcements, families, journal, lessons, messaging, notifications
+from diary_core import (
+    announcements,
+    families,
+    journal,
+    lessons,
+    messaging,
+    notifications,
+    pupil_report,
+    records,
+)
 from diary_core import timetable as tt
 from diary_core.api_views import PupilAttendance
 from diary_core.models import Guardianship, Lesson, Mark
@@ -44,15 +53,11 @@ def pupil(p: families.FamilyPupil) -> Json:
     }
 
 
-def mark_entry(m: journal.MarkRow) -> Json:
+def mark_entry(m: journal.MarkEntry) -> Json:
+    """A mark as the journal shows it: the values of every view of a mark
+    (:func:`diary_core.records.mark_values`), its work type's name and lesson's topic."""
     return {
-        "id": m.id,
-        "subject_id": m.subject_id,
-        "date": day(m.date),
-        "value": m.value,
-        "numeric": m.numeric,
-        "weight": m.weight,
-        "counts": m.counts,
+        **records.mark_values(m),
         "work_type": m.work_type,
         "comment": m.comment,
         "lesson_id": m.lesson_id,
@@ -60,7 +65,7 @@ def mark_entry(m: journal.MarkRow) -> Json:
     }
 
 
-def subject_marks(s: journal.SubjectMarks) -> Json:
+def subject_marks(s: pupil_report.SubjectMarks) -> Json:
     return {
         "subject_id": s.subject_id,
         "subject": s.subject,
@@ -71,7 +76,7 @@ def subject_marks(s: journal.SubjectMarks) -> Json:
     }
 
 
-def pupil_marks(r: journal.PupilReport) -> Json:
+def pupil_marks(r: pupil_report.PupilReport) -> Json:
     return {
         "pupil_id": r.pupil_id,
         "full_name": r.full_name,
@@ -88,16 +93,7 @@ def pupil_attendance(a: PupilAttendance) -> Json:
         "pupil_id": a.pupil_id,
         "from": day(a.start),
         "to": day(a.end),
-        "attendance": [
-            {
-                "date": day(r.date),
-                "lesson_number": r.lesson_number,
-                "subject_id": r.subject_id,
-                "subject": r.subject,
-                "kind": r.kind,
-            }
-            for r in a.rows
-        ],
+        "attendance": [{**records.attendance_values(r), "subject": r.subject} for r in a.rows],
     }
 
 
@@ -204,18 +200,9 @@ def gradebook(g: journal.Grid) -> Json:
 
 
 def mark(m: Mark) -> Json:
+    """A stored mark (:func:`diary_core.records.mark_record`) with when it was written."""
     return {
-        "id": m.id,
-        "pupil_id": m.pupil_id,
-        "subject_id": m.subject_id,
-        "lesson_id": m.lesson_id,
-        "date": day(m.date),
-        "value": m.value,
-        "numeric": m.numeric,
-        "work_type_id": m.work_type_id,
-        "weight": m.weight,
-        "counts": m.counts,
-        "comment": m.comment,
+        **records.mark_record(m),
         "created_at": instant(m.created_at),
         "updated_at": instant(m.updated_at),
     }

@@ -19,8 +19,8 @@ from diary_core import (
     announcements,
     families,
     family_views,
-    journal,
     notifications,
+    pupil_report,
     timetable,
 )
 from diary_core.context import Ctx
@@ -90,7 +90,7 @@ async def _marks(ctx: Ctx, pupil: PupilPlace, q: _Query) -> dict[str, Any]:
     period = _period(periods, q.period, today)
     if period is None:
         return {"periods": periods, "period": None, "report": None, "attendance": None}
-    report = await journal.pupil_marks(ctx, pupil.pupil_id, period.starts_on, period.ends_on)
+    report = await pupil_report.pupil_marks(ctx, pupil.pupil_id, period.starts_on, period.ends_on)
     return {
         "periods": periods,
         "period": period,

@@ -20,6 +20,7 @@ KIND_TITLES = {
     "timetable_change": "изменение расписания",
     "meeting": "собрание",
     "mark": "отметка",
+    "marks_digest": "отметки из файла",
 }
 
 

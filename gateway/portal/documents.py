@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from diary_core import records
 from diary_core.progress.summary import subject_marks
 
 if TYPE_CHECKING:  # plain data in, JSON out: no database code is needed to render
@@ -73,31 +74,52 @@ def pupil_json(p: PupilInfo, *, with_school: bool = False) -> Json:
     return doc
 
 
+#: The published names of a record's fields, in the published order: (name, the core's name).
+#: The values are the core's (:mod:`diary_core.records`); names the core has not (a subject's
+#: or work type's name) are the read view's.
+_MARK_NAMES = (
+    ("id", "id"),
+    ("date", "date"),
+    ("subjectId", "subject_id"),
+    ("subject", "subject"),
+    ("workType", "work_type"),
+    ("weight", "weight"),
+    ("value", "value"),
+    ("numeric", "numeric"),
+    ("countsInAverage", "counts"),
+)
+_ABSENCE_NAMES = (
+    ("id", "id"),
+    ("date", "date"),
+    ("lessonNumber", "lesson_number"),
+    ("subjectId", "subject_id"),
+    ("subject", "subject"),
+    ("kind", "kind"),
+)
+_PERIOD_MARK_NAMES = (
+    ("id", "id"),
+    ("period", "period"),
+    ("subjectId", "subject_id"),
+    ("subject", "subject"),
+    ("value", "value"),
+    ("numeric", "numeric"),
+)
+
+
+def _published(fields: Json, names: tuple[tuple[str, str], ...]) -> Json:
+    return {name: fields[key] for name, key in names}
+
+
 def mark_json(m: ProgressMark) -> Json:
     """A mark with its subject (the changes feed; a progress document's marks are in their
     subject: :func:`progress_json`)."""
-    return {
-        "id": m.id,
-        "date": m.date.isoformat(),
-        "subjectId": m.subject_id,
-        "subject": m.subject,
-        "workType": m.work_type,
-        "weight": m.weight,
-        "value": m.value,
-        "numeric": m.numeric,
-        "countsInAverage": m.counts,
-    }
+    fields = {**records.mark_values(m), "subject": m.subject, "work_type": m.work_type}
+    return _published(fields, _MARK_NAMES)
 
 
 def absence_json(a: AttendanceEntry) -> Json:
-    return {
-        "id": a.id,
-        "date": a.date.isoformat(),
-        "lessonNumber": a.lesson_number,
-        "subjectId": a.subject_id,
-        "subject": a.subject,
-        "kind": a.kind,
-    }
+    fields = {**records.attendance_values(a), "id": a.id, "subject": a.subject}
+    return _published(fields, _ABSENCE_NAMES)
 
 
 def period_json(p: PeriodInfo) -> Json:
@@ -112,14 +134,12 @@ def period_json(p: PeriodInfo) -> Json:
 
 
 def period_mark_json(pm: PeriodMarkEntry) -> Json:
-    return {
-        "id": pm.id,
+    fields = {
+        **records.period_mark_values(pm),
         "period": period_json(pm.period),
-        "subjectId": pm.subject_id,
         "subject": pm.subject,
-        "value": pm.value,
-        "numeric": pm.numeric,
     }
+    return _published(fields, _PERIOD_MARK_NAMES)
 
 
 def _subjects(marks: Sequence[Row]) -> list[Json]:

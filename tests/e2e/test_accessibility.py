@@ -21,7 +21,7 @@ import pytest
 from playwright.async_api import Browser, Page
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from diary_core import announcements, lessons, marks, messaging, timetable
+from diary_core import announcements, attendance, lessons, marks, messaging, timetable
 from diary_core.clock import FixedClock
 from diary_core.models import User
 from diary_core.timetable import SlotInput
@@ -81,7 +81,7 @@ async def _seed(world: World) -> None:
             work_type_id=wt[kind],
             lesson_id=lesson.id,
         )
-    await marks.set_attendance(teacher, pupil_id=world.pupil_a2, lesson_id=lesson.id, kind="н")
+    await attendance.set_attendance(teacher, pupil_id=world.pupil_a2, lesson_id=lesson.id, kind="н")
     await messaging.start_conversation(
         await world.ctx(world.parent_a1), [world.teacher_math], "Контрольная", "Когда пересдача?"
     )

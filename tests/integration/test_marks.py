@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from diary_core import journal, lessons, marks
+from diary_core import attendance, journal, lessons, marks, period_marks, pupil_report
 from diary_core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from diary_core.models import AuditEvent, ChangeLogEntry, Mark
 from tests.support.world import World
@@ -172,7 +172,9 @@ async def test_parent_sees_childs_marks_with_weighted_average(world: World) -> N
     await _mark(world, "3", "Контрольная работа")
     await _mark(world, "4", pupil_id=world.pupil_a2)  # another family's
     ctx = await world.ctx(world.parent_a1)
-    report = await journal.pupil_marks(ctx, world.pupil_a1, date(2025, 9, 1), date(2025, 10, 31))
+    report = await pupil_report.pupil_marks(
+        ctx, world.pupil_a1, date(2025, 9, 1), date(2025, 10, 31)
+    )
     (math,) = report.subjects
     assert [m.value for m in math.marks] == ["5", "3"]
     assert math.average == Decimal("3.50")  # (5*1 + 3*3) / 4
@@ -183,19 +185,19 @@ async def test_parent_cannot_see_other_family_marks(world: World) -> None:
     await _mark(world, "4", pupil_id=world.pupil_a2)
     ctx = await world.ctx(world.parent_a1)
     with pytest.raises(NotFound):
-        await journal.pupil_marks(ctx, world.pupil_a2, date(2025, 9, 1), date(2025, 10, 31))
+        await pupil_report.pupil_marks(ctx, world.pupil_a2, date(2025, 9, 1), date(2025, 10, 31))
 
 
 async def test_parent_with_pending_link_cannot_see_marks(world: World) -> None:
     await _mark(world, "5")
     ctx = await world.ctx(world.parent_pending)
     with pytest.raises(NotFound):
-        await journal.pupil_marks(ctx, world.pupil_a1, date(2025, 9, 1), date(2025, 10, 31))
+        await pupil_report.pupil_marks(ctx, world.pupil_a1, date(2025, 9, 1), date(2025, 10, 31))
 
 
 async def test_staff_reading_a_pupils_marks_is_audited(world: World) -> None:
     ctx = await world.ctx(world.teacher_math)
-    await journal.pupil_marks(ctx, world.pupil_a1, date(2025, 9, 1), date(2025, 10, 31))
+    await pupil_report.pupil_marks(ctx, world.pupil_a1, date(2025, 9, 1), date(2025, 10, 31))
     await world.session.flush()
     event = await world.session.scalar(
         select(AuditEvent).where(AuditEvent.action == "pupil.marks.read")
@@ -209,7 +211,7 @@ async def test_gradebook_grid_places_marks_in_lessons(world: World) -> None:
     await _mark(world, "5", lesson_id=lesson_id)
     await _mark(world, "4", day=date(2025, 10, 13))  # no lesson that day: unplaced
     ctx = await world.ctx(world.teacher_math)
-    await marks.set_attendance(ctx, pupil_id=world.pupil_a2, lesson_id=lesson_id, kind="н")
+    await attendance.set_attendance(ctx, pupil_id=world.pupil_a2, lesson_id=lesson_id, kind="н")
     grid = await journal.gradebook_grid(ctx, world.class_5a, world.math_a, world.a.quarter_ids[0])
     assert [lesson.id for lesson in grid.lessons] == [lesson_id]
     rows = {r.pupil_id: r for r in grid.rows}
@@ -229,9 +231,9 @@ async def test_teacher_cannot_open_grid_of_a_class_he_does_not_teach(world: Worl
 async def test_attendance_is_kept_apart_from_marks_and_logged(world: World) -> None:
     lesson_id = await _lesson(world)
     ctx = await world.ctx(world.teacher_math)
-    await marks.set_attendance(ctx, pupil_id=world.pupil_a1, lesson_id=lesson_id, kind="б")
-    await marks.set_attendance(ctx, pupil_id=world.pupil_a1, lesson_id=lesson_id, kind="оп")
-    await marks.set_attendance(ctx, pupil_id=world.pupil_a1, lesson_id=lesson_id, kind=None)
+    await attendance.set_attendance(ctx, pupil_id=world.pupil_a1, lesson_id=lesson_id, kind="б")
+    await attendance.set_attendance(ctx, pupil_id=world.pupil_a1, lesson_id=lesson_id, kind="оп")
+    await attendance.set_attendance(ctx, pupil_id=world.pupil_a1, lesson_id=lesson_id, kind=None)
     assert await world.session.scalar(select(func.count()).select_from(Mark)) == 0
     actions = list(
         await world.session.scalars(
@@ -246,13 +248,13 @@ async def test_attendance_is_kept_apart_from_marks_and_logged(world: World) -> N
 async def test_locked_period_mark_cannot_change(world: World) -> None:
     teacher = await world.ctx(world.teacher_math)
     quarter = world.a.quarter_ids[0]
-    await marks.set_period_mark(
+    await period_marks.set_period_mark(
         teacher, pupil_id=world.pupil_a1, subject_id=world.math_a, period_id=quarter, value="4"
     )
     admin = await world.ctx(world.admin_a)
-    assert await marks.lock_period_marks(admin, world.a.id, quarter) == 1
+    assert await period_marks.lock_period_marks(admin, world.a.id, quarter) == 1
     with pytest.raises(Conflict, match="закрыта"):
-        await marks.set_period_mark(
+        await period_marks.set_period_mark(
             teacher, pupil_id=world.pupil_a1, subject_id=world.math_a, period_id=quarter, value="5"
         )
 
@@ -260,7 +262,7 @@ async def test_locked_period_mark_cannot_change(world: World) -> None:
 async def test_other_schools_admin_cannot_lock_period_marks(world: World) -> None:
     admin_b = await world.ctx(world.admin_b)
     with pytest.raises(NotFound):
-        await marks.lock_period_marks(admin_b, world.a.id, world.a.quarter_ids[0])
+        await period_marks.lock_period_marks(admin_b, world.a.id, world.a.quarter_ids[0])
 
 
 async def test_lessons_without_topic_or_marks_are_listed(world: World) -> None:

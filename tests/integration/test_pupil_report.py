@@ -1,4 +1,4 @@
-"""A pupil's report for a date range (journal.pupil_marks), on both databases: what it holds,
+"""A pupil's report for a date range (pupil_report.pupil_marks), on both databases: what it holds,
 in what order, who may read it, and which reads are audited."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from diary_core import journal, lessons, marks
+from diary_core import attendance, lessons, marks, period_marks, pupil_report
 from diary_core.errors import NotFound
 from diary_core.models import AuditEvent
 from tests.support.world import World
@@ -46,19 +46,19 @@ async def _mark(world: World, value: str, day: date, lesson_id: int | None = Non
 
 async def _period_mark(world: World, teacher: int, subject: int, period: int, value: str) -> None:
     ctx = await world.ctx(teacher)
-    await marks.set_period_mark(
+    await period_marks.set_period_mark(
         ctx, pupil_id=world.pupil_a1, subject_id=subject, period_id=period, value=value
     )
 
 
 async def _absent(world: World, teacher: int, lesson_id: int, kind: str) -> None:
     ctx = await world.ctx(teacher)
-    await marks.set_attendance(ctx, pupil_id=world.pupil_a1, lesson_id=lesson_id, kind=kind)
+    await attendance.set_attendance(ctx, pupil_id=world.pupil_a1, lesson_id=lesson_id, kind=kind)
 
 
-async def _report(world: World, reader: int) -> journal.PupilReport:
+async def _report(world: World, reader: int) -> pupil_report.PupilReport:
     ctx = await world.ctx(reader)
-    return await journal.pupil_marks(ctx, world.pupil_a1, START, END)
+    return await pupil_report.pupil_marks(ctx, world.pupil_a1, START, END)
 
 
 async def test_report_names_the_pupil_his_class_and_range(world: World) -> None:
@@ -120,9 +120,9 @@ async def test_attendance_of_the_range_by_date_and_lesson(world: World) -> None:
     await _absent(world, world.teacher_math, before, "н")
     report = await _report(world, world.parent_a1)
     assert report.attendance == [
-        journal.AttendanceRow(date(2025, 9, 22), 4, world.math_a, "н"),
-        journal.AttendanceRow(date(2025, 10, 13), 1, world.math_a, "б"),
-        journal.AttendanceRow(date(2025, 10, 13), 3, world.russian_a, "оп"),
+        pupil_report.AttendanceRow(date(2025, 9, 22), 4, world.math_a, "н"),
+        pupil_report.AttendanceRow(date(2025, 10, 13), 1, world.math_a, "б"),
+        pupil_report.AttendanceRow(date(2025, 10, 13), 3, world.russian_a, "оп"),
     ]
     assert report.subjects == []  # attendance is not a mark
 
@@ -130,7 +130,7 @@ async def test_attendance_of_the_range_by_date_and_lesson(world: World) -> None:
 async def test_unknown_pupil_is_not_found(world: World) -> None:
     ctx = await world.ctx(world.admin_a)
     with pytest.raises(NotFound, match="обучающийся не найден"):
-        await journal.pupil_marks(ctx, 10**9, START, END)
+        await pupil_report.pupil_marks(ctx, 10**9, START, END)
 
 
 async def test_staff_of_another_school_cannot_read(world: World) -> None:

@@ -15,7 +15,6 @@ from diary_core.imports.csvfile import (
     parse_positive_int,
     read_csv,
 )
-from diary_core.imports.marks import snapshot
 from diary_core.models import Mark
 
 COLUMNS = ("class", "name", "date")
@@ -136,7 +135,8 @@ def test_positive_whole_numbers_only() -> None:
             parse_positive_int(raw, maximum=100)
 
 
-def test_import_snapshot_matches_the_change_log_snapshot_of_a_mark() -> None:
+def test_snapshot_of_inserted_values_matches_the_snapshot_of_the_stored_mark() -> None:
+    """A bulk writer's values and the stored row make the same change-log snapshot."""
     values = {
         "subject_id": 1,
         "date": date(2025, 10, 1),
@@ -148,4 +148,4 @@ def test_import_snapshot_matches_the_change_log_snapshot_of_a_mark() -> None:
         "comment": "",
         "lesson_id": None,
     }
-    assert snapshot(values) == mark_snapshot(Mark(**values))
+    assert mark_snapshot(values) == mark_snapshot(Mark(**values))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 from html.parser import HTMLParser
 
-from diary_core.journal import Grid, GridLesson, GridPlace, GridRow, MarkRow
+from diary_core.journal import Grid, GridLesson, GridPlace, GridRow, MarkEntry
 from diary_core.staff_views import GradebookRights, WorkTypeInfo
 from gateway.handlers.console.gradebook_table import (
     GridTable,
@@ -22,11 +22,11 @@ PLACE = GridPlace(1, 10, "5А", 20, "Математика", ())
 
 def mark(
     mark_id: int, value: str, lesson_id: int | None, work_type: str = "Ответ на уроке"
-) -> MarkRow:
+) -> MarkEntry:
     weight = 3 if work_type != "Ответ на уроке" else 1
     numeric = int(value) if value.isdigit() else None
     day = date(2025, 10, 13)
-    return MarkRow(mark_id, 20, day, value, numeric, weight, True, work_type, "", lesson_id, "")
+    return MarkEntry(mark_id, 20, day, value, numeric, weight, True, work_type, "", lesson_id, "")
 
 
 def grid() -> Grid:

@@ -6,12 +6,12 @@ A mark is answered with an ``ETag``, a strong validator of its stored state
 (:func:`diary_core.marks.mark_version`). Correcting or deleting it requires ``If-Match``
 with that ETag: two clients that read the same mark cannot both overwrite it, the second
 gets 412 and reads it again. The comparison and the write are one transaction, with the
-pupil's row locked (:func:`diary_core.marks.lock_pupils`).
+pupil's row locked (:func:`diary_core.journal_writes.lock_pupils`).
 """
 
 from __future__ import annotations
 
-from diary_core import marks
+from diary_core import attendance, marks
 from diary_core.context import Ctx
 from diary_core.models import Mark
 from gateway.api import serialize
@@ -138,7 +138,7 @@ async def set_attendance(call: ApiCall) -> Json:
     b = call.body
 
     async def use_case(ctx: Ctx) -> None:
-        await marks.set_attendance(
+        await attendance.set_attendance(
             ctx, pupil_id=b["pupil_id"], lesson_id=b["lesson_id"], kind=b["kind"]
         )
 

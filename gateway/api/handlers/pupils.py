@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from diary_core import api_views, families, journal
+from diary_core import api_views, families, pupil_report
 from diary_core.context import Ctx
 from diary_core.errors import InvalidInput
 from gateway.api import serialize
@@ -28,7 +28,7 @@ async def pupil_marks(call: ApiCall) -> Json:
     start, end = date_range(call)
 
     async def use_case(ctx: Ctx) -> Json:
-        report = await journal.pupil_marks(ctx, call.params["pupil_id"], start, end)
+        report = await pupil_report.pupil_marks(ctx, call.params["pupil_id"], start, end)
         return serialize.pupil_marks(report)
 
     return await call.run(use_case)

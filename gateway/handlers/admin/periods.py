@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from diary_core import admin_views, marks, staff_admin
+from diary_core import admin_views, period_marks, staff_admin
 from diary_core.context import Ctx
 from diary_core.errors import Conflict, InvalidInput, NotFound
 from diary_core.models import Period, PeriodMark, Pupil, SchoolClass, Subject, User
@@ -148,7 +148,7 @@ async def unlock(request: web.Request) -> web.Response:
             + urlencode({"period": period_id or "", "class": class_id or ""}),
         )
     try:
-        await auth.run(request, lambda ctx: marks.unlock_period_mark(ctx, mark_id, reason))
+        await auth.run(request, lambda ctx: period_marks.unlock_period_mark(ctx, mark_id, reason))
     except InvalidInput as exc:
         return await _render(request, school_id, error=str(exc), typed={str(mark_id): reason})
     period_id = optional_int(request.query.get("period"), "период")

@@ -20,7 +20,15 @@ from typing import Any
 
 from aiohttp import web
 
-from diary_core import journal, lessons, marks, staff_views
+from diary_core import (
+    attendance,
+    journal,
+    journal_writes,
+    lessons,
+    marks,
+    period_marks,
+    staff_views,
+)
 from diary_core.context import Ctx
 from diary_core.errors import Conflict, InvalidInput
 from diary_core.grading import ATTENDANCE_KINDS, parse_mark
@@ -72,7 +80,8 @@ def parse_cell(raw: str) -> Cell:
 # touched and is never written, whatever is stored now; a touched cell whose stored value is
 # no longer what the page showed is a conflict, and nothing is written. The check and the
 # writes run in one transaction after the changed rows' pupils are locked
-# (:func:`marks.lock_pupils`), so of two saves of one cell the second sees the first's marks.
+# (:func:`journal_writes.lock_pupils`), so of two saves of one cell the second sees the
+# first's marks.
 
 
 @dataclass(frozen=True)
@@ -181,7 +190,7 @@ async def _save_cell(ctx: Ctx, grid: Grid, e: _Entry) -> None:
                 ctx, old[i].id, value=e.cell.marks[i], reason=CORRECTION_REASON
             )
     if e.row.attendance.get(e.lesson.id) != e.cell.attendance:
-        await marks.set_attendance(
+        await attendance.set_attendance(
             ctx, pupil_id=e.row.pupil_id, lesson_id=e.lesson.id, kind=e.cell.attendance
         )
 
@@ -232,7 +241,7 @@ async def _save_period_marks(
                 continue
             if parse_mark(typed).text == row.period_mark:
                 continue
-            await marks.set_period_mark(
+            await period_marks.set_period_mark(
                 ctx,
                 pupil_id=row.pupil_id,
                 subject_id=grid.subject_id,
@@ -295,7 +304,7 @@ async def save_grid(
     cells changed. Any error or conflict raises :class:`GridErrors` and the caller writes
     nothing."""
     await journal.grid_place(ctx, class_id, subject_id)  # may this actor open it at all
-    await marks.lock_pupils(ctx, _touched_pupils(form), class_id=class_id)
+    await journal_writes.lock_pupils(ctx, _touched_pupils(form), class_id=class_id)
     view = await staff_views.gradebook_view(ctx, class_id, subject_id, period_id)  # as locked
     grid = view.grid
     entries, errors, clashes = _plan(grid, form, view.work_types)

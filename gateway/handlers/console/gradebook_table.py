@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 
 from diary_core.grading import suggested_period_mark
-from diary_core.journal import Grid, GridLesson, GridRow, MarkRow
+from diary_core.journal import Grid, GridLesson, GridRow, MarkEntry
 from diary_core.staff_views import GradebookRights, WorkTypeInfo
 
 
@@ -100,7 +100,7 @@ def short_type_name(name: str) -> str:
     return " ".join([_cut(first, 5), *(_cut(word, 2) for word in rest)])
 
 
-def cell_text(marks: Iterable[MarkRow], attendance: str | None) -> str:
+def cell_text(marks: Iterable[MarkEntry], attendance: str | None) -> str:
     """What the teacher sees in a cell: its marks, then its attendance code (``5 4 н``)."""
     values = [m.value for m in marks]
     if attendance:
@@ -258,7 +258,7 @@ class _Writer:
     def _untouched(self, name: str) -> bool:
         return self.write_marks and name not in self.typed and name not in self.errors
 
-    def _cell(self, name: str, labels: str, marks: list[MarkRow], attendance: str | None) -> str:
+    def _cell(self, name: str, labels: str, marks: list[MarkEntry], attendance: str | None) -> str:
         if len(marks) == 1 and not attendance:  # the usual cell: one mark
             stored = marks[0].value
         else:
@@ -291,7 +291,7 @@ class _Writer:
             return f' id="{cell_anchor(name)}" autofocus'
         return ""
 
-    def _unplaced(self, marks: list[MarkRow]) -> str:
+    def _unplaced(self, marks: list[MarkEntry]) -> str:
         """Marks of the period that no lesson of the grid holds, each with its date."""
         return "".join(
             f'<a href="/console/marks/{m.id}" title="{m.date:%d.%m}, {self._escape(m.work_type)}">'
@@ -341,7 +341,7 @@ class _Writer:
             escaped = self._escaped[text] = str(escape(text))
         return escaped
 
-    def _link_end(self, mark: MarkRow) -> str:
+    def _link_end(self, mark: MarkEntry) -> str:
         """A history link after its mark's id: the same for all marks of a value, work type
         and weight."""
         key = (mark.value, mark.work_type, mark.weight)

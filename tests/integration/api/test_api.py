@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from diary_core import announcements, lessons, marks, timetable
+from diary_core import announcements, attendance, lessons, marks, timetable
 from diary_core.clock import FixedClock
 from diary_core.models import Attendance, Guardianship, Lesson, Mark
 from diary_core.timetable import SlotInput
@@ -160,7 +160,7 @@ async def test_parent_cannot_see_other_family_marks(api_as: SignIn, world: World
 
 async def test_parent_reads_child_attendance(api_as: SignIn, world: World) -> None:
     lesson_id = await _lesson(world)
-    await marks.set_attendance(
+    await attendance.set_attendance(
         await world.ctx(), pupil_id=world.pupil_a1, lesson_id=lesson_id, kind="б"
     )
     await world.session.commit()

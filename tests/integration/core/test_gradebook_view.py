@@ -12,7 +12,7 @@ from datetime import date
 import pytest
 from sqlalchemy import delete, event, select
 
-from diary_core import journal, lessons, marks, staff_views
+from diary_core import attendance, journal, lessons, marks, period_marks, staff_views
 from diary_core.errors import Forbidden, InvalidInput, NotFound
 from diary_core.models import AuditEvent, Period
 from tests.support.world import World
@@ -52,7 +52,7 @@ async def fill(world: World, days: list[date]) -> None:
             work_type_id=world.a.work_type_ids["Ответ на уроке"],
             lesson_id=lesson.id,
         )
-        await marks.set_attendance(ctx, pupil_id=world.pupil_a2, lesson_id=lesson.id, kind="н")
+        await attendance.set_attendance(ctx, pupil_id=world.pupil_a2, lesson_id=lesson.id, kind="н")
     await world.session.commit()
 
 
@@ -108,13 +108,13 @@ async def test_locked_period_marks_are_marked_in_the_grid_rows(world: World) -> 
     quarter = world.a.quarter_ids[0]
 
     async def period_mark(pupil_id: int, value: str) -> None:
-        await marks.set_period_mark(
+        await period_marks.set_period_mark(
             ctx, pupil_id=pupil_id, subject_id=world.math_a, period_id=quarter, value=value
         )
 
     await period_mark(world.pupil_a1, "5")
     await period_mark(world.pupil_b1, "3")  # 5Б's: locked too, and not in 5А's grid
-    await marks.lock_period_marks(await world.ctx(world.admin_a), world.a.id, quarter)
+    await period_marks.lock_period_marks(await world.ctx(world.admin_a), world.a.id, quarter)
     ctx = await world.ctx(world.teacher_math)
     await period_mark(world.pupil_a2, "4")  # set after the sign-off: not locked
     grid = await journal.gradebook_grid(ctx, world.class_5a, world.math_a, quarter)

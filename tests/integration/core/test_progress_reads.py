@@ -19,10 +19,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from diary_core.attendance import set_attendance
 from diary_core.errors import NotFound
 from diary_core.grading import weighted_average
 from diary_core.lessons import record_lesson
-from diary_core.marks import correct_mark, delete_mark, record_mark, set_attendance, set_period_mark
+from diary_core.marks import correct_mark, delete_mark, record_mark
 from diary_core.models import (
     Attendance,
     Mark,
@@ -32,6 +33,7 @@ from diary_core.models import (
     Subject,
     WorkType,
 )
+from diary_core.period_marks import set_period_mark
 from diary_core.policy import PortalReader, PortalScope
 from diary_core.progress.model import (
     GradingPeriod,

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from diary_core import marks, messaging
+from diary_core import messaging, period_marks
 from diary_core.accounts import HASHER
 from diary_core.admin_views import audit_search
 from diary_core.clock import FixedClock
@@ -520,7 +520,7 @@ async def test_locked_period_mark_cannot_be_changed_by_teacher(
 ) -> None:
     quarter = world.a.quarter_ids[0]
     teacher = await world.ctx(world.teacher_math)
-    mark = await marks.set_period_mark(
+    mark = await period_marks.set_period_mark(
         teacher, pupil_id=world.pupil_a1, subject_id=world.math_a, period_id=quarter, value="4"
     )
     mark_id = mark.id
@@ -535,7 +535,7 @@ async def test_locked_period_mark_cannot_be_changed_by_teacher(
     assert locked.status == 303 and "locked=1" in locked.headers["Location"]
     world.session.expire_all()
     with pytest.raises(Conflict):
-        await marks.set_period_mark(
+        await period_marks.set_period_mark(
             teacher, pupil_id=world.pupil_a1, subject_id=world.math_a, period_id=quarter, value="5"
         )
     await world.session.rollback()
@@ -549,7 +549,7 @@ async def test_locked_period_mark_cannot_be_changed_by_teacher(
     )
     assert reopened.status == 303
     world.session.expire_all()
-    changed = await marks.set_period_mark(
+    changed = await period_marks.set_period_mark(
         teacher, pupil_id=world.pupil_a1, subject_id=world.math_a, period_id=quarter, value="5"
     )
     assert changed.value == "5"

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from diary_core import marks, timetable
+from diary_core import period_marks, timetable
 from diary_core.clock import FixedClock
 from diary_core.models import AuditEvent, PeriodMark, Timetable, User
 from tests.support.gateway import Browser, free_port, gateway_settings, running_gateway, sign_in_as
@@ -208,7 +208,7 @@ async def test_disabling_oneself_is_refused_before_asking(
 async def locked_mark(world: World) -> int:
     """Смирнов Артём's first-quarter maths mark in 5А, signed off."""
     quarter = world.a.quarter_ids[0]
-    mark = await marks.set_period_mark(
+    mark = await period_marks.set_period_mark(
         await world.ctx(world.teacher_math),
         pupil_id=world.pupil_a1,
         subject_id=world.math_a,
@@ -216,7 +216,7 @@ async def locked_mark(world: World) -> int:
         value="4",
     )
     admin = await world.ctx(world.admin_a)
-    assert await marks.lock_period_marks(admin, world.a.id, quarter, [world.class_5a]) == 1
+    assert await period_marks.lock_period_marks(admin, world.a.id, quarter, [world.class_5a]) == 1
     await world.session.commit()
     return mark.id
 

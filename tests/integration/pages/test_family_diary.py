@@ -12,7 +12,7 @@ from datetime import date
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from diary_core import families, lessons, marks, timetable
+from diary_core import attendance, families, lessons, marks, period_marks, timetable
 from diary_core.clock import FixedClock
 from diary_core.timetable import ChangeRequest, SlotInput
 from tests.support.gateway import Browser, free_port, gateway_settings, running_gateway, sign_in_as
@@ -81,7 +81,7 @@ async def _journal(w: World) -> None:
             comment=comment,
             lesson_id=monday.id,
         )
-    await marks.set_attendance(teacher, pupil_id=w.pupil_a2, lesson_id=monday.id, kind="н")
+    await attendance.set_attendance(teacher, pupil_id=w.pupil_a2, lesson_id=monday.id, kind="н")
     await marks.record_mark(
         teacher,
         pupil_id=w.pupil_b1,
@@ -152,7 +152,7 @@ async def test_parent_sees_marks_with_weighted_average_and_what_each_was_for(
 async def test_period_selector_shows_period_marks_and_bounds(diary: Diary) -> None:
     w = diary.world
     teacher = await w.ctx(w.teacher_math)
-    await marks.set_period_mark(
+    await period_marks.set_period_mark(
         teacher, pupil_id=w.pupil_a1, subject_id=w.math_a, period_id=w.a.quarter_ids[0], value="4"
     )
     await w.session.commit()

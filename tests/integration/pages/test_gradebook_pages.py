@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from diary_core import lessons, marks, messaging
+from diary_core import lessons, marks, messaging, period_marks
 from diary_core.clock import FixedClock
 from diary_core.context import Ctx
 from diary_core.models import Attendance, ChangeLogEntry, Lesson, Mark, PeriodMark
@@ -337,7 +337,7 @@ async def test_period_marks_are_set_and_locked_ones_cannot_change(
     )
     assert resp.status == 303
     admin = await world.ctx(world.admin_a)
-    await marks.lock_period_marks(admin, world.a.id, world.a.quarter_ids[0])
+    await period_marks.lock_period_marks(admin, world.a.id, world.a.quarter_ids[0])
     await world.session.commit()
     page = await (await browser.get(grid_url(base, world))).text()
     assert "5 · закрыта" in page and f'name="pm_{world.pupil_a1}"' not in page

@@ -13,7 +13,7 @@ from datetime import date
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from diary_core import lessons, marks
+from diary_core import attendance, lessons
 from diary_core.clock import FixedClock
 from tests.integration.pages.test_gradebook_conflicts import form_of
 from tests.support.gateway import Browser, free_port, gateway_settings, running_gateway, sign_in_as
@@ -99,7 +99,7 @@ async def test_a_cleared_cell_is_still_the_anchor(
     base: str, teacher: Browser, world: World, lesson_ids: tuple[int, int], clock: FixedClock
 ) -> None:
     ctx = await world.ctx(world.teacher_math)
-    await marks.set_attendance(ctx, pupil_id=world.pupil_a1, lesson_id=lesson_ids[0], kind="н")
+    await attendance.set_attendance(ctx, pupil_id=world.pupil_a1, lesson_id=lesson_ids[0], kind="н")
     await world.session.commit()
     _, form = await page_form(teacher, grid_url(base, world))
     name = f"c_{world.pupil_a1}_{lesson_ids[0]}"
@@ -130,7 +130,7 @@ async def test_a_conflict_opens_at_the_conflicting_cell(
     _, form = await page_form(teacher, grid_url(base, world))
     name = f"c_{world.pupil_a2}_{lesson_ids[1]}"
     ctx = await world.ctx(world.teacher_math)  # another tab writes the cell meanwhile
-    await marks.set_attendance(ctx, pupil_id=world.pupil_a2, lesson_id=lesson_ids[1], kind="б")
+    await attendance.set_attendance(ctx, pupil_id=world.pupil_a2, lesson_id=lesson_ids[1], kind="б")
     await world.session.commit()
     resp = await teacher.post(base + "/console/gradebook", {**form, name: "н"})
     text = await resp.text()

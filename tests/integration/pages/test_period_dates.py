@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from diary_core import marks
+from diary_core import period_marks
 from diary_core.clock import FixedClock
 from diary_core.models import AuditEvent, Period
 from tests.support.gateway import Browser, free_port, gateway_settings, running_gateway, sign_in_as
@@ -109,10 +109,10 @@ async def test_a_signed_off_quarter_keeps_its_dates(
 ) -> None:
     first = world.a.quarter_ids[0]
     teacher = await world.ctx(world.teacher_math)
-    await marks.set_period_mark(
+    await period_marks.set_period_mark(
         teacher, pupil_id=world.pupil_a1, subject_id=world.math_a, period_id=first, value="4"
     )
-    await marks.lock_period_marks(await world.ctx(world.admin_a), world.a.id, first)
+    await period_marks.lock_period_marks(await world.ctx(world.admin_a), world.a.id, first)
     await world.session.commit()
     before = await _dates(engine, first)
     browser = await _admin(engine, clock, world.admin_a)

@@ -21,8 +21,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from config import load_settings
+from diary_core.attendance import set_attendance
 from diary_core.clock import FixedClock
-from diary_core.marks import record_mark, set_attendance, set_period_mark
+from diary_core.marks import record_mark
+from diary_core.period_marks import set_period_mark
 from gateway.app import create_app
 from gateway.portal import setup_portal
 from gateway.portal.clients import parse_public_keys, register_client
