@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from diary_core import api_views, progress, records
+from diary_core import api_views, records
 from diary_core.changes import mark_snapshot
 from diary_core.journal import MarkEntry
 from diary_core.models import Attendance, Mark, PeriodMark
+from diary_core.progress import model as progress
 from gateway.api import serialize
 from gateway.portal import documents
 
@@ -65,8 +66,8 @@ def test_every_view_of_an_attendance_entry_has_the_same_values() -> None:
     stored = Attendance(
         id=5, pupil_id=3, subject_id=20, lesson_id=11, date=DAY, lesson_number=2, kind="н"
     )
-    api = api_views.AttendanceEntry(DAY, 2, 20, "Математика", "н")
-    portal = progress.AttendanceEntry(5, DAY, 2, 20, "Математика", "н")
+    api = api_views.LessonAbsence(DAY, 2, 20, "Математика", "н")
+    portal = progress.ProgressAbsence(5, DAY, 2, 20, "Математика", "н")
     assert (
         records.attendance_values(stored)
         == records.attendance_values(api)
