@@ -7,6 +7,7 @@ from pathlib import Path
 from aiohttp import web
 
 from gateway.api import setup_api_routes
+from gateway.calendar.handlers import setup_calendar_routes
 from gateway.handlers import account, diary, esia, health, messages, public, signin
 from gateway.handlers.admin import setup_admin_routes
 from gateway.handlers.console import setup_console_routes
@@ -36,3 +37,4 @@ def setup_routes(app: web.Application, static_dir: Path) -> None:
     setup_api_routes(app)
     setup_admin_routes(app)
     setup_console_routes(app)
+    setup_calendar_routes(app)
