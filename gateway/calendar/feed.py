@@ -12,8 +12,8 @@ with their per-date changes applied) under the policy of the feed's owner:
   shows at its old time as cancelled, naming where it went;
 - the lesson's topic and homework are in its DESCRIPTION.
 
-An event's UID names the lesson slot and date (and the reader: the pupil, or the teacher), so
-it is the same in every render. Its SEQUENCE and DTSTAMP come from
+An event's UID names the lesson slot and date and the reader (the pupil and the subscriber,
+or the teacher), so it is the same in every render. Its SEQUENCE and DTSTAMP come from
 :mod:`gateway.calendar.versions`: SEQUENCE grows by one whenever what the event says changes.
 """
 
@@ -102,7 +102,7 @@ class Revision:
 class _Reader:
     """Whose view of a class the events take: a pupil (named for a parent) or a teacher."""
 
-    uid_suffix: str  # "p<pupil id>" or "t<teacher id>"
+    uid_suffix: str  # "p<pupil id>-u<subscriber's user id>" or "t<teacher id>"
     prefix: str  # "Маша: " in a parent's feed
     teacher_id: int | None  # a teacher's feed keeps only his lessons
 
@@ -260,7 +260,10 @@ async def family_lessons(ctx: Ctx, window: Window, host: str) -> list[Lesson]:
     out: list[Lesson] = []
     for p in pupils:
         first_name = p.full_name.split(" ")[1] if " " in p.full_name else p.full_name
-        reader = _Reader(f"p{p.pupil_id}", f"{first_name}: " if named else "", None)
+        # The UID names the subscriber too: a parent's and a pupil's events of the same
+        # lesson differ (the child's name), and each keeps its own revisions.
+        suffix = f"p{p.pupil_id}-u{ctx.actor.user_id}"
+        reader = _Reader(suffix, f"{first_name}: " if named else "", None)
         target = ClassTarget(p.school_id, p.class_id)
         out += await _class_lessons(ctx, target, p.class_name, window, reader, host)
     return out

@@ -86,7 +86,7 @@ async def calendar_feed(request: web.Request) -> web.StreamResponse:
         host = _host(request)
         lessons = await feed.family_lessons(ctx, window, host)
         lessons += await feed.teacher_lessons(ctx, window, host)
-        events, written = await versions.revisions(db, lessons, now)
+        events, written = await versions.revisions(db, lessons, now, window.first)
         if written:
             await db.commit()
     body = feed.render(f"Расписание — {user.full_name}", zone, window, events)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, text
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from diary_core.models.base import Base, UTCDateTime
@@ -37,11 +37,13 @@ class CalendarEventVersion(Base):
     """What an event of a feed last looked like, and its revision: ``sequence`` grows by one
     each time the event's content (time, status, subject, teacher, room, homework) differs
     from ``fingerprint``, and ``changed_at`` is its DTSTAMP. Keyed by the event's UID, which
-    is stable per lesson slot and date, so renders agree and calendars see each change."""
+    is stable per lesson slot and date, so renders agree and calendars see each change.
+    ``day`` is the event's date: rows of days no feed shows any more are deleted."""
 
     __tablename__ = "calendar_event_versions"
 
-    uid: Mapped[str] = mapped_column(String(120), primary_key=True)
+    uid: Mapped[str] = mapped_column(String(300), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
     fingerprint: Mapped[str] = mapped_column(String(64))
     sequence: Mapped[int] = mapped_column(Integer)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -12,10 +12,10 @@ nothing: it reads the stored revisions in one statement.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,6 +38,7 @@ def _upsert(db: AsyncSession, rows: list[dict[str, Any]]) -> Any:
         index_elements=[v.uid],
         set_={
             "fingerprint": stmt.excluded.fingerprint,
+            "day": stmt.excluded.day,
             "sequence": v.sequence + 1,
             "changed_at": stmt.excluded.changed_at,
         },
@@ -59,20 +60,24 @@ async def _stored(db: AsyncSession, uids: list[str]) -> dict[str, tuple[str, int
 
 
 async def revisions(
-    db: AsyncSession, lessons: Sequence[Lesson], now: datetime
+    db: AsyncSession, lessons: Sequence[Lesson], now: datetime, first_day: date
 ) -> tuple[list[tuple[Lesson, Revision]], bool]:
     """Each event with its revision, and whether any revision was written (the caller
-    commits then)."""
-    uids = [lesson.uid for lesson in lessons]
-    stored = await _stored(db, uids)
-    prints = {lesson.uid: lesson.fingerprint() for lesson in lessons}
-    changed: list[dict[str, Any]] = [
-        {"uid": uid, "fingerprint": fp, "sequence": 0, "changed_at": now}
-        for uid, fp in prints.items()
-        if uid not in stored or stored[uid][0] != fp
-    ]
+    commits then). A render that writes also deletes the revisions of events before
+    ``first_day`` (the first day every feed shows): they would never be read again. Such
+    renders come when lessons enter the feeds' weeks, so the table holds about the weeks
+    the feeds show."""
+    unique = {lesson.uid: lesson for lesson in lessons}  # one row per UID in a statement
+    stored = await _stored(db, list(unique))
+    changed: list[dict[str, Any]] = []
+    for uid, lesson in unique.items():
+        fingerprint = lesson.fingerprint()
+        if uid not in stored or stored[uid][0] != fingerprint:
+            row = {"uid": uid, "day": lesson.day, "fingerprint": fingerprint}
+            changed.append({**row, "sequence": 0, "changed_at": now})
     for i in range(0, len(changed), _CHUNK):
         await db.execute(_upsert(db, changed[i : i + _CHUNK]))
     if changed:
+        await db.execute(delete(CalendarEventVersion).where(CalendarEventVersion.day < first_day))
         stored.update(await _stored(db, [row["uid"] for row in changed]))
     return [(le, Revision(stored[le.uid][1], stored[le.uid][2])) for le in lessons], bool(changed)

@@ -5,7 +5,8 @@ of its token (the token itself is never stored), when it was made and when it wa
 account has at most one live address (a partial unique index). ``calendar_event_versions``
 keeps, per event UID, a fingerprint of what the event last looked like, its SEQUENCE and the
 moment it last changed (its DTSTAMP), so every render of a feed agrees and a changed lesson
-gets a higher SEQUENCE. Models: gateway/calendar/models.py; docs/calendar.md.
+gets a higher SEQUENCE; ``day`` lets the rows of days no feed shows any more go.
+Models: gateway/calendar/models.py; docs/calendar.md.
 
 Revision ID: 0012_calendar_feeds
 Revises: 0010_announcement_audiences
@@ -49,15 +50,18 @@ def upgrade() -> None:
     )
     op.create_table(
         "calendar_event_versions",
-        sa.Column("uid", sa.String(length=120), nullable=False),
+        sa.Column("uid", sa.String(length=300), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
         sa.Column("fingerprint", sa.String(length=64), nullable=False),
         sa.Column("sequence", sa.Integer(), nullable=False),
         sa.Column("changed_at", diary_core.models.base.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("uid", name=op.f("pk_calendar_event_versions")),
     )
+    op.create_index(op.f("ix_calendar_event_versions_day"), "calendar_event_versions", ["day"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_calendar_event_versions_day"), table_name="calendar_event_versions")
     op.drop_table("calendar_event_versions")
     op.drop_index("uq_calendar_feeds_live", table_name="calendar_feeds")
     op.drop_index(op.f("ix_calendar_feeds_user_id"), table_name="calendar_feeds")

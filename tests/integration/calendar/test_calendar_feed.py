@@ -19,13 +19,14 @@ import aiohttp
 import icalendar
 import pytest
 import vobject
-from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from diary_core import families, lessons, timetable
 from diary_core.clock import FixedClock
-from diary_core.models import Guardianship
+from diary_core.models import Guardianship, User
 from diary_core.timetable import ChangeRequest, SlotInput
+from gateway.calendar.models import CalendarEventVersion
 from tests.support.gateway import Browser, free_port, gateway_settings, running_gateway, sign_in_as
 from tests.support.world import World
 
@@ -237,6 +238,13 @@ async def test_uids_are_stable_and_sequence_grows_with_each_change(site: Site) -
     since = await fetch(url, {"If-Modified-Since": modified})
     assert since.status == 304
 
+    # the child's parent reads the same lessons (named «Артём: …»): his events are his own,
+    # and reading both feeds in turn raises nobody's SEQUENCE
+    parents = events(await feed_text(await site.subscribe(w.parent_a1)))
+    assert not set(parents) & set(evs)
+    assert (await fetch(url, {"If-None-Match": etag})).status == 304
+    assert all(e["SEQUENCE"] == 0 for e in parents.values())
+
     await change(site, MON, 1, ChangeRequest("room_change", room="7"))
     changed = await fetch(url, {"If-None-Match": etag})
     assert changed.status == 200 and changed.headers["ETag"] != etag
@@ -260,8 +268,8 @@ async def test_a_familys_token_never_shows_another_familys_child(site: Site) -> 
     feed_b = await feed_text(await site.subscribe(w.parent_b1))
     uids_a, uids_b = set(events(feed_a)), set(events(feed_b))
     assert uids_a and uids_b and not uids_a & uids_b
-    assert all(f"-c{w.class_5a}-p{w.pupil_a1}@" in u for u in uids_a)
-    assert all(f"-c{w.class_5b}-p{w.pupil_b1}@" in u for u in uids_b)
+    assert all(f"-c{w.class_5a}-p{w.pupil_a1}-u{w.parent_a1}@" in u for u in uids_a)
+    assert all(f"-c{w.class_5b}-p{w.pupil_b1}-u{w.parent_b1}@" in u for u in uids_b)
     assert "Илья" not in feed_a and "5Б" not in feed_a
     assert "Артём" not in feed_b and "5А" not in feed_b
     # another family with a child in the same class: its own child only
@@ -352,3 +360,24 @@ async def test_a_teacher_gets_the_lessons_he_gives(site: Site) -> None:
     # the class teacher's feed shows the lesson she takes over
     ct = events(await feed_text(await site.subscribe(w.ct_5a)))
     assert str(on(ct, TUE, "08:30")[0]["SUMMARY"]) == "Математика, 5А — замена"
+
+
+async def test_a_disabled_account_gets_404_and_old_revisions_are_dropped(site: Site) -> None:
+    w = site.world
+    url = await site.subscribe(w.pupil_a1_user)
+    assert (await fetch(url)).status == 200
+    first_day = date(2025, 9, 15)
+    async with AsyncSession(site.engine) as db:
+        assert await db.scalar(select(func.min(CalendarEventVersion.day))) == first_day
+
+    site.clock.advance(timedelta(days=7))  # a week on: a new week enters the feed
+    later = events(await feed_text(url))
+    assert min(e.decoded("DTSTART").date() for e in later.values()) == date(2025, 9, 22)
+    async with AsyncSession(site.engine) as db:
+        # the week that left every feed is no longer kept
+        assert await db.scalar(select(func.min(CalendarEventVersion.day))) == date(2025, 9, 22)
+
+    await w.session.execute(update(User).where(User.id == w.pupil_a1_user).values(is_active=False))
+    await w.session.commit()
+    resp = await fetch(url)
+    assert resp.status == 404 and await resp.text() == "Not Found"
