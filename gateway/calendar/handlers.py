@@ -10,13 +10,14 @@ Security decisions:
   child out of the next poll.
 - The address is shown once, right after it is made (:mod:`gateway.slips`, sealed under the
   browser's session cookie); the database keeps only the token's SHA-256.
-- Polling is cheap for the network: a strong ETag (the body's SHA-256) and Last-Modified
-  (the latest change of an event) answer a repeated request with 304 and no body.
+- Polling is cheap: the strong ETag is computed from the events' fingerprints and revisions
+  (:func:`gateway.calendar.feed.etag`) before anything is written out, so a request whose
+  ``If-None-Match`` matches gets 304 without the calendar being rendered. Last-Modified is
+  when the address's content last changed (kept on its row), for ``If-Modified-Since``.
 """
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from urllib.parse import urlsplit
@@ -68,18 +69,17 @@ def _not_modified_since(header: str, last_modified: datetime) -> bool:
 
 async def calendar_feed(request: web.Request) -> web.StreamResponse:
     """The timetable of the token's owner as iCalendar; 304 when the client has it."""
-    token = request.match_info["token"]
     clock, zone = auth.clock_of(request), auth.school_zone(request)
     now = clock.now()
     async with request.app[keys.SESSIONS]() as db:
-        user_id = await tokens.feed_owner(db, token)
-        if user_id is None:
+        feed_row = await tokens.live_by_token(db, request.match_info["token"])
+        if feed_row is None:
             return _not_found()
         try:
-            actor = await load_actor(db, user_id)
+            actor = await load_actor(db, feed_row.user_id)
         except NotFound:
             return _not_found()
-        user = await db.get(User, user_id)
+        user = await db.get(User, feed_row.user_id)
         assert user is not None
         ctx = Ctx(db, actor, clock, zone)
         window = feed.Window.around(ctx.today())
@@ -87,30 +87,36 @@ async def calendar_feed(request: web.Request) -> web.StreamResponse:
         lessons = await feed.family_lessons(ctx, window, host)
         lessons += await feed.teacher_lessons(ctx, window, host)
         events, written = await versions.revisions(db, lessons, now, window.first)
+        name = f"Расписание — {user.full_name}"
+        tag = feed.etag(name, zone, window, events)
+        if feed_row.content_etag != tag or feed_row.content_changed_at is None:
+            feed_row.content_etag, feed_row.content_changed_at = tag, now
+            written = True
+        last_modified = feed_row.content_changed_at
         if written:
             await db.commit()
-    body = feed.render(f"Расписание — {user.full_name}", zone, window, events)
-    etag = '"' + hashlib.sha256(body).hexdigest()[:40] + '"'
-    last_modified = max((r.changed_at for _, r in events), default=None)
     headers = {
-        "ETag": etag,
+        "ETag": f'"{tag}"',
+        "Last-Modified": format_datetime(last_modified.astimezone(UTC), usegmt=True),
         "Cache-Control": "private, no-cache",
         "Referrer-Policy": "no-referrer",
         "X-Robots-Tag": "noindex",
     }
-    if last_modified is not None:
-        headers["Last-Modified"] = format_datetime(last_modified.astimezone(UTC), usegmt=True)
-    if_none_match = request.headers.get("If-None-Match")
-    if if_none_match is not None:
-        fresh = _etag_matches(if_none_match, etag)
-    else:
-        since = request.headers.get("If-Modified-Since")
-        fresh = since is not None and last_modified is not None
-        fresh = fresh and _not_modified_since(since or "", last_modified or now)
-    if fresh:
+    if _fresh(request, f'"{tag}"', last_modified):
         return web.Response(status=304, headers=headers)
+    body = feed.render(name, zone, window, events)
     headers["Content-Disposition"] = 'inline; filename="timetable.ics"'
     return web.Response(body=body, headers={**headers, "Content-Type": CONTENT_TYPE})
+
+
+def _fresh(request: web.Request, etag: str, last_modified: datetime) -> bool:
+    """Whether the client's copy is current: ``If-None-Match`` decides when sent (RFC 9110,
+    13.2.2), else ``If-Modified-Since``."""
+    if_none_match = request.headers.get("If-None-Match")
+    if if_none_match is not None:
+        return _etag_matches(if_none_match, etag)
+    since = request.headers.get("If-Modified-Since")
+    return since is not None and _not_modified_since(since, last_modified)
 
 
 def _account_user(request: web.Request) -> int:

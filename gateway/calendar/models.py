@@ -31,6 +31,10 @@ class CalendarFeed(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The ETag of what the address served last and when that content first appeared (its
+    #: Last-Modified): a poll that finds other content moves both.
+    content_etag: Mapped[str | None] = mapped_column(String(64))
+    content_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class CalendarEventVersion(Base):

@@ -53,13 +53,13 @@ async def issue(db: AsyncSession, user_id: int, now: datetime) -> str:
     return token
 
 
-async def feed_owner(db: AsyncSession, token: str) -> int | None:
-    """The account whose live address carries ``token``; None for an unknown, malformed or
-    revoked one (the caller answers all three alike)."""
+async def live_by_token(db: AsyncSession, token: str) -> CalendarFeed | None:
+    """The live address carrying ``token``; None for an unknown, malformed or revoked one
+    (the caller answers all three alike)."""
     if not _TOKEN.fullmatch(token):
         return None
     return await db.scalar(
-        select(CalendarFeed.user_id).where(
+        select(CalendarFeed).where(
             CalendarFeed.token_hash == token_hash(token), CalendarFeed.revoked_at.is_(None)
         )
     )

@@ -1,8 +1,9 @@
 """calendar feeds: private timetable subscription addresses and the revisions of their events
 
 ``calendar_feeds`` holds one row per subscription address an account was given: the SHA-256
-of its token (the token itself is never stored), when it was made and when it was revoked; an
-account has at most one live address (a partial unique index). ``calendar_event_versions``
+of its token (the token itself is never stored), when it was made and when it was revoked, the
+ETag of what it served last and since when (its Last-Modified); an account has at most one
+live address (a partial unique index). ``calendar_event_versions``
 keeps, per event UID, a fingerprint of what the event last looked like, its SEQUENCE and the
 moment it last changed (its DTSTAMP), so every render of a feed agrees and a changed lesson
 gets a higher SEQUENCE; ``day`` lets the rows of days no feed shows any more go.
@@ -33,6 +34,8 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("created_at", diary_core.models.base.UTCDateTime(), nullable=False),
         sa.Column("revoked_at", diary_core.models.base.UTCDateTime(), nullable=True),
+        sa.Column("content_etag", sa.String(length=64), nullable=True),
+        sa.Column("content_changed_at", diary_core.models.base.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_calendar_feeds_user_id_users")
         ),

@@ -288,7 +288,8 @@ async def test_a_parent_sees_every_child_and_loses_one_whose_guardianship_ended(
     await families.link_guardian(admin, w.parent_a1, w.pupil_b1, source="roster", confirmed=True)
     await w.session.commit()
     url = await site.subscribe(w.parent_a1)
-    both = events(await feed_text(url))
+    full = await fetch(url)
+    both = events((await full.read()).decode())
     names = {str(e["SUMMARY"]).split(":")[0] for e in both.values()}
     assert names == {"Артём", "Илья"}
     (ilya,) = [e for e in on(both, MON, "08:30") if str(e["SUMMARY"]).startswith("Илья")]
@@ -300,8 +301,17 @@ async def test_a_parent_sees_every_child_and_loses_one_whose_guardianship_ended(
         .values(status="rejected")
     )
     await w.session.commit()
-    left = await feed_text(url)
+    site.clock.advance(timedelta(minutes=5))  # the next poll
+    # no lesson changed, one child's lessons went: both validators see it
+    by_tag = await fetch(url, {"If-None-Match": full.headers["ETag"]})
+    assert by_tag.status == 200 and by_tag.headers["ETag"] != full.headers["ETag"]
+    by_date = await fetch(url, {"If-Modified-Since": full.headers["Last-Modified"]})
+    assert by_date.status == 200
+    assert by_date.headers["Last-Modified"] != full.headers["Last-Modified"]
+    left = (await by_date.read()).decode()
     assert "Илья" not in left and "Артём: " in left
+    again = await fetch(url, {"If-Modified-Since": by_date.headers["Last-Modified"]})
+    assert again.status == 304
 
 
 async def test_renewing_revokes_the_old_address_and_revoked_ones_are_a_bare_404(
