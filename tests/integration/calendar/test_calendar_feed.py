@@ -391,3 +391,24 @@ async def test_a_disabled_account_gets_404_and_old_revisions_are_dropped(site: S
     await w.session.commit()
     resp = await fetch(url)
     assert resp.status == 404 and await resp.text() == "Not Found"
+
+
+async def test_a_lesson_moved_beyond_the_feed_shows_where_it_went_until_it_is_in_it(
+    site: Site,
+) -> None:
+    w = site.world
+    url = await site.subscribe(w.pupil_a1_user)
+    far = date(2025, 12, 24)  # a Wednesday nine weeks after the lesson: beyond the feed
+    await change(site, MON, 1, ChangeRequest("moved", moved_to_date=far, moved_to_lesson=3))
+    evs = events(await feed_text(url))
+    (stand_in,) = on(evs, MON, "08:30")
+    assert stand_in["STATUS"] == "CANCELLED"
+    assert "Урок перенесён на 24.12.2025, 3-й урок" in str(stand_in["DESCRIPTION"])
+    uid, sequence = str(stand_in["UID"]), stand_in["SEQUENCE"]
+
+    site.clock.advance(timedelta(days=35))  # Wednesday 19.11: the feed reaches 24.12
+    later = events(await feed_text(url))
+    assert on(later, MON, "08:30") == []
+    (moved,) = on(later, far, "10:20")
+    assert str(moved["UID"]) == uid and moved["SEQUENCE"] == sequence + 1
+    assert moved["STATUS"] == "CONFIRMED" and str(moved["SUMMARY"]) == "Математика"
