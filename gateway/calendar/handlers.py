@@ -23,6 +23,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from sqlalchemy.exc import IntegrityError
 
 from diary_core.actors import load_actor
 from diary_core.context import Ctx
@@ -130,11 +131,25 @@ async def issue_submit(request: web.Request) -> web.Response:
     """Make the account's subscription address, or renew it (the old one stops at once);
     the new address is shown once on the account page."""
     user_id = _account_user(request)
+    token = await _issue(request, user_id)
+    slip_id = await slips.keep(request, {"place": SLIP_PLACE}, {"url": feed_url(request, token)})
+    raise web.HTTPSeeOther(f"/account?calendar={slip_id}#calendar")
+
+
+async def _issue(request: web.Request, user_id: int) -> str:
+    """A new address; a second one made at the same moment (a double click) loses the race
+    on the one-live-address index and is made once more, revoking the first."""
+    try:
+        return await _issue_once(request, user_id)
+    except IntegrityError:
+        return await _issue_once(request, user_id)
+
+
+async def _issue_once(request: web.Request, user_id: int) -> str:
     async with request.app[keys.SESSIONS]() as db:
         token = await tokens.issue(db, user_id, auth.clock_of(request).now())
         await db.commit()
-    slip_id = await slips.keep(request, {"place": SLIP_PLACE}, {"url": feed_url(request, token)})
-    raise web.HTTPSeeOther(f"/account?calendar={slip_id}#calendar")
+    return token
 
 
 async def revoke_submit(request: web.Request) -> web.Response:

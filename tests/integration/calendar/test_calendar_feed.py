@@ -9,6 +9,7 @@ The clock stands on Wednesday 15.10.2025, 10:00 UTC. 5А has lessons on Monday a
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from diary_core import families, lessons, timetable
 from diary_core.clock import FixedClock
 from diary_core.models import Guardianship, User
 from diary_core.timetable import ChangeRequest, SlotInput
-from gateway.calendar.models import CalendarEventVersion
+from gateway.calendar.models import CalendarEventVersion, CalendarFeed
 from tests.support.gateway import Browser, free_port, gateway_settings, running_gateway, sign_in_as
 from tests.support.world import World
 
@@ -336,6 +337,19 @@ async def test_renewing_revokes_the_old_address_and_revoked_ones_are_a_bare_404(
         page = await (await browser.get(site.base + revoked.headers["Location"])).text()
         assert "Ссылка отозвана" in page and "Получить ссылку на расписание" in page
         assert (await fetch(new)).status == 404
+
+        # a double click: two addresses made at once leave one working
+        token = await browser.csrf(site.base + "/account")
+        form = {"csrf_token": token}
+        clicks = await asyncio.gather(
+            *(browser.post(site.base + "/account/calendar", form) for _ in range(2))
+        )
+        assert [c.status for c in clicks] == [303, 303]
+        async with AsyncSession(site.engine) as db:
+            live = select(func.count()).where(
+                CalendarFeed.user_id == w.parent_a1, CalendarFeed.revoked_at.is_(None)
+            )
+            assert await db.scalar(live) == 1
 
         # the forms need the session's CSRF token
         forged = await browser.post(site.base + "/account/calendar", {"csrf_token": "x"})
