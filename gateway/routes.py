@@ -14,6 +14,7 @@ from aiohttp import web
 from gateway.api import ENDPOINTS
 from gateway.api.dispatch import route_handler
 from gateway.api.spec import Endpoint
+from gateway.calendar import handlers as calendar
 from gateway.handlers import (
     account,
     announcements,
@@ -55,6 +56,9 @@ ROUTES: tuple[web.AbstractRouteDef, ...] = (
     web.get("/account/password", signin.password_page, name="password"),
     web.post("/account/password", signin.password_submit),
     web.post("/account/sessions/end-all", account.end_all_sessions),
+    web.post("/account/calendar", calendar.issue_submit),
+    web.post("/account/calendar/revoke", calendar.revoke_submit),
+    web.get(calendar.FEED_PATH, calendar.calendar_feed, name="calendar_feed"),
     web.get("/choose-role", signin.choose_role_page, name="choose_role"),
     web.post("/choose-role", signin.choose_role_submit),
     web.get("/diary", diary.diary_page, name="diary"),

@@ -19,6 +19,7 @@ from diary_core.db import is_current, upgrade
 from diary_core.demo.generator import DemoSummary, ensure_demo_school
 from diary_core.roles import ROLE_TITLES, Role
 from gateway.app import create_app
+from gateway.calendar.access_log import TokenMaskingAccessLogger
 from gateway.cli.common import (
     PortUnavailable,
     engine_from,
@@ -73,7 +74,13 @@ def _serve(args: argparse.Namespace) -> int:
     asyncio.run(_check_schema(settings))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
-        web.run_app(create_app(settings), host=host, port=port, print=None)
+        web.run_app(
+            create_app(settings),
+            host=host,
+            port=port,
+            print=None,
+            access_log_class=TokenMaskingAccessLogger,  # feed addresses are credentials
+        )
     except OSError as exc:  # taken between the check and the start
         if exc.errno in _LISTEN_ERRORS:
             raise port_problem(host, port, exc, SERVE_HINT) from None

@@ -39,8 +39,9 @@ from tests.support.world import World
 DAY = date(2025, 10, 14)
 #: Routes that name no object of anyone else's (the caller's own things, public pages), and
 #: the portal's machine interface, which people cannot call (bearer tokens of registered
-#: clients; its client-scope rule has its own tests in tests/integration/portal/).
-SKIP_PREFIXES = ("/static", "/auth/esia/", "/healthz", "/portal/", "/.well-known/")
+#: clients; its client-scope rule has its own tests in tests/integration/portal/); the
+#: timetable subscription, whose path holds a token, not an object (tests/integration/calendar/).
+SKIP_PREFIXES = ("/static", "/auth/esia/", "/healthz", "/portal/", "/.well-known/", "/calendar/")
 
 #: Which kind of object each path parameter names.
 PARAM_KINDS = {
