@@ -88,6 +88,6 @@ def actor_id(ctx: Ctx) -> int | None:
 
 
 def stamps(ctx: Ctx) -> dict[str, Any]:
-    """Who and when, for a new row (DESIGN §2: every write records both)."""
+    """Who and when, for a new row (every write records both: docs/architecture.md)."""
     now, who = ctx.now(), actor_id(ctx)
     return {"created_at": now, "updated_at": now, "created_by_id": who, "updated_by_id": who}

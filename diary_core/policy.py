@@ -349,7 +349,7 @@ def require_portal(
     """Raise unless the reader may read this: :class:`Forbidden` when its request does not
     hold ``scope`` (which says nothing about any pupil), :class:`NotFound` for a pupil of a
     school it does not serve, exactly as for a pupil who does not exist, so a client cannot
-    probe other schools' rosters (regulation 3.3)."""
+    probe other schools' rosters (docs/regulation.md, clause 3.3)."""
     if scope not in reader.scopes:
         raise Forbidden(f"запросу портала не выдана область {scope}")
     if pupil is not None and not portal_may_read(reader, pupil):

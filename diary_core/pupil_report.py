@@ -1,7 +1,7 @@
 """A pupil's report: his marks by subject with weighted averages, period marks and
 attendance over a date range, read in one statement (every diary page reads it).
 
-Staff reading a pupil's personal data is written to the audit log (DESIGN §2).
+Staff reading a pupil's personal data is written to the audit log (docs/architecture.md).
 """
 
 from __future__ import annotations

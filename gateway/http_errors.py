@@ -125,7 +125,8 @@ def status_of(exc: DiaryError) -> int:
 
 def of_core(exc: DiaryError, *, code: str | None = None) -> ErrorAnswer:
     """The answer to a core error. Every NotFound says the same (:data:`NOT_FOUND_DETAIL`),
-    so "not yours" and "does not exist" cannot be told apart (regulation 3.3). ``code``
+    so "not yours" and "does not exist" cannot be told apart (docs/regulation.md,
+    clause 3.3). ``code``
     replaces the error's own code where a surface documents finer ones."""
     if isinstance(exc, NotFound):
         return ErrorAnswer(404, code or exc.code, NOT_FOUND_DETAIL)

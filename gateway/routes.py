@@ -141,7 +141,7 @@ ROUTES: tuple[web.AbstractRouteDef, ...] = (
     web.post(r"/console/class/{class_id:\d+}/announcements", class_teacher.announcement_submit),
     web.get(r"/console/class/{class_id:\d+}/timetable", class_teacher.timetable_page),
     web.post(r"/console/class/{class_id:\d+}/timetable", class_teacher.timetable_submit),
-    # --- the portal feed (regulation 1.2, 2.1): machine clients with bearer tokens ----------
+    # --- the portal feed (docs/regulation.md, clauses 1.2 and 2.1): machine clients ---------
     web.post(TOKEN_PATH, portal.token, name="portal_token"),
     web.get("/portal/v1/pupils/{snils}/progress", portal.progress, name="portal_progress"),
     web.get("/portal/v1/guardians/{esia_oid}/pupils", portal.guardian, name="portal_guardian"),

@@ -1,4 +1,5 @@
-"""A pupil's progress as the state services portal receives it (regulation 1.2, 2.1).
+"""A pupil's progress as the state services portal receives it
+(docs/regulation.md, clauses 1.2 and 2.1).
 
 Plain, frozen data, read with Core ``select()`` rows in a fixed number of statements whatever
 the pupil's (or the batch's) size. One concept per module:
