@@ -1,8 +1,7 @@
 """Reading a marks file on its own (its format: README, "Importing rosters and marks"): its
 columns, and each line checked as far as it can be without the database. A mark's fields
-take the checks a mark saved in the journal
-takes (:mod:`diary_core.mark_writes`); :mod:`diary_core.imports.marks` checks the lines
-against the school and writes them.
+take the checks a mark saved in the journal takes (:mod:`diary_core.mark_writes`);
+:mod:`diary_core.imports.marks` checks the lines against the school and writes them.
 """
 
 from __future__ import annotations
