@@ -21,8 +21,19 @@ from gosuslugi_adapter.errors import (
     EsiaTokenError,
     SignerError,
 )
+from gosuslugi_adapter.id_tokens import (
+    TokenConfigError,
+    TokenRejected,
+    TokenVerifier,
+    VerifiedToken,
+)
 from gosuslugi_adapter.identity import EsiaChild, EsiaIdentity
-from gosuslugi_adapter.keys import Certificate, KeyLoadError, load_certificate, load_private_key
+from gosuslugi_adapter.key_files import (
+    Certificate,
+    KeyLoadError,
+    load_certificate,
+    load_private_key,
+)
 from gosuslugi_adapter.signers import (
     CommandSigner,
     GostSigner,
@@ -32,7 +43,6 @@ from gosuslugi_adapter.signers import (
     load_signer,
     signer_from_settings,
 )
-from gosuslugi_adapter.tokens import TokenConfigError, TokenRejected, TokenVerifier, VerifiedToken
 
 __all__ = [
     "AuthorizationRequest",

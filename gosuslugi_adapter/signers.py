@@ -28,7 +28,7 @@ from config.settings import EsiaSettings
 from gosuslugi_adapter.cms import CmsError, DetachedCmsTemplate, verify_detached
 from gosuslugi_adapter.errors import SignerError
 from gosuslugi_adapter.gost import GostPrivateKey, GostPublicKey, backend
-from gosuslugi_adapter.keys import (
+from gosuslugi_adapter.key_files import (
     Certificate,
     KeyLoadError,
     PrivateKey,

@@ -19,7 +19,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, RSAKey
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.portal import problems, tokens
+from gateway.portal import bearer_tokens, problems
 from gateway.portal.clients import Client, find_client
 
 TOKEN_PATH = "/portal/oauth/token"  # noqa: S105 - a path, not a secret
@@ -126,7 +126,7 @@ async def authenticate_client(
     verify_signature(assertion, jwks, header)
     check_claims(claims, client.client_id, audience, now)
     expires = _time(claims, "exp") or now
-    if not await tokens.use_assertion_id(session, client, claims["jti"], expires + LEEWAY):
+    if not await bearer_tokens.use_assertion_id(session, client, claims["jti"], expires + LEEWAY):
         raise _refuse("это утверждение уже использовано (повтор jti)")
     return client
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, RSAKey
@@ -76,6 +77,7 @@ def _jwk(key: dict[str, Any]) -> dict[str, Any]:
 def _from_pem(data: bytes) -> dict[str, Any]:
     if b"PRIVATE KEY" in data:
         raise InvalidInput("дан закрытый ключ; нужен открытый", field="public_key")
+    public: PublicKeyTypes
     try:
         if b"CERTIFICATE" in data:
             public = x509.load_pem_x509_certificate(data).public_key()

@@ -41,7 +41,8 @@ from gateway.middlewares import (
     TOO_LARGE_DETAIL,
     database_unreachable,
 )
-from gateway.portal import cache, commits, problems, tokens
+from gateway.portal import bearer_tokens as tokens
+from gateway.portal import cache, commits, problems
 from gateway.portal.clients import Client
 from gateway.portal.problems import Problem
 from gateway.portal.state import PORTAL, PortalState

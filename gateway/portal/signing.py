@@ -62,7 +62,10 @@ class RsaDocumentSigner:
     """RSA-SHA256: XML-DSig (enveloped, exclusive C14N, certificate in KeyInfo) and RS256."""
 
     def __init__(self, key: rsa.RSAPrivateKey, cert: x509.Certificate) -> None:
-        if cert.public_key().public_numbers() != key.public_key().public_numbers():
+        public = cert.public_key()
+        if not isinstance(public, rsa.RSAPublicKey) or (
+            public.public_numbers() != key.public_key().public_numbers()
+        ):
             raise ValueError("the feed certificate does not belong to the feed key")
         self._cert_der = cert.public_bytes(serialization.Encoding.DER)
         self._jwk = RSAKey.import_key(key)

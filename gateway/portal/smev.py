@@ -36,7 +36,7 @@ from gateway.portal.smev_transform import smev_transform
 from gosuslugi_adapter.devkeys import generate_gost_credentials
 from gosuslugi_adapter.errors import SignerError
 from gosuslugi_adapter.gost import GostPublicKey, streebog
-from gosuslugi_adapter.keys import load_certificate, load_private_key
+from gosuslugi_adapter.key_files import load_certificate, load_private_key
 from gosuslugi_adapter.signers import GostSigner, SignatureForm, Signer, load_signer
 
 log = logging.getLogger("ediary.portal")

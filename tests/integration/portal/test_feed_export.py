@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from diary_core.models import Mark, PortalClient, Pupil
-from gateway.cli import feed, keys, portal
+from gateway.cli import feed, keygen, portal
 from gateway.portal.xml import NS, SAFE_PARSER, schema
 from tests.integration.portal.conftest import Marks, public_pem, xmlsec_verify
 from tests.support.world import World
@@ -24,7 +24,7 @@ from tests.support.world import World
 def run_cli(*argv: str) -> int:
     parser = argparse.ArgumentParser(prog="ediary")
     sub = parser.add_subparsers(dest="command", required=True)
-    for module in (feed, portal, keys):
+    for module in (feed, portal, keygen):
         module.register(sub)
     args = parser.parse_args(argv)
     return int(args.func(args))

@@ -17,7 +17,7 @@ from gateway.portal.verify import verify_document
 from gateway.portal.xml import NS, SAFE_PARSER, progress_xml
 from gosuslugi_adapter.devkeys import generate_gost_credentials
 from gosuslugi_adapter.gost import GostPrivateKey
-from gosuslugi_adapter.keys import load_certificate, load_private_key
+from gosuslugi_adapter.key_files import load_certificate, load_private_key
 from tests.integration.portal.conftest import Marks
 from tests.integration.portal.test_feed_export import run_cli, school_a_pupils
 from tests.support.world import World

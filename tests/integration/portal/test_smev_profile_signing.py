@@ -26,7 +26,7 @@ from gateway.portal.verify import VerificationError, verify_document
 from gateway.portal.xml import NS, changes_xml, guardian_xml, progress_xml
 from gosuslugi_adapter.devkeys import generate_gost_credentials
 from gosuslugi_adapter.gost import GostPrivateKey, streebog
-from gosuslugi_adapter.keys import load_certificate, load_private_key
+from gosuslugi_adapter.key_files import load_certificate, load_private_key
 from tests.integration.esia.conftest import openssl
 from tests.unit.test_portal_xml_documents import changes, guardian, progress
 
@@ -226,7 +226,7 @@ def test_smevs_own_signature_verifies_in_our_byte_order() -> None:
     data = etree.tostring(signed_info, method="c14n", exclusive=True)
     value = base64.b64decode(signature.findtext(f"{DS}SignatureValue"))
     cert_der = base64.b64decode("".join(signature.findtext(f".//{DS}X509Certificate").split()))
-    from gosuslugi_adapter.keys import certificate_from_der
+    from gosuslugi_adapter.key_files import certificate_from_der
 
     key = certificate_from_der(cert_der).public_key
     assert key.verify(data, value)

@@ -44,7 +44,7 @@ from config.settings import EsiaSettings
 from gosuslugi_adapter.encoding import b64url_decode
 from gosuslugi_adapter.errors import EsiaError
 from gosuslugi_adapter.gost import GostPublicKey
-from gosuslugi_adapter.keys import Certificate, KeyLoadError, RsaPublicKey, load_certificate
+from gosuslugi_adapter.key_files import Certificate, KeyLoadError, RsaPublicKey, load_certificate
 
 ALLOWED_ALGORITHMS = ("RS256", "GOST3410_2012_256")
 MAX_LEEWAY_SECONDS = 60
