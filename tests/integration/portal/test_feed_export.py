@@ -116,8 +116,8 @@ def test_add_client_refuses_a_private_key(tmp_path: Path, feed_keys: tuple[Path,
 def test_keys_generate_writes_a_key_and_matching_certificate(tmp_path: Path) -> None:
     out = tmp_path / "keys"
     assert run_cli("keys", "generate", "--out-dir", str(out)) == 0
-    from gateway.portal.signing import RsaDocumentSigner
+    from gateway.portal.signing import DocumentSignatures
 
-    signer = RsaDocumentSigner.from_files(str(out / "feed.key"), str(out / "feed.crt"))
+    signer = DocumentSignatures.from_files(str(out / "feed.key"), str(out / "feed.crt"))
     assert signer.jwks()["keys"][0]["kid"] == signer.key_id
     assert (out / "feed.key").stat().st_mode & 0o077 == 0
