@@ -136,7 +136,8 @@ class PortalClientAssertion(JWTBearerClientAssertion):
             raise _refuse(ISS_SUB)
         if len(claims["jti"]) > MAX_JTI_LENGTH:
             raise _refuse(NO_JTI)
-        if _time(claims["exp"]) > self.now + MAX_ASSERTION_LIFETIME + LEEWAY:
+        latest = self.now + MAX_ASSERTION_LIFETIME + LEEWAY
+        if claims["exp"] > latest.timestamp():  # a number: no date overflows
             raise _refuse("срок действия утверждения больше 5 минут")
 
 
