@@ -33,9 +33,9 @@ from gosuslugi_adapter.devkeys import generate_gost_credentials, generate_rsa_cr
 from gosuslugi_adapter.emulator.app import make_token_issuer
 from gosuslugi_adapter.emulator.core import Grant, Switches
 from gosuslugi_adapter.gost import GostPrivateKey, load_backend, use_backend
-from gosuslugi_adapter.keys import load_certificate, load_private_key
+from gosuslugi_adapter.id_tokens import TokenVerifier
+from gosuslugi_adapter.key_files import load_certificate, load_private_key
 from gosuslugi_adapter.signers import GostSigner, RsaSigner, SignatureForm
-from gosuslugi_adapter.tokens import TokenVerifier
 
 TEXT = (
     b"SCHOOL-DIARYopenid fullname birthdate snils kid_fullname kid_birthdate kid_snils"

@@ -40,10 +40,10 @@ from gosuslugi_adapter.errors import (
     EsiaTokenError,
     EsiaUnavailable,
 )
+from gosuslugi_adapter.id_tokens import TokenRejected, TokenVerifier
 from gosuslugi_adapter.identity import EsiaIdentity, identity_from_json
 from gosuslugi_adapter.signers import SignatureForm, Signer, signer_from_settings
 from gosuslugi_adapter.timestamps import format_timestamp
-from gosuslugi_adapter.tokens import TokenRejected, TokenVerifier
 
 DEFAULT_SCOPES = "openid fullname birthdate snils kid_fullname kid_birthdate kid_snils"
 

@@ -12,8 +12,8 @@ import os
 
 from asn1crypto import cms, core, x509
 
-from gosuslugi_adapter.gost import OIDS_BY_BITS, streebog
-from gosuslugi_adapter.keys import Certificate, GostPublicKey, PrivateKey, RsaPrivateKey
+from gosuslugi_adapter.gost import OIDS_BY_BITS, GostPublicKey, streebog
+from gosuslugi_adapter.key_files import Certificate, PrivateKey, RsaPrivateKey
 
 _RSA_DIGESTS = {
     "2.16.840.1.101.3.4.2.1": "sha256",

@@ -118,21 +118,21 @@ def streebog512(data: bytes) -> bytes:
     return backend().digest(data, 512)
 
 
-class _AlgorithmIdentifier(core.Sequence):
+class _AlgorithmIdentifier(core.Sequence):  # type: ignore[misc]  # asn1crypto ships no types
     _fields = [  # noqa: RUF012 - asn1crypto's declaration style
         ("algorithm", core.ObjectIdentifier),
         ("parameters", core.Any, {"optional": True}),
     ]
 
 
-class _GostParameters(core.Sequence):
+class _GostParameters(core.Sequence):  # type: ignore[misc]  # asn1crypto ships no types
     _fields = [  # noqa: RUF012
         ("public_key_paramset", core.ObjectIdentifier),
         ("digest_paramset", core.ObjectIdentifier, {"optional": True}),
     ]
 
 
-class _PrivateKeyInfo(core.Sequence):
+class _PrivateKeyInfo(core.Sequence):  # type: ignore[misc]  # asn1crypto ships no types
     _fields = [  # noqa: RUF012
         ("version", core.Integer),
         ("algorithm", _AlgorithmIdentifier),
@@ -141,7 +141,7 @@ class _PrivateKeyInfo(core.Sequence):
     ]
 
 
-class _SubjectPublicKeyInfo(core.Sequence):
+class _SubjectPublicKeyInfo(core.Sequence):  # type: ignore[misc]  # asn1crypto ships no types
     _fields = [  # noqa: RUF012
         ("algorithm", _AlgorithmIdentifier),
         ("public_key", core.OctetBitString),

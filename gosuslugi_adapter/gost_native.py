@@ -161,7 +161,7 @@ class NativeGost:
         pkey = self._pkey(key)
         if self._lib.EVP_DigestVerifyInit(ctx, self._ffi.NULL, method, self._ffi.NULL, pkey) != 1:
             raise self._error("GOST verification could not start")
-        ok = self._lib.EVP_DigestVerify(ctx, signature, len(signature), data, len(data)) == 1
+        ok = bool(self._lib.EVP_DigestVerify(ctx, signature, len(signature), data, len(data)) == 1)
         self._lib.ERR_clear_error()  # a bad signature leaves a reason on this thread's queue
         return ok
 

@@ -1,4 +1,9 @@
-"""client_secret signers: one interface, three implementations.
+"""The one signer interface: ESIA's client_secret and the portal's documents alike.
+
+A :class:`Signer` knows its certificate and its :class:`Algorithm` and signs bytes, as a
+detached CMS or as the bare signature. What a signature is *of* (ESIA's client_secret text, an
+XML-DSig ``SignedInfo``, a JWS signing input) is the caller's format, built on these verbs.
+Three implementations:
 
 - :class:`RsaSigner` — RSA-SHA256. CMS detached for v1; for v2/v3 a bare PKCS#1 v1.5 signature
   (only the emulator accepts that: the real ESIA wants GOST for v2/v3).
@@ -16,6 +21,7 @@ Streebog-256 of the DER certificate, hex) comes from the same place as the signa
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import shlex
 from abc import ABC, abstractmethod
@@ -27,11 +33,12 @@ from asn1crypto import pem
 from config.settings import EsiaSettings
 from gosuslugi_adapter.cms import CmsError, DetachedCmsTemplate, verify_detached
 from gosuslugi_adapter.errors import SignerError
-from gosuslugi_adapter.gost import GostPrivateKey, GostPublicKey, backend
-from gosuslugi_adapter.keys import (
+from gosuslugi_adapter.gost import GostPrivateKey, GostPublicKey, backend, streebog
+from gosuslugi_adapter.key_files import (
     Certificate,
     KeyLoadError,
     PrivateKey,
+    PublicKey,
     RsaPrivateKey,
     key_matches_certificate,
     load_certificate,
@@ -46,12 +53,34 @@ class SignatureForm(StrEnum):
     RAW = "raw"
 
 
+class Algorithm(StrEnum):
+    """What a signer's bare signature is: the key family, its size and the digest signed."""
+
+    RSA_SHA256 = "rsa-sha256"  # PKCS#1 v1.5 over SHA-256 (RS256 in JOSE)
+    GOST_256 = "gost3410-2012-256"  # GOST R 34.10-2012 over Streebog-256, OpenSSL's layout
+    GOST_512 = "gost3410-2012-512"  # the same with 512-bit keys and Streebog-512
+
+    @classmethod
+    def of(cls, key: PublicKey) -> Algorithm:
+        """The algorithm a key of this kind signs with."""
+        if isinstance(key, GostPublicKey):
+            return cls.GOST_512 if key.bits == 512 else cls.GOST_256
+        return cls.RSA_SHA256
+
+    def digest(self, data: bytes) -> bytes:
+        """The digest this algorithm signs (what an XML-DSig ``DigestValue`` of it holds)."""
+        if self is Algorithm.RSA_SHA256:
+            return hashlib.sha256(data).digest()
+        return streebog(data, 512 if self is Algorithm.GOST_512 else 256)
+
+
 class Signer(ABC):
-    """Signs the text of an ESIA request with the key of ``certificate``."""
+    """Signs bytes with the key of ``certificate``, by ``algorithm``."""
 
     def __init__(self, certificate: Certificate) -> None:
         self.certificate = certificate
         self.certificate_hash = certificate.streebog_hex
+        self.algorithm = Algorithm.of(certificate.public_key)
 
     @abstractmethod
     async def sign(self, text: bytes, form: SignatureForm) -> bytes:
@@ -59,7 +88,8 @@ class Signer(ABC):
 
 
 class KeySigner(Signer):
-    """A signer holding its private key in process memory."""
+    """A signer holding its private key in process memory: it can also sign synchronously
+    (:meth:`sign_now`), which the portal's per-request and worker-process formats need."""
 
     def __init__(self, key: PrivateKey, certificate: Certificate) -> None:
         """Security: refuse a key that does not match the certificate, or ESIA would answer

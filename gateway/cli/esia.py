@@ -19,8 +19,8 @@ from gateway.cli.common import settings_from
 from gosuslugi_adapter.cms import CmsError, verify_detached
 from gosuslugi_adapter.errors import SignerError
 from gosuslugi_adapter.gost import GostBackend, backend
+from gosuslugi_adapter.id_tokens import TokenConfigError, TokenVerifier
 from gosuslugi_adapter.signers import SignatureForm, Signer, signer_from_settings
-from gosuslugi_adapter.tokens import TokenConfigError, TokenVerifier
 
 SAMPLE = b"ediary esia check: a client_secret's text"
 

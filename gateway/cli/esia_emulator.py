@@ -9,7 +9,7 @@ import sys
 
 from gateway.cli.common import port_problem, require_port
 from gosuslugi_adapter.emulator import PersonsFileError, parse_client_spec, run_emulator
-from gosuslugi_adapter.keys import KeyLoadError
+from gosuslugi_adapter.key_files import KeyLoadError
 
 PORT_HINT = "ediary esia-emulator --port {port}"
 

@@ -106,7 +106,7 @@ def _verify(args: argparse.Namespace) -> int:
     from lxml import etree
 
     from gateway.portal.verify import VerificationError, verify_document
-    from gosuslugi_adapter.keys import KeyLoadError, load_certificate
+    from gosuslugi_adapter.key_files import KeyLoadError, load_certificate
 
     try:
         data = args.file.read_bytes()

@@ -22,7 +22,7 @@ COMMAND_MODULES = (
     "gateway.cli.esia",
     "gateway.cli.portal",
     "gateway.cli.feed",
-    "gateway.cli.keys",
+    "gateway.cli.keygen",
 )
 
 #: Which module registers each command: a run imports only its own command's module (the
@@ -41,7 +41,7 @@ COMMAND_OF = {
     "esia": "gateway.cli.esia",
     "portal": "gateway.cli.portal",
     "feed": "gateway.cli.feed",
-    "keys": "gateway.cli.keys",
+    "keys": "gateway.cli.keygen",
 }
 
 

@@ -138,7 +138,7 @@ async def _prepare_database(settings: Settings) -> DemoSummary:
 
 async def _run_demo(settings: Settings, port: int, emulator_port: int) -> None:
     from gosuslugi_adapter.emulator import RegisteredClient, load_persons, running_emulator
-    from gosuslugi_adapter.keys import load_certificate
+    from gosuslugi_adapter.key_files import load_certificate
 
     print("Готовлю базу данных и демонстрационную школу…", flush=True)
     summary = await _prepare_database(settings)

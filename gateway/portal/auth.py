@@ -1,62 +1,168 @@
 """``POST /portal/oauth/token``: OAuth 2.0 client credentials, the client authenticated by a
 signed JWT assertion (``private_key_jwt``, RFC 7523 §2.2 and §3).
 
+The protocol is Authlib's: the assertion is read and checked by a
+:class:`~authlib.oauth2.rfc7523.JWTBearerClientAssertion` (its signature by joserfc, its
+claims by joserfc's claims registry, every option spelled out), the refusals are Authlib's
+RFC 6749 §5.2 errors and the answer is Authlib's RFC 6750 bearer token response. What is the
+portal's own: the clock (the application's, not the wall clock), the allowed algorithms, the
+five-minute lifetime, the single-use ``jti`` kept in the database, and Russian messages.
+
 Every check below fails closed with ``invalid_client`` (401) and a message naming the check;
 an unknown client and a wrong key answer alike.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
-from joserfc import jws
-from joserfc.errors import JoseError
+from authlib.consts import default_json_headers
+from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749 import (
+    ClientMixin,
+    InvalidClientError,
+    InvalidRequestError,
+    InvalidScopeError,
+    UnsupportedGrantTypeError,
+)
+from authlib.oauth2.rfc6750 import BearerTokenGenerator
+from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
+from joserfc import jwt
+from joserfc.errors import ClaimError, ExpiredTokenError, JoseError, MissingClaimError
 from joserfc.jwk import ECKey, RSAKey
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.portal import problems, tokens
+from gateway.portal import bearer_tokens, problems
 from gateway.portal.clients import Client, find_client
 
 TOKEN_PATH = "/portal/oauth/token"  # noqa: S105 - a path, not a secret
-ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+ASSERTION_TYPE = JWTBearerClientAssertion.CLIENT_ASSERTION_TYPE
 #: Asymmetric algorithms only: never ``none``, never HMAC (a shared secret is not a key the
 #: client registered with us).
 ALLOWED_ALGS = ("RS256", "PS256", "ES256")
 MAX_ASSERTION_LIFETIME = timedelta(minutes=5)
 LEEWAY = timedelta(seconds=60)
 MAX_ASSERTION_BYTES = 8192
+MAX_JTI_LENGTH = 200
+
+NOT_A_JWT = "утверждение клиента (client_assertion) не является компактным JWS"
+WRONG_KEY = "подпись утверждения не проверяется ключами, зарегистрированными для клиента"
+ISS_SUB = "поля iss и sub должны совпадать с client_id"
+NO_JTI = f"нет поля jti (или оно длиннее {MAX_JTI_LENGTH} символов)"
+
+
+def _problem(error: OAuth2Error, detail: str) -> problems.Problem:
+    """Authlib's RFC 6749 error (its ``error`` code and status) as the portal's problem, with
+    ``detail`` saying in Russian what is wrong."""
+    return problems.oauth(error.status_code or 400, error.error or "invalid_request", detail)
 
 
 def _refuse(detail: str) -> problems.Problem:
-    return problems.oauth(401, "invalid_client", detail)
+    """``invalid_client``, answered 401 with ``WWW-Authenticate`` (RFC 6749 §5.2)."""
+    return _problem(InvalidClientError(status_code=401), detail)
 
 
-def _b64json(part: str) -> dict[str, Any]:
-    try:
-        value = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
-    except (binascii.Error, ValueError) as exc:
-        raise _refuse(f"утверждение клиента (client_assertion) не является JWT: {exc}") from None
-    if not isinstance(value, dict):
-        raise _refuse("утверждение клиента (client_assertion) не является JWT")
-    return value
+def _claim_refusal(exc: ClaimError, claims: Mapping[str, Any], audience: str) -> str:
+    """The Russian message for the claim joserfc's registry refused."""
+    name = exc.claim.split(",")[0]  # several missing: name the first, as the table reads
+    if name in ("iss", "sub"):
+        return ISS_SUB
+    if name == "aud":
+        return f"поле aud должно быть адресом точки выдачи маркеров: {audience}"
+    if name == "jti":
+        return NO_JTI
+    if isinstance(exc, ExpiredTokenError):
+        return "срок действия утверждения истёк"
+    if isinstance(exc, MissingClaimError):  # exp, the one essential time
+        return "нет поля exp (срок действия утверждения)"
+    value = claims.get(name)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"поле {name} должно быть числом секунд (NumericDate)"
+    return f"поле {name} указывает в будущее"
+
+
+class PortalClientAssertion(JWTBearerClientAssertion):
+    """RFC 7523 client authentication at the portal's token endpoint, as of ``now``.
+
+    Authlib's assertion checks with the portal's choices: the algorithms allowed, the
+    application's clock, ``jti`` required (its single use is recorded by the caller, in the
+    database: Authlib's ``validate_jti`` hook is synchronous) and at most five minutes of
+    lifetime."""
+
+    def __init__(self, audience: str, now: datetime) -> None:
+        super().__init__(validate_jti=False, leeway=int(LEEWAY.total_seconds()))
+        self.audience = audience
+        self.now = now
+
+    def get_audiences(self) -> list[str]:
+        return [self.audience]
+
+    def process_assertion_claims(
+        self, assertion: str, resolve_key: list[RSAKey | ECKey]
+    ) -> dict[str, Any]:
+        """The claims of ``assertion`` signed by one of the candidate keys, checked."""
+        for key in resolve_key:
+            try:
+                token = jwt.decode(assertion, key, algorithms=list(ALLOWED_ALGS))
+            except JoseError:
+                continue
+            claims = dict(token.claims)
+            self.verify_claims(claims)
+            return claims
+        raise _refuse(WRONG_KEY)
+
+    def verify_claims(self, claims: dict[str, Any]) -> None:
+        """RFC 7523 §3: iss = sub = the client; aud = this token endpoint; exp present and at
+        most five minutes ahead; nbf and iat not in the future; a jti to make it single-use.
+        Clock skew of at most 60 s is tolerated."""
+        registry = jwt.JWTClaimsRegistry(
+            now=int(self.now.timestamp()),
+            leeway=self.leeway,
+            iss={"essential": True},
+            sub={"essential": True},
+            aud={"essential": True, "values": self.get_audiences()},
+            exp={"essential": True},
+            jti={"essential": True},
+        )
+        try:
+            registry.validate(claims)
+        except ClaimError as exc:
+            raise _refuse(_claim_refusal(exc, claims, self.audience)) from None
+        if claims["sub"] != claims["iss"]:
+            raise _refuse(ISS_SUB)
+        if len(claims["jti"]) > MAX_JTI_LENGTH:
+            raise _refuse(NO_JTI)
+        latest = self.now + MAX_ASSERTION_LIFETIME + LEEWAY
+        if claims["exp"] > latest.timestamp():  # a number: no date overflows
+            raise _refuse("срок действия утверждения больше 5 минут")
+
+
+#: Reads an assertion before anything is known of its client (no audience, no clock).
+_READER = JWTBearerClientAssertion(validate_jti=False)
+
+
+def _time(value: float) -> datetime:
+    return datetime.fromtimestamp(value, UTC)
 
 
 def unverified_parts(assertion: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Header and claims before verification: only to pick the client and its key."""
-    parts = assertion.split(".")
-    if len(parts) != 3 or len(assertion) > MAX_ASSERTION_BYTES:
-        raise _refuse("утверждение клиента (client_assertion) не является компактным JWS")
-    header = _b64json(parts[0])
+    """Header and claims before verification: only to pick the client and its key (and for
+    the audit to name the claimed client)."""
+    if len(assertion) > MAX_ASSERTION_BYTES:
+        raise _refuse(NOT_A_JWT)
+    try:
+        header, claims = _READER.extract_assertion(assertion)
+    except InvalidClientError:
+        raise _refuse(NOT_A_JWT) from None
     if header.get("alg") not in ALLOWED_ALGS:
         raise _refuse(
             f"алгоритм {header.get('alg')!r} не допускается; допустимы: {', '.join(ALLOWED_ALGS)}"
         )
-    return header, _b64json(parts[1])
+    return dict(header), claims
 
 
 def _candidates(jwks: dict[str, Any], header: dict[str, Any]) -> list[RSAKey | ECKey]:
@@ -69,64 +175,21 @@ def _candidates(jwks: dict[str, Any], header: dict[str, Any]) -> list[RSAKey | E
     return [RSAKey.import_key(k) if kty == "RSA" else ECKey.import_key(k) for k in keys]
 
 
-def verify_signature(assertion: str, jwks: dict[str, Any], header: dict[str, Any]) -> None:
-    """The assertion is signed by one of the client's registered keys."""
-    for key in _candidates(jwks, header):
-        try:
-            jws.deserialize_compact(assertion, key, algorithms=[header["alg"]])
-            return
-        except JoseError:
-            continue
-    raise _refuse("подпись утверждения не проверяется ключами, зарегистрированными для клиента")
-
-
-def _time(claims: dict[str, Any], name: str) -> datetime | None:
-    value = claims.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _refuse(f"поле {name} должно быть числом секунд (NumericDate)")
-    return datetime.fromtimestamp(value, UTC)
-
-
-def check_claims(claims: dict[str, Any], client_id: str, audience: str, now: datetime) -> None:
-    """RFC 7523 §3: iss = sub = the client; aud = this token endpoint; exp present and at
-    most five minutes ahead; nbf and iat not in the future; a jti to make it single-use.
-    Clock skew of at most 60 s is tolerated."""
-    if claims.get("iss") != client_id or claims.get("sub") != client_id:
-        raise _refuse("поля iss и sub должны совпадать с client_id")
-    aud = claims.get("aud")
-    if audience not in (aud if isinstance(aud, list) else [aud]):
-        raise _refuse(f"поле aud должно быть адресом точки выдачи маркеров: {audience}")
-    exp = _time(claims, "exp")
-    if exp is None:
-        raise _refuse("нет поля exp (срок действия утверждения)")
-    if exp <= now - LEEWAY:
-        raise _refuse("срок действия утверждения истёк")
-    if exp > now + MAX_ASSERTION_LIFETIME + LEEWAY:
-        raise _refuse("срок действия утверждения больше 5 минут")
-    for name in ("nbf", "iat"):
-        at = _time(claims, name)
-        if at is not None and at > now + LEEWAY:
-            raise _refuse(f"поле {name} указывает в будущее")
-    jti = claims.get("jti")
-    if not isinstance(jti, str) or not jti or len(jti) > 200:
-        raise _refuse("нет поля jti (или оно длиннее 200 символов)")
-
-
 async def authenticate_client(
     session: AsyncSession, assertion: str, audience: str, now: datetime
 ) -> Client:
     """The client that signed ``assertion``, its jti now used up."""
-    header, claims = unverified_parts(assertion)
-    found = await find_client(session, str(claims.get("iss", "")))
+    method = PortalClientAssertion(audience, now)
+    header, unverified = unverified_parts(assertion)
+    found = await find_client(session, str(unverified.get("iss", "")))
     if found is None:
-        raise _refuse("подпись утверждения не проверяется ключами, зарегистрированными для клиента")
+        raise _refuse(WRONG_KEY)
     client, jwks = found
-    verify_signature(assertion, jwks, header)
-    check_claims(claims, client.client_id, audience, now)
-    expires = _time(claims, "exp") or now
-    if not await tokens.use_assertion_id(session, client, claims["jti"], expires + LEEWAY):
+    claims = method.process_assertion_claims(assertion, _candidates(jwks, header))
+    if claims["iss"] != client.client_id:  # signed by this client's key for another one
+        raise _refuse(ISS_SUB)
+    expires = _time(claims["exp"]) + LEEWAY
+    if not await bearer_tokens.use_assertion_id(session, client, claims["jti"], expires):
         raise _refuse("это утверждение уже использовано (повтор jti)")
     return client
 
@@ -138,35 +201,42 @@ def granted_scopes(client: Client, requested: str | None) -> frozenset[str]:
     asked = frozenset(requested.split())
     extra = asked - client.scopes
     if extra:
-        raise problems.oauth(
-            400, "invalid_scope", f"клиенту не разрешены области: {' '.join(sorted(extra))}"
-        )
+        detail = f"клиенту не разрешены области: {' '.join(sorted(extra))}"
+        raise _problem(InvalidScopeError(), detail)
     return asked
 
 
 def check_form(form: Any) -> str:
     """The grant and assertion type; returns the assertion."""
-    if form.get("grant_type") != "client_credentials":
-        raise problems.oauth(
-            400, "unsupported_grant_type", "поддерживается только grant_type=client_credentials"
-        )
+    grant_type = form.get("grant_type")
+    if grant_type != "client_credentials":
+        detail = "поддерживается только grant_type=client_credentials"
+        raise _problem(UnsupportedGrantTypeError(grant_type), detail)
     if form.get("client_assertion_type") != ASSERTION_TYPE:
-        raise problems.oauth(
-            400, "invalid_request", f"client_assertion_type должен быть {ASSERTION_TYPE}"
-        )
+        detail = f"client_assertion_type должен быть {ASSERTION_TYPE}"
+        raise _problem(InvalidRequestError(), detail)
     assertion = form.get("client_assertion")
     if not isinstance(assertion, str) or not assertion:
-        raise problems.oauth(400, "invalid_request", "нет client_assertion")
+        raise _problem(InvalidRequestError(), "нет client_assertion")
     return assertion
 
 
+class _Granted(ClientMixin):
+    """The client as Authlib's token generator asks about it: the scopes it was granted
+    (:func:`granted_scopes`)."""
+
+    def __init__(self, scopes: frozenset[str]) -> None:
+        self.scope = " ".join(sorted(scopes))
+
+    def get_allowed_scope(self, scope: Collection[str] | str) -> str:
+        return self.scope
+
+
 def token_response(token: str, scopes: frozenset[str], lifetime: int) -> web.Response:
-    return web.json_response(
-        {
-            "access_token": token,
-            "token_type": "Bearer",
-            "expires_in": lifetime,
-            "scope": " ".join(sorted(scopes)),
-        },
-        headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+    """Authlib's RFC 6750 bearer token response for ``token``, already issued
+    (:func:`bearer_tokens.issue_token` keeps its hash); no refresh token."""
+    generator = BearerTokenGenerator(access_token_generator=lambda **_: token)
+    body = generator.generate(
+        "client_credentials", _Granted(scopes), expires_in=lifetime, include_refresh_token=False
     )
+    return web.Response(body=json.dumps(body).encode(), headers=dict(default_json_headers))

@@ -43,7 +43,8 @@ from gateway.http_errors import (
     database_unreachable,
 )
 from gateway.keys import PORTAL
-from gateway.portal import cache, commits, problems, tokens
+from gateway.portal import bearer_tokens as tokens
+from gateway.portal import cache, commits, problems
 from gateway.portal.clients import Client
 from gateway.portal.problems import Problem
 from gateway.portal.state import PortalState

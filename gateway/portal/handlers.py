@@ -26,7 +26,8 @@ from diary_core.progress.versions import PUPIL_VERSION, readable_version, versio
 from diary_core.snils import normalize_snils
 from gateway import keys
 from gateway.keys import PORTAL
-from gateway.portal import auth, documents, negotiation, problems, tokens
+from gateway.portal import auth, documents, negotiation, problems
+from gateway.portal import bearer_tokens as tokens
 from gateway.portal.cache import DocKey, with_stored
 from gateway.portal.endpoint import Call, Lookup, serve
 from gateway.portal.signing import DECLARATION

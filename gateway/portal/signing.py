@@ -1,110 +1,92 @@
-"""The one signer interface for the portal's documents, and its RSA implementation.
+"""The portal's documents signed as enveloped XML-DSig and as JWS, by the adapter's one signer.
 
-The feed code sees only :class:`DocumentSigner`; a GOST R 34.10-2012 signer (or one that
-calls a certified crypto provider) can be added beside :class:`RsaDocumentSigner` and chosen
-in :func:`signer_from_settings` without touching the feed.
+The signer is a :class:`~gosuslugi_adapter.signers.KeySigner` (RSA-SHA256: the key in
+``[feed] key_file``, its certificate in ``cert_file``); both formats are built here on its bare
+signature, the feed code sees only :class:`DocumentSignatures`. The SMEV 3 profile
+(:mod:`gateway.portal.smev`) is built on the same signer interface.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
+import json
 import logging
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
-from joserfc import jws
 from joserfc.jwk import RSAKey
+from joserfc.util import urlsafe_b64encode
 
 from config.settings import ConfigError, FeedSettings
 from gateway.portal import xmldsig
+from gosuslugi_adapter.errors import SignerError
+from gosuslugi_adapter.key_files import RsaPublicKey, certificate_from_der, load_private_key
+from gosuslugi_adapter.signers import Algorithm, KeySigner, RsaSigner, SignatureForm, load_signer
 
 log = logging.getLogger("ediary.portal")
 
 #: What a served XML document starts with (``sign_xml`` output has no declaration).
 DECLARATION = b"<?xml version='1.0' encoding='UTF-8'?>\n"
+#: The JWS ``alg`` of each signer algorithm that JOSE names.
+JWS_ALGORITHMS = {Algorithm.RSA_SHA256: "RS256"}
 
 
-class DocumentSigner(Protocol):
-    """Signs the portal's documents; verifiers find its keys in :meth:`jwks` (JOSE) or in the
-    certificate the XML signature carries."""
+class DocumentSignatures:
+    """Signs the portal's documents with ``signer``; verifiers find its key in :meth:`jwks`
+    (JOSE) or in the certificate the XML signature carries."""
 
-    @property
-    def key_id(self) -> str:
-        """Names the key: the JWS ``kid``; part of every ETag, so a new key re-signs."""
-        ...
+    def __init__(self, signer: KeySigner) -> None:
+        public = signer.certificate.public_key
+        if signer.algorithm not in JWS_ALGORITHMS or not isinstance(public, RsaPublicKey):
+            raise ValueError("the feed key must be an RSA key (RS256 and RSA-SHA256)")
+        self.signer = signer
+        self._alg = JWS_ALGORITHMS[signer.algorithm]
+        self._jwk = RSAKey.import_key(public.key)
+        #: Names the key: the JWS ``kid``; part of every ETag, so a new key re-signs.
+        self.key_id = self._jwk.thumbprint()
+        self._key_info = xmldsig.key_info(signer.certificate.der)
+
+    @classmethod
+    def from_files(cls, key_file: str, cert_file: str) -> DocumentSignatures:
+        signer = load_signer("rsa", key_file=key_file, cert_file=cert_file)
+        assert isinstance(signer, KeySigner)  # "rsa" is always a key in memory
+        return cls(signer)
+
+    @classmethod
+    def ephemeral(cls, common_name: str) -> DocumentSignatures:
+        """A throwaway key and self-signed certificate (the demo; never for production)."""
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        der = self_signed_certificate(key, common_name).public_bytes(serialization.Encoding.DER)
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        return cls(RsaSigner(load_private_key(pem), certificate_from_der(der)))
 
     def sign_xml(self, document: bytes) -> bytes:
         """``document`` (canonical, as :mod:`gateway.portal.xml` writes it) with an enveloped
         XML-DSig signature appended to its root (:func:`xmldsig.sign_enveloped`); no XML
         declaration."""
-        ...
+        return xmldsig.sign_enveloped(document, self.signer, self._key_info)
 
     def sign_jws(self, payload: bytes) -> str:
-        """A compact JWS of ``payload`` whose header names :attr:`key_id`."""
-        ...
+        """A compact JWS (RFC 7515 §7.1) of ``payload`` whose header names :attr:`key_id`."""
+        header = {"alg": self._alg, "kid": self.key_id, "typ": "JOSE", "cty": "json"}
+        protected = urlsafe_b64encode(json.dumps(header, separators=(",", ":")).encode())
+        signing_input = protected + b"." + urlsafe_b64encode(payload)
+        signature = self.signer.sign_now(signing_input, SignatureForm.RAW)
+        return (signing_input + b"." + urlsafe_b64encode(signature)).decode("ascii")
 
     def jwks(self) -> dict[str, Any]:
         """The public keys, as served at ``/.well-known/jwks.json``."""
-        ...
-
-
-def _sha256(data: bytes) -> bytes:
-    return hashlib.sha256(data).digest()
-
-
-class RsaDocumentSigner:
-    """RSA-SHA256: XML-DSig (enveloped, exclusive C14N, certificate in KeyInfo) and RS256."""
-
-    def __init__(self, key: rsa.RSAPrivateKey, cert: x509.Certificate) -> None:
-        if cert.public_key().public_numbers() != key.public_key().public_numbers():
-            raise ValueError("the feed certificate does not belong to the feed key")
-        self._cert_der = cert.public_bytes(serialization.Encoding.DER)
-        self._jwk = RSAKey.import_key(key)
-        self._kid = self._jwk.thumbprint()
-        self._xml = xmldsig.Algorithms(
-            signature=xmldsig.RSA_SHA256,
-            digest=xmldsig.SHA256,
-            hash=_sha256,
-            sign=lambda data: key.sign(data, padding.PKCS1v15(), hashes.SHA256()),
-        )
-        self._key_info = xmldsig.key_info(self._cert_der)
-
-    @classmethod
-    def from_files(cls, key_file: str, cert_file: str) -> RsaDocumentSigner:
-        key = serialization.load_pem_private_key(Path(key_file).read_bytes(), password=None)
-        if not isinstance(key, rsa.RSAPrivateKey):
-            raise ValueError(f"{key_file}: not an RSA private key")
-        cert = x509.load_pem_x509_certificate(Path(cert_file).read_bytes())
-        return cls(key, cert)
-
-    @classmethod
-    def ephemeral(cls, common_name: str) -> RsaDocumentSigner:
-        """A throwaway key and self-signed certificate (the demo; never for production)."""
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        return cls(key, self_signed_certificate(key, common_name))
-
-    @property
-    def key_id(self) -> str:
-        return self._kid
-
-    def sign_xml(self, document: bytes) -> bytes:
-        return xmldsig.sign_enveloped(document, self._xml, self._key_info)
-
-    def sign_jws(self, payload: bytes) -> str:
-        header = {"alg": "RS256", "kid": self._kid, "typ": "JOSE", "cty": "json"}
-        return jws.serialize_compact(header, payload, self._jwk, algorithms=["RS256"])
-
-    def jwks(self) -> dict[str, Any]:
         public = dict(self._jwk.as_dict(private=False))
-        public.update(
-            kid=self._kid, use="sig", alg="RS256", x5c=[base64.b64encode(self._cert_der).decode()]
-        )
+        x5c = [base64.b64encode(self.signer.certificate.der).decode()]
+        public.update(kid=self.key_id, use="sig", alg=self._alg, x5c=x5c)
         return {"keys": [public]}
 
 
@@ -141,13 +123,13 @@ def self_signed_certificate(
     )
 
 
-def signer_from_settings(feed: FeedSettings) -> DocumentSigner:
+def signer_from_settings(feed: FeedSettings) -> DocumentSignatures:
     """The configured signer; without ``[feed] key_file``/``cert_file``, a throwaway key
     (warned about: documents signed with it cannot be verified after a restart)."""
     if feed.key_file and feed.cert_file:
         try:
-            return RsaDocumentSigner.from_files(feed.key_file, feed.cert_file)
-        except (OSError, ValueError) as exc:
+            return DocumentSignatures.from_files(feed.key_file, feed.cert_file)
+        except (SignerError, ValueError) as exc:
             raise ConfigError(f"feed.key_file / feed.cert_file: {exc}") from None
     if feed.key_file or feed.cert_file:
         raise ConfigError("feed.key_file and feed.cert_file must be set together")
@@ -155,4 +137,4 @@ def signer_from_settings(feed: FeedSettings) -> DocumentSigner:
         "[feed] key_file/cert_file are not set: portal documents are signed with a throwaway "
         "key generated now (fine for the demo, not for production)"
     )
-    return RsaDocumentSigner.ephemeral(feed.issuer)
+    return DocumentSignatures.ephemeral(feed.issuer)

@@ -30,11 +30,11 @@ from diary_core.progress.rows import ProgressRows
 from diary_core.progress.summary import iter_pupil_rows
 from diary_core.text import shown
 from gateway.portal import documents
-from gateway.portal.signing import DocumentSigner, signer_from_settings
+from gateway.portal.signing import DocumentSignatures, signer_from_settings
 from gateway.portal.xml import NotXmlText, progress_xml
 
 if TYPE_CHECKING:
-    from gateway.portal.smev import SmevDocumentSigner
+    from gateway.portal.smev import SmevSignatures
 
 
 @dataclass(frozen=True)
@@ -78,8 +78,8 @@ class _Worker:
 
     def __init__(self, feed: FeedSettings, database_url: str) -> None:
         self.feed = feed
-        self.signer: DocumentSigner = signer_from_settings(feed)
-        self.smev: SmevDocumentSigner | None = None
+        self.signer: DocumentSignatures = signer_from_settings(feed)
+        self.smev: SmevSignatures | None = None
         self.loop = asyncio.new_event_loop()
         # One connection per worker, reused for every batch. (Not diary_core.db.create_engine:
         # that module also loads Alembic, which a reader does not need.)
@@ -116,7 +116,7 @@ class _Worker:
             return self.loop.run_until_complete(self._smev_signer().sign(progress_xml(doc)))
         return self.signer.sign_jws(documents.dumps(doc)).encode()
 
-    def _smev_signer(self) -> SmevDocumentSigner:
+    def _smev_signer(self) -> SmevSignatures:
         """Made on first use: only an export in the SMEV 3 profile loads the GOST signer."""
         if self.smev is None:
             from gateway.portal.smev import smev_signer_from_settings

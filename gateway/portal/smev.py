@@ -28,42 +28,33 @@ from __future__ import annotations
 import base64
 import logging
 import re
-from collections.abc import Callable
 
 from config.settings import ConfigError, FeedSettings
 from gateway.portal import xmldsig
 from gateway.portal.smev_transform import smev_transform
 from gosuslugi_adapter.devkeys import generate_gost_credentials
 from gosuslugi_adapter.errors import SignerError
-from gosuslugi_adapter.gost import GostPublicKey, streebog
-from gosuslugi_adapter.keys import load_certificate, load_private_key
-from gosuslugi_adapter.signers import GostSigner, SignatureForm, Signer, load_signer
+from gosuslugi_adapter.key_files import load_certificate, load_private_key
+from gosuslugi_adapter.signers import (
+    Algorithm,
+    GostSigner,
+    KeySigner,
+    SignatureForm,
+    Signer,
+    load_signer,
+)
 
 log = logging.getLogger("ediary.portal")
 
 SMEV_TRANSFORM = "urn://smev-gov-ru/xmldsig/transform"
-_CPXMLSEC = "urn:ietf:params:xml:ns:cpxmlsec:algorithms:"
 #: Key size → (DigestMethod, SignatureMethod).
-GOST_URIS = {
-    256: (_CPXMLSEC + "gostr34112012-256", _CPXMLSEC + "gostr34102012-gostr34112012-256"),
-    512: (_CPXMLSEC + "gostr34112012-512", _CPXMLSEC + "gostr34102012-gostr34112012-512"),
-}
+GOST_URIS = {256: xmldsig.URIS[Algorithm.GOST_256], 512: xmldsig.URIS[Algorithm.GOST_512]}
 TRANSFORMS = (xmldsig.EXC_C14N, SMEV_TRANSFORM)
 NS = "urn:ediary-gateway:smev3:1"
 PAYLOAD_ID = "SIGNED_BY_EDIARY"
 
 #: The root start tag our writer makes: its prefix, namespace and the attributes after it.
 _ROOT = re.compile(rb'^<(p:[A-Za-z]+) xmlns:p="[^"]+"((?: [a-z][A-Za-z]*="[^"]*")*)>')
-
-
-def gost_algorithms(bits: int, sign: Callable[[bytes], bytes]) -> xmldsig.Algorithms:
-    """The SMEV profile's algorithms for a GOST key of ``bits`` that signs with ``sign``."""
-    if bits not in GOST_URIS:
-        raise ValueError(f"GOST R 34.10-2012 keys are 256 or 512 bits, not {bits}")
-    digest_uri, signature_uri = GOST_URIS[bits]
-    return xmldsig.Algorithms(
-        signature=signature_uri, digest=digest_uri, hash=lambda d: streebog(d, bits), sign=sign
-    )
 
 
 def with_id(document: bytes, ident: str = PAYLOAD_ID) -> bytes:
@@ -84,8 +75,8 @@ def digest_input(payload: bytes) -> bytes:
     return smev_transform(payload)
 
 
-def _signed_info(payload: bytes, alg: xmldsig.Algorithms) -> bytes:
-    digest = alg.hash(digest_input(payload))
+def _signed_info(payload: bytes, alg: Algorithm) -> bytes:
+    digest = alg.digest(digest_input(payload))
     return xmldsig.signed_info(alg, digest, uri=f"#{PAYLOAD_ID}", transforms=TRANSFORMS)
 
 
@@ -103,27 +94,31 @@ def _assemble(payload: bytes, si: bytes, value: bytes, info: bytes) -> bytes:
     )
 
 
-def sign_smev(document: bytes, alg: xmldsig.Algorithms, info: bytes) -> bytes:
-    """``document`` signed in the SMEV 3 profile by ``alg.sign``; ``info`` is its ``KeyInfo``."""
+def _gost(signer: Signer) -> Algorithm:
+    if signer.algorithm not in (Algorithm.GOST_256, Algorithm.GOST_512):
+        raise ValueError("the SMEV 3 profile needs a GOST R 34.10-2012 certificate")
+    return signer.algorithm
+
+
+def sign_smev(document: bytes, signer: KeySigner) -> bytes:
+    """``document`` signed in the SMEV 3 profile by a GOST key in the process, at once."""
     payload = with_id(document)
-    si = _signed_info(payload, alg)
-    return _assemble(payload, si, alg.sign(si), info)
+    si = _signed_info(payload, _gost(signer))
+    value = signer.sign_now(si, SignatureForm.RAW)
+    return _assemble(payload, si, value, xmldsig.key_info(signer.certificate.der))
 
 
-class SmevDocumentSigner:
-    """Signs documents in the SMEV 3 profile with a client_secret signer of the adapter: a GOST
-    key in the process, or a certified provider's command (CryptoPro's ``cryptcp`` or
-    ``csptest``) that signs the ``SignedInfo``. One signer interface for both uses: the
-    command's output is checked against the certificate (and CryptoAPI's reversed byte order
-    turned around) by :class:`~gosuslugi_adapter.signers.CommandSigner` itself."""
+class SmevSignatures:
+    """Signs documents in the SMEV 3 profile with the adapter's signer: a GOST key in the
+    process, or a certified provider's command (CryptoPro's ``cryptcp`` or ``csptest``) that
+    signs the ``SignedInfo``. The command's output is checked against the certificate (and
+    CryptoAPI's reversed byte order turned around) by
+    :class:`~gosuslugi_adapter.signers.CommandSigner` itself."""
 
     def __init__(self, signer: Signer) -> None:
-        key = signer.certificate.public_key
-        if not isinstance(key, GostPublicKey):
-            raise ValueError("the SMEV 3 profile needs a GOST R 34.10-2012 certificate")
-        self._signer = signer
+        self._alg = _gost(signer)
+        self.signer = signer
         self.certificate = signer.certificate
-        self._alg = gost_algorithms(key.bits, _unused)
         self._info = xmldsig.key_info(signer.certificate.der)
         #: Names the key in every ETag of this profile: a new key re-signs.
         self.key_id = signer.certificate_hash[:32]
@@ -131,15 +126,11 @@ class SmevDocumentSigner:
     async def sign(self, document: bytes) -> bytes:
         payload = with_id(document)
         si = _signed_info(payload, self._alg)
-        value = await self._signer.sign(si, SignatureForm.RAW)
+        value = await self.signer.sign(si, SignatureForm.RAW)
         return _assemble(payload, si, value, self._info)
 
 
-def _unused(_data: bytes) -> bytes:
-    raise AssertionError("SmevDocumentSigner signs through its Signer")
-
-
-def smev_signer_from_settings(feed: FeedSettings) -> SmevDocumentSigner:
+def smev_signer_from_settings(feed: FeedSettings) -> SmevSignatures:
     """The ``[feed] smev3_*`` signer; with none configured, a throwaway GOST key (warned
     about, like the feed's throwaway RSA key)."""
     if feed.smev3_cert_file and (feed.smev3_key_file or feed.smev3_sign_command):
@@ -151,7 +142,7 @@ def smev_signer_from_settings(feed: FeedSettings) -> SmevDocumentSigner:
                 cert_file=feed.smev3_cert_file,
                 command=feed.smev3_sign_command,
             )
-            return SmevDocumentSigner(signer)
+            return SmevSignatures(signer)
         except (SignerError, ValueError) as exc:
             raise ConfigError(f"feed.smev3_*: {exc}") from None
     if feed.smev3_key_file or feed.smev3_cert_file or feed.smev3_sign_command:
@@ -164,6 +155,6 @@ def smev_signer_from_settings(feed: FeedSettings) -> SmevDocumentSigner:
             "with a throwaway GOST key generated now (fine for the demo, not for production)"
         )
     creds = generate_gost_credentials(feed.issuer)
-    return SmevDocumentSigner(
+    return SmevSignatures(
         GostSigner(load_private_key(creds.key_pem), load_certificate(creds.cert_pem))
     )

@@ -7,14 +7,14 @@ from dataclasses import dataclass
 
 from gateway.portal.cache import DocumentCache
 from gateway.portal.commits import GroupCommit
-from gateway.portal.signing import DocumentSigner
-from gateway.portal.smev import SmevDocumentSigner
+from gateway.portal.signing import DocumentSignatures
+from gateway.portal.smev import SmevSignatures
 
 
 @dataclass
 class PortalState:
-    signer: DocumentSigner  # enveloped XML-DSig and JWS
-    smev: SmevDocumentSigner  # the SMEV 3 profile (GOST)
+    signer: DocumentSignatures  # enveloped XML-DSig and JWS
+    smev: SmevSignatures  # the SMEV 3 profile (GOST)
     cache: DocumentCache
     commits: GroupCommit | None = None  # set at start-up on PostgreSQL
 

@@ -38,7 +38,7 @@ from lxml import etree
 from gateway.portal import smev, xmldsig
 from gateway.portal.xml import parse_safely
 from gosuslugi_adapter.gost import GostPublicKey, streebog
-from gosuslugi_adapter.keys import Certificate, KeyLoadError, certificate_from_der
+from gosuslugi_adapter.key_files import Certificate, KeyLoadError, certificate_from_der
 
 _DS = "{%s}" % xmldsig.DS  # noqa: UP031 - Clark notation
 _RSA_SHA256 = (xmldsig.RSA_SHA256, xmldsig.SHA256)
@@ -245,7 +245,8 @@ def _check_certificate(
     certificate: Certificate, trusted: Sequence[bytes], now: datetime
 ) -> datetime:
     validity = certificate.parsed["tbs_certificate"]["validity"]
-    not_before, not_after = validity["not_before"].native, validity["not_after"].native
+    not_before: datetime = validity["not_before"].native
+    not_after: datetime = validity["not_after"].native
     if not not_before <= now <= not_after:
         raise VerificationError("certificate", f"not valid now (valid {not_before}–{not_after})")
     if trusted and certificate.der not in trusted:

@@ -11,8 +11,9 @@ Exclusive C14N 1.0; ``SignedInfo`` canonicalised with Exclusive C14N 1.0; the ce
 - ``SignedInfo`` is written here in its canonical form (its own ``xmlns:ds``, its one
   attribute per element, start and end tags), so the bytes signed are the bytes sent.
 
-Only the algorithms are the signer's own (:class:`Algorithms`): an RSA-SHA256 signer and a
-GOST R 34.10-2012 one differ in the URIs, the digest and the signing function, not here.
+The signature value is made by the adapter's one signer interface
+(:class:`~gosuslugi_adapter.signers.KeySigner`, its bare signature): an RSA-SHA256 signer and
+a GOST R 34.10-2012 one differ in the URIs (:data:`URIS`) and the digest, not here.
 What this writes is verified in the tests by ``xmlsec1`` (the served documents) and by
 signxml's verifier (tests/unit/test_portal_xml_documents.py).
 """
@@ -20,44 +21,48 @@ signxml's verifier (tests/unit/test_portal_xml_documents.py).
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
-from dataclasses import dataclass
+
+from gosuslugi_adapter.signers import Algorithm, KeySigner, SignatureForm
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
 EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
 ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
-
-
-@dataclass(frozen=True)
-class Algorithms:
-    """A signer's algorithms: their URIs, the digest function and the signing function (the
-    signature value of the canonical ``SignedInfo`` bytes)."""
-
-    signature: str
-    digest: str
-    hash: Callable[[bytes], bytes]
-    sign: Callable[[bytes], bytes]
+_CPXMLSEC = "urn:ietf:params:xml:ns:cpxmlsec:algorithms:"
+#: A signer's algorithm → (DigestMethod, SignatureMethod); the GOST ones are those of
+#: CryptoPro and SMEV 3.
+URIS: dict[Algorithm, tuple[str, str]] = {
+    Algorithm.RSA_SHA256: (SHA256, RSA_SHA256),
+    Algorithm.GOST_256: (
+        _CPXMLSEC + "gostr34112012-256",
+        _CPXMLSEC + "gostr34102012-gostr34112012-256",
+    ),
+    Algorithm.GOST_512: (
+        _CPXMLSEC + "gostr34112012-512",
+        _CPXMLSEC + "gostr34102012-gostr34112012-512",
+    ),
+}
 
 
 def signed_info(
-    alg: Algorithms,
+    alg: Algorithm,
     digest: bytes,
     uri: str = "",
     transforms: tuple[str, ...] = (ENVELOPED, EXC_C14N),
 ) -> bytes:
     """The ``SignedInfo`` of one reference (by default the whole document, enveloped), in its
     canonical form. ``uri`` and ``transforms`` are written as given: callers pass constants."""
+    digest_uri, signature_uri = URIS[alg]
     value = base64.b64encode(digest).decode()
     steps = "".join(f'<ds:Transform Algorithm="{t}"></ds:Transform>' for t in transforms)
     return (
         f'<ds:SignedInfo xmlns:ds="{DS}">'
         f'<ds:CanonicalizationMethod Algorithm="{EXC_C14N}"></ds:CanonicalizationMethod>'
-        f'<ds:SignatureMethod Algorithm="{alg.signature}"></ds:SignatureMethod>'
+        f'<ds:SignatureMethod Algorithm="{signature_uri}"></ds:SignatureMethod>'
         f'<ds:Reference URI="{uri}">'
         f"<ds:Transforms>{steps}</ds:Transforms>"
-        f'<ds:DigestMethod Algorithm="{alg.digest}"></ds:DigestMethod>'
+        f'<ds:DigestMethod Algorithm="{digest_uri}"></ds:DigestMethod>'
         f"<ds:DigestValue>{value}</ds:DigestValue>"
         "</ds:Reference>"
         "</ds:SignedInfo>"
@@ -73,15 +78,15 @@ def key_info(certificate_der: bytes) -> bytes:
     ).encode()
 
 
-def sign_enveloped(document: bytes, alg: Algorithms, info: bytes) -> bytes:
+def sign_enveloped(document: bytes, signer: KeySigner, info: bytes) -> bytes:
     """``document`` (canonical: Exclusive C14N 1.0 of itself, no XML declaration) with a
-    ``Signature`` as the last child of its root; ``info`` is its ``KeyInfo`` (:func:`key_info`).
-    """
+    ``Signature`` by ``signer`` as the last child of its root; ``info`` is its ``KeyInfo``
+    (:func:`key_info`)."""
     close = document.rfind(b"</")
     if close <= 0 or not document.startswith(b"<") or not document.endswith(b">"):
         raise ValueError("not a canonical XML document: it must be one element, no declaration")
-    si = signed_info(alg, alg.hash(document))
-    value = base64.b64encode(alg.sign(si)).decode()
+    si = signed_info(signer.algorithm, signer.algorithm.digest(document))
+    value = base64.b64encode(signer.sign_now(si, SignatureForm.RAW)).decode()
     signature = b"".join(
         (
             f'<ds:Signature xmlns:ds="{DS}">'.encode(),

@@ -24,7 +24,7 @@ In process (``ediary demo``, tests)::
 
     from gosuslugi_adapter.emulator import RegisteredClient, running_emulator
     from gosuslugi_adapter.devkeys import generate_rsa_credentials
-    from gosuslugi_adapter.keys import load_certificate
+    from gosuslugi_adapter.key_files import load_certificate
 
     creds = generate_rsa_credentials("demo")          # throwaway client key + certificate
     client = RegisteredClient("DEMO", load_certificate(creds.cert_pem), "http://127.0.0.1:8080/")

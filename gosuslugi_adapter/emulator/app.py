@@ -14,8 +14,8 @@ from gosuslugi_adapter.devkeys import generate_gost_credentials, generate_rsa_cr
 from gosuslugi_adapter.emulator import handlers
 from gosuslugi_adapter.emulator.core import Emulator, RegisteredClient
 from gosuslugi_adapter.emulator.persons import Person, builtin_persons, load_persons
-from gosuslugi_adapter.emulator.tokens import ESIA_ISSUER, TokenIssuer
-from gosuslugi_adapter.keys import load_certificate, load_private_key
+from gosuslugi_adapter.emulator.token_issuer import ESIA_ISSUER, TokenIssuer
+from gosuslugi_adapter.key_files import load_certificate, load_private_key
 
 
 def make_token_issuer(algorithm: str = "RS256", issuer: str = ESIA_ISSUER) -> TokenIssuer:

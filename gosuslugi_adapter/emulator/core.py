@@ -16,10 +16,10 @@ from urllib.parse import urlsplit
 from gosuslugi_adapter.client import EsiaProtocol, signed_text
 from gosuslugi_adapter.cms import CmsError, verify_detached
 from gosuslugi_adapter.emulator.persons import Person
-from gosuslugi_adapter.emulator.tokens import TokenIssuer
+from gosuslugi_adapter.emulator.token_issuer import TokenIssuer
 from gosuslugi_adapter.encoding import b64url_decode
 from gosuslugi_adapter.errors import CODES
-from gosuslugi_adapter.keys import Certificate
+from gosuslugi_adapter.key_files import Certificate
 from gosuslugi_adapter.timestamps import parse_timestamp
 
 CODE_TTL_SECONDS = 240

@@ -22,8 +22,8 @@ from gateway.app import create_app
 from gosuslugi_adapter.devkeys import generate_rsa_credentials
 from gosuslugi_adapter.emulator import EMULATOR, Emulator, RegisteredClient, load_persons
 from gosuslugi_adapter.emulator.app import make_emulator_app
-from gosuslugi_adapter.emulator.tokens import TokenIssuer
-from gosuslugi_adapter.keys import load_certificate, load_private_key
+from gosuslugi_adapter.emulator.token_issuer import TokenIssuer
+from gosuslugi_adapter.key_files import load_certificate, load_private_key
 
 CLIENT_ID = "EDIARY-TEST"
 TOKEN_PATHS = ("/aas/oauth2/te", "/aas/oauth2/v3/te")

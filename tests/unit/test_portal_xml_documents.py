@@ -22,7 +22,7 @@ from signxml import XMLVerifier
 from signxml.exceptions import InvalidDigest, InvalidSignature
 
 from gateway.portal import xmldsig
-from gateway.portal.signing import RsaDocumentSigner
+from gateway.portal.signing import DocumentSignatures
 from gateway.portal.xml import (
     NS,
     NotXmlText,
@@ -167,8 +167,8 @@ def test_a_character_xml_cannot_carry_is_refused_with_its_code(bad: str) -> None
 
 
 @pytest.fixture(scope="module")
-def signer() -> RsaDocumentSigner:
-    return RsaDocumentSigner.ephemeral("test")
+def signer() -> DocumentSignatures:
+    return DocumentSignatures.ephemeral("test")
 
 
 def certificate_pem(signed: bytes) -> bytes:
@@ -180,7 +180,7 @@ def certificate_pem(signed: bytes) -> bytes:
 
 @pytest.mark.parametrize("kind", DOCUMENTS)
 def test_signxml_verifies_the_signature_and_sees_our_document(
-    kind: str, signer: RsaDocumentSigner
+    kind: str, signer: DocumentSignatures
 ) -> None:
     data = DOCUMENTS[kind]()
     signed = signer.sign_xml(data)
@@ -199,7 +199,7 @@ def _config() -> Any:
 
 
 def test_a_changed_value_fails_the_digest_and_a_changed_signed_info_the_signature(
-    signer: RsaDocumentSigner,
+    signer: DocumentSignatures,
 ) -> None:
     signed = signer.sign_xml(progress_xml(progress("Смирнов")))
     cert = certificate_pem(signed).decode()
@@ -212,14 +212,14 @@ def test_a_changed_value_fails_the_digest_and_a_changed_signed_info_the_signatur
         XMLVerifier().verify(changed_info, x509_cert=cert, expect_config=_config())
 
 
-def test_signing_refuses_what_is_not_one_canonical_element(signer: RsaDocumentSigner) -> None:
+def test_signing_refuses_what_is_not_one_canonical_element(signer: DocumentSignatures) -> None:
     with pytest.raises(ValueError, match="not a canonical XML document"):
         signer.sign_xml(b"<?xml version='1.0'?>\n<a></a>\n")
     with pytest.raises(ValueError, match="not a canonical XML document"):
         signer.sign_xml(b"")
 
 
-def test_signed_info_is_written_canonical(signer: RsaDocumentSigner) -> None:
+def test_signed_info_is_written_canonical(signer: DocumentSignatures) -> None:
     """The bytes signed are the bytes sent: SignedInfo as it stands in the document is its
     own Exclusive C14N."""
     signed = signer.sign_xml(guardian_xml(guardian("Смирнов")))

@@ -15,9 +15,9 @@ import pytest
 from gosuslugi_adapter.client import EsiaClient, EsiaProtocol
 from gosuslugi_adapter.devkeys import generate_gost_credentials, generate_rsa_credentials
 from gosuslugi_adapter.emulator import RegisteredClient, RunningEmulator, running_emulator
-from gosuslugi_adapter.keys import load_certificate, load_private_key
+from gosuslugi_adapter.id_tokens import TokenVerifier
+from gosuslugi_adapter.key_files import load_certificate, load_private_key
 from gosuslugi_adapter.signers import GostSigner, RsaSigner, Signer
-from gosuslugi_adapter.tokens import TokenVerifier
 
 REDIRECT_URI = "http://127.0.0.1:8080/auth/esia/callback"
 ISSUER = "http://esia.gosuslugi.ru/"

@@ -12,8 +12,8 @@ import pytest
 from gosuslugi_adapter.client import EsiaClient
 from gosuslugi_adapter.emulator import RunningEmulator
 from gosuslugi_adapter.errors import EsiaAccessDenied, EsiaStateMismatch, EsiaTokenError
+from gosuslugi_adapter.id_tokens import TokenRejected
 from gosuslugi_adapter.signers import Signer
-from gosuslugi_adapter.tokens import TokenRejected
 
 from .conftest import MakeClient, SignIn
 

@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 
 from gosuslugi_adapter.emulator import RunningEmulator
+from gosuslugi_adapter.id_tokens import TokenRejected
 from gosuslugi_adapter.signers import Signer
-from gosuslugi_adapter.tokens import TokenRejected
 
 from .conftest import MakeClient, SignIn
 

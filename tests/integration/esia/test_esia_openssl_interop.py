@@ -12,7 +12,7 @@ import pytest
 
 from gosuslugi_adapter.devkeys import generate_gost_credentials
 from gosuslugi_adapter.gost import streebog256
-from gosuslugi_adapter.keys import load_certificate, load_private_key
+from gosuslugi_adapter.key_files import load_certificate, load_private_key
 from gosuslugi_adapter.signers import (
     CommandSigner,
     GostSigner,

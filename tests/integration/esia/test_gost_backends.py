@@ -16,7 +16,7 @@ from gosuslugi_adapter import gost, gost_native
 from gosuslugi_adapter.cms import CmsError, verify_detached
 from gosuslugi_adapter.devkeys import generate_gost_credentials
 from gosuslugi_adapter.gost import GostBackendError, GostPrivateKey, load_backend
-from gosuslugi_adapter.keys import load_certificate, load_private_key
+from gosuslugi_adapter.key_files import load_certificate, load_private_key
 from gosuslugi_adapter.signers import GostSigner, SignatureForm
 
 from .conftest import openssl

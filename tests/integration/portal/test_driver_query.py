@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from diary_core.driver import DriverQuery
 from diary_core.models import PortalClient, PortalToken
-from gateway.portal import handlers, tokens
+from gateway.portal import bearer_tokens as tokens
+from gateway.portal import handlers
 from tests.integration.portal.conftest import pupil_snils
 from tests.support.world import World
 

@@ -36,7 +36,7 @@ from gateway.cli import feed
 from gateway.portal import documents
 from gateway.portal import export as export_module
 from gateway.portal.export import ExportJob, export, export_pool
-from gateway.portal.signing import RsaDocumentSigner
+from gateway.portal.signing import DocumentSignatures
 from gateway.portal.signing_worker import Batch, Signed
 from gateway.portal.xml import progress_xml
 from tests.integration.portal.conftest import Marks
@@ -72,7 +72,7 @@ async def school_a_pupil_ids(world: World) -> list[int]:
 
 
 async def as_the_endpoint_builds_them(
-    world: World, fmt: str, marks: Marks, signer: RsaDocumentSigner
+    world: World, fmt: str, marks: Marks, signer: DocumentSignatures
 ) -> bytes:
     """Every pupil's document of school A, loaded, built and signed one by one, as the
     endpoint does."""
@@ -104,7 +104,7 @@ async def test_exported_documents_are_the_endpoints_documents_byte_for_byte(
     out = io.BytesIO()
     with export_pool(keys, db_url, 2) as pool:
         counts = await export(session_factory(engine), job, out, pool, lambda _: None, 3)
-    signer = RsaDocumentSigner.from_files(str(feed_keys[0]), str(feed_keys[1]))
+    signer = DocumentSignatures.from_files(str(feed_keys[0]), str(feed_keys[1]))
     body = await as_the_endpoint_builds_them(world, fmt, marks, signer)
     if fmt == "xml":
         body = export_module._head(job) + body + b"</p:Export>\n"

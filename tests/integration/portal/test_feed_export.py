@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from diary_core.models import Mark, PortalClient, Pupil
-from gateway.cli import feed, keys, portal
+from gateway.cli import feed, keygen, portal
 from gateway.portal.xml import NS, SAFE_PARSER, schema
 from tests.integration.portal.conftest import Marks, public_pem, xmlsec_verify
 from tests.support.world import World
@@ -24,7 +24,7 @@ from tests.support.world import World
 def run_cli(*argv: str) -> int:
     parser = argparse.ArgumentParser(prog="ediary")
     sub = parser.add_subparsers(dest="command", required=True)
-    for module in (feed, portal, keys):
+    for module in (feed, portal, keygen):
         module.register(sub)
     args = parser.parse_args(argv)
     return int(args.func(args))
@@ -116,8 +116,8 @@ def test_add_client_refuses_a_private_key(tmp_path: Path, feed_keys: tuple[Path,
 def test_keys_generate_writes_a_key_and_matching_certificate(tmp_path: Path) -> None:
     out = tmp_path / "keys"
     assert run_cli("keys", "generate", "--out-dir", str(out)) == 0
-    from gateway.portal.signing import RsaDocumentSigner
+    from gateway.portal.signing import DocumentSignatures
 
-    signer = RsaDocumentSigner.from_files(str(out / "feed.key"), str(out / "feed.crt"))
+    signer = DocumentSignatures.from_files(str(out / "feed.key"), str(out / "feed.crt"))
     assert signer.jwks()["keys"][0]["kid"] == signer.key_id
     assert (out / "feed.key").stat().st_mode & 0o077 == 0

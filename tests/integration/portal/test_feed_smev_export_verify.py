@@ -11,13 +11,13 @@ import pytest
 from lxml import etree
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.portal import smev, xmldsig
-from gateway.portal.signing import RsaDocumentSigner
+from gateway.portal import smev
+from gateway.portal.signing import DocumentSignatures
 from gateway.portal.verify import verify_document
 from gateway.portal.xml import NS, SAFE_PARSER, progress_xml
 from gosuslugi_adapter.devkeys import generate_gost_credentials
-from gosuslugi_adapter.gost import GostPrivateKey
-from gosuslugi_adapter.keys import load_certificate, load_private_key
+from gosuslugi_adapter.key_files import load_certificate, load_private_key
+from gosuslugi_adapter.signers import GostSigner
 from tests.integration.portal.conftest import Marks
 from tests.integration.portal.test_feed_export import run_cli, school_a_pupils
 from tests.support.world import World
@@ -121,14 +121,8 @@ def test_feed_verify_reports_what_was_signed_and_refuses_tampering(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    key = load_private_key(gost_files[0])
-    assert isinstance(key, GostPrivateKey)
-    certificate = load_certificate(gost_files[1])
-    signed = smev.sign_smev(
-        progress_xml(progress("Смирнов")),
-        smev.gost_algorithms(256, key.sign),
-        xmldsig.key_info(certificate.der),
-    )
+    signer = GostSigner(load_private_key(gost_files[0]), load_certificate(gost_files[1]))
+    signed = smev.sign_smev(progress_xml(progress("Смирнов")), signer)
     good = tmp_path / "good.xml"
     good.write_bytes(signed)
     assert _verify_cli(good, gost_files[1]) == 0
@@ -142,6 +136,6 @@ def test_feed_verify_reports_what_was_signed_and_refuses_tampering(
     assert _verify_cli(good, feed_keys[1]) == 1  # pinned to another certificate
     assert "(certificate)" in capsys.readouterr().err
     rsa = tmp_path / "rsa.xml"
-    rsa.write_bytes(RsaDocumentSigner.ephemeral("x").sign_xml(progress_xml(progress("А"))))
+    rsa.write_bytes(DocumentSignatures.ephemeral("x").sign_xml(progress_xml(progress("А"))))
     assert _verify_cli(rsa) == 0
     assert "профиль xmldsig" in capsys.readouterr().out

@@ -20,7 +20,8 @@ from diary_core import audit
 from diary_core.models import AuditEvent, PortalClient, PortalDocument, PortalRateCounter
 from gateway import keys
 from gateway.keys import PORTAL
-from gateway.portal import handlers, tokens
+from gateway.portal import bearer_tokens as tokens
+from gateway.portal import handlers
 from gateway.portal.cache import STORE_BULK
 from gateway.portal.clients import client_from
 from gateway.portal.commits import GroupCommit, _lock_order

@@ -74,6 +74,11 @@ async def test_assertion_valid_for_more_than_five_minutes_is_refused(portal: Por
     assert await refused(portal, portal.assertion(exp=now + 3600)) == "invalid_client"
 
 
+@pytest.mark.parametrize("exp", [1e300, 10**30, "soon", True])
+async def test_assertion_with_an_absurd_exp_is_refused(portal: Portal, exp: Any) -> None:
+    assert await refused(portal, portal.assertion(exp=exp)) == "invalid_client"
+
+
 async def test_assertion_without_exp_is_refused(portal: Portal) -> None:
     assert await refused(portal, portal.assertion(exp=None)) == "invalid_client"
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from diary_core.models import AuditEvent, PortalDocument, PortalRateCounter
 from gateway import keys
-from gateway.portal import tokens
+from gateway.portal import bearer_tokens as tokens
 from gateway.portal.clients import Client
 from tests.integration.portal.conftest import Marks, Portal, pupil_snils
 from tests.support.statements import statements_sent

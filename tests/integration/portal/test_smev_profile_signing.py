@@ -19,14 +19,15 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from gateway.portal import smev, xmldsig
-from gateway.portal.signing import RsaDocumentSigner
+from gateway.portal import smev
+from gateway.portal.signing import DocumentSignatures
 from gateway.portal.smev_transform import smev_transform
 from gateway.portal.verify import VerificationError, verify_document
 from gateway.portal.xml import NS, changes_xml, guardian_xml, progress_xml
+from gosuslugi_adapter import signers
 from gosuslugi_adapter.devkeys import generate_gost_credentials
-from gosuslugi_adapter.gost import GostPrivateKey, streebog
-from gosuslugi_adapter.keys import load_certificate, load_private_key
+from gosuslugi_adapter.gost import streebog
+from gosuslugi_adapter.key_files import load_certificate, load_private_key
 from tests.integration.esia.conftest import openssl
 from tests.unit.test_portal_xml_documents import changes, guardian, progress
 
@@ -41,16 +42,13 @@ class GostSigner:
 
     def __init__(self, bits: int) -> None:
         creds = generate_gost_credentials("ediary smev test", bits=bits)
-        key = load_private_key(creds.key_pem)
-        assert isinstance(key, GostPrivateKey)
         self.certificate = load_certificate(creds.cert_pem)
+        self.key = signers.GostSigner(load_private_key(creds.key_pem), self.certificate)
         self.cert_pem = creds.cert_pem
-        self.alg = smev.gost_algorithms(bits, key.sign)
-        self.info = xmldsig.key_info(self.certificate.der)
         self.bits = bits
 
     def sign(self, document: bytes) -> bytes:
-        return smev.sign_smev(document, self.alg, self.info)
+        return smev.sign_smev(document, self.key)
 
 
 @pytest.fixture(scope="module", params=[256, 512])
@@ -205,7 +203,7 @@ def test_an_untrusted_or_expired_certificate_is_refused() -> None:
 
 
 def test_the_rsa_enveloped_profile_verifies_and_refuses_an_object() -> None:
-    signer = RsaDocumentSigner.ephemeral("ediary test")
+    signer = DocumentSignatures.ephemeral("ediary test")
     signed = signer.sign_xml(DOCUMENTS["progress"]())
     verified = verify_document(signed)
     assert verified.profile == "xmldsig"
@@ -226,7 +224,7 @@ def test_smevs_own_signature_verifies_in_our_byte_order() -> None:
     data = etree.tostring(signed_info, method="c14n", exclusive=True)
     value = base64.b64decode(signature.findtext(f"{DS}SignatureValue"))
     cert_der = base64.b64decode("".join(signature.findtext(f".//{DS}X509Certificate").split()))
-    from gosuslugi_adapter.keys import certificate_from_der
+    from gosuslugi_adapter.key_files import certificate_from_der
 
     key = certificate_from_der(cert_der).public_key
     assert key.verify(data, value)

@@ -12,7 +12,7 @@ from lxml import etree
 from gateway.portal import smev
 from gateway.portal.smev_transform import smev_transform
 from gateway.portal.verify import verify_document
-from gosuslugi_adapter.keys import load_certificate
+from gosuslugi_adapter.key_files import load_certificate
 
 EXAMPLE = Path(__file__).parents[3] / "docs" / "examples" / "smev3"
 DS = "{http://www.w3.org/2000/09/xmldsig#}"

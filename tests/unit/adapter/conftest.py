@@ -9,7 +9,7 @@ from gosuslugi_adapter.devkeys import (
     generate_gost_credentials,
     generate_rsa_credentials,
 )
-from gosuslugi_adapter.keys import load_certificate, load_private_key
+from gosuslugi_adapter.key_files import load_certificate, load_private_key
 from gosuslugi_adapter.signers import GostSigner, RsaSigner
 
 

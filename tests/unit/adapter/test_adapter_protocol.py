@@ -24,8 +24,8 @@ from gosuslugi_adapter.errors import (
     EsiaStateMismatch,
     lookup,
 )
+from gosuslugi_adapter.id_tokens import TokenVerifier
 from gosuslugi_adapter.signers import SignatureForm, Signer
-from gosuslugi_adapter.tokens import TokenVerifier
 
 PARTS = {
     "client_id": "CID",

@@ -11,7 +11,7 @@ from gosuslugi_adapter.devkeys import Credentials
 from gosuslugi_adapter.encoding import b64url, b64url_decode
 from gosuslugi_adapter.errors import SignerError
 from gosuslugi_adapter.gost import GostPrivateKey, streebog256
-from gosuslugi_adapter.keys import KeyLoadError, load_certificate, load_private_key
+from gosuslugi_adapter.key_files import KeyLoadError, load_certificate, load_private_key
 from gosuslugi_adapter.signers import CommandSigner, GostSigner, RsaSigner, SignatureForm
 
 TEXT = b"openid fullname2026.01.15 10:00:00 +0300CLIENTstate"
@@ -111,7 +111,7 @@ def _python_command(code: str) -> list[str]:
 
 _SIGN_WITH_KEY = """
 import os, sys
-from gosuslugi_adapter.keys import load_private_key
+from gosuslugi_adapter.key_files import load_private_key
 key = load_private_key(os.environ['KEY_FILE'])
 sig = key.sign(sys.stdin.buffer.read())
 sys.stdout.buffer.write(sig[::-1] if os.environ.get('REVERSE') else sig)

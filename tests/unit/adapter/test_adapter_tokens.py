@@ -18,10 +18,10 @@ import pytest
 from config import load_settings
 from gosuslugi_adapter.emulator.app import make_token_issuer
 from gosuslugi_adapter.emulator.core import Grant, Switches
-from gosuslugi_adapter.emulator.tokens import TokenIssuer
+from gosuslugi_adapter.emulator.token_issuer import TokenIssuer
 from gosuslugi_adapter.encoding import b64url, b64url_decode
-from gosuslugi_adapter.keys import Certificate
-from gosuslugi_adapter.tokens import TokenConfigError, TokenRejected, TokenVerifier
+from gosuslugi_adapter.id_tokens import TokenConfigError, TokenRejected, TokenVerifier
+from gosuslugi_adapter.key_files import Certificate
 
 ISSUER = "http://esia.gosuslugi.ru/"
 CLIENT = "SCHOOL-DIARY"
@@ -290,7 +290,7 @@ def test_nonce_that_is_not_a_string_is_refused(issuer: TokenIssuer) -> None:
 def test_nonce_is_compared_in_constant_time(
     issuer: TokenIssuer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import gosuslugi_adapter.tokens as tokens
+    import gosuslugi_adapter.id_tokens as tokens
 
     compared: list[tuple[bytes, bytes]] = []
     real = tokens.hmac.compare_digest

@@ -12,8 +12,13 @@ from joserfc.jwk import RSAKey
 
 from gosuslugi_adapter.encoding import b64url, b64url_decode
 from gosuslugi_adapter.gost import GostPrivateKey
-from gosuslugi_adapter.keys import Certificate, PrivateKey, RsaPrivateKey, key_matches_certificate
-from gosuslugi_adapter.tokens import RS256_REGISTRY
+from gosuslugi_adapter.id_tokens import RS256_REGISTRY
+from gosuslugi_adapter.key_files import (
+    Certificate,
+    PrivateKey,
+    RsaPrivateKey,
+    key_matches_certificate,
+)
 
 if TYPE_CHECKING:
     from gosuslugi_adapter.emulator.core import Grant, Switches

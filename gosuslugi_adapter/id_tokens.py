@@ -8,10 +8,10 @@ The checks, in order; each failure raises :class:`TokenRejected` naming its ``ch
 ``signature``  valid under one of the configured ESIA certificates (several during rotation)
                whose key fits ``alg``; RS256 through joserfc, GOST by the GOST backend.
 ``iss``        exactly the pinned issuer (``http://esia.gosuslugi.ru/`` in production).
-``exp``        present, numeric, and now ≤ exp + leeway.
-``nbf``        present, numeric, and nbf ≤ now + leeway.
-``iat``        present, numeric, and iat ≤ now + leeway (not issued in the future).
-``aud``        access token: ``client_id`` equals ours; id_token: ``aud`` is ours.
+``exp``        present, a NumericDate, and now < exp + leeway.
+``nbf``        present, a NumericDate, and nbf ≤ now + leeway.
+``iat``        present, a NumericDate, and iat ≤ now + leeway (not issued in the future).
+``aud``        access token: ``client_id`` equals ours; id_token: ``aud`` is ours, alone.
 ``sbj``        access token: ``urn:esia:sbj_id``; id_token: ``urn:esia:sbj`` → ``urn:esia:sbj:oid``
                (and ``sub``, when present, agrees).
 ``nonce``      id_token only, when the login sent one. A ``nonce`` claim that is present must
@@ -22,8 +22,9 @@ The checks, in order; each failure raises :class:`TokenRejected` naming its ``ch
                ``state``, the single-use login transaction and ESIA's single-use code defend
                against CSRF and replay either way (docs/esia.md, "Nonce").
 
-The leeway is at most 60 s; the verifier refuses to exist without a certificate, an issuer and a
-client id.
+``iss`` to ``aud`` are checked by joserfc's claims registry (:func:`_claims_registry`, each
+option spelled out); ``sbj`` and ``nonce`` are ESIA's own. The leeway is at most 60 s; the
+verifier refuses to exist without a certificate, an issuer and a client id.
 """
 
 from __future__ import annotations
@@ -37,14 +38,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from joserfc import jws
-from joserfc.errors import JoseError
+from joserfc.errors import ClaimError, JoseError
 from joserfc.jwk import RSAKey
+from joserfc.jwt import ClaimsOption, JWTClaimsRegistry
 
 from config.settings import EsiaSettings
 from gosuslugi_adapter.encoding import b64url_decode
 from gosuslugi_adapter.errors import EsiaError
 from gosuslugi_adapter.gost import GostPublicKey
-from gosuslugi_adapter.keys import Certificate, KeyLoadError, RsaPublicKey, load_certificate
+from gosuslugi_adapter.key_files import Certificate, KeyLoadError, RsaPublicKey, load_certificate
 
 ALLOWED_ALGORITHMS = ("RS256", "GOST3410_2012_256")
 MAX_LEEWAY_SECONDS = 60
@@ -136,8 +138,7 @@ class TokenVerifier:
 
     def verify_access_token(self, token: str) -> VerifiedToken:
         """Every check for an access token; returns its claims and ``urn:esia:sbj_id``."""
-        parsed = self._common(token)
-        _check_client_id(parsed.claims, self.client_id)
+        parsed = self._common(token, client_id={"essential": True, "value": self.client_id})
         oid = _positive_oid(parsed.claims.get("urn:esia:sbj_id"), "urn:esia:sbj_id")
         return VerifiedToken(parsed.header, parsed.claims, oid)
 
@@ -145,18 +146,26 @@ class TokenVerifier:
         """Every check for an id_token; returns its claims and ``urn:esia:sbj:oid``.
 
         ``nonce`` is the one the login sent; None (no login, e.g. a refresh) checks nothing."""
-        parsed = self._common(token)
-        _check_audience(parsed.claims, self.client_id)
+        parsed = self._common(token, aud={"essential": True, "value": self.client_id})
         oid = _id_token_oid(parsed.claims)
         _check_nonce(parsed.claims, nonce, required=self.require_nonce)
         return VerifiedToken(parsed.header, parsed.claims, oid)
 
-    def _common(self, token: str) -> _Parsed:
+    def _common(self, token: str, **audience: ClaimsOption) -> _Parsed:
+        """Structure, algorithm and signature, then the registered claims: ``iss``, the times
+        and ``audience`` (``aud`` of an id_token, ``client_id`` of an access token)."""
         parsed = _split(token)
         _check_algorithm(parsed.header)
         self._check_signature(parsed)
-        _check_issuer(parsed.claims, self.issuer)
-        self._check_times(parsed.claims)
+        registry = _claims_registry(self.issuer, self.leeway, int(self._clock()), **audience)
+        try:
+            registry.validate(parsed.claims)
+        except ClaimError as exc:
+            check = _check_of(exc.claim)
+            reason = exc.description
+            if check == "iss":  # what the operator needs to see to fix esia.issuer
+                reason += f": {parsed.claims.get('iss')!r} is not {self.issuer!r}"
+            raise TokenRejected(check, reason) from None
         return parsed
 
     def _check_signature(self, parsed: _Parsed) -> None:
@@ -166,16 +175,6 @@ class TokenVerifier:
             ok = any(key.verify(parsed.signing_input, parsed.signature) for key in self._gost)
         if not ok:
             raise TokenRejected("signature", "no configured ESIA certificate verifies it")
-
-    def _check_times(self, claims: Mapping[str, Any]) -> None:
-        now = self._clock()
-        exp, nbf, iat = (_number(claims, name) for name in ("exp", "nbf", "iat"))
-        if now > exp + self.leeway:
-            raise TokenRejected("exp", "the token has expired")
-        if nbf > now + self.leeway:
-            raise TokenRejected("nbf", "the token is not valid yet")
-        if iat > now + self.leeway:
-            raise TokenRejected("iat", "the token was issued in the future")
 
 
 def _split(token: str) -> _Parsed:
@@ -212,27 +211,53 @@ def _rs256_ok(token: str, key: RSAKey) -> bool:
     return True
 
 
-def _check_issuer(claims: Mapping[str, Any], issuer: str) -> None:
-    if claims.get("iss") != issuer:
-        raise TokenRejected("iss", f"issuer {claims.get('iss')!r} is not {issuer!r}")
+class _EsiaClaims(JWTClaimsRegistry):
+    """joserfc's registry, stricter where ESIA's tokens are: ``aud`` and ``client_id`` name
+    one client (a token for several would need ``azp``, which ESIA never sends)."""
+
+    def validate_aud(self, value: object) -> None:
+        if isinstance(value, list) and len(value) == 1:
+            value = value[0]
+        if not isinstance(value, str):
+            raise ClaimError("aud", "the token names more than one audience")
+        super().validate_aud(value)
+
+    def validate_sub(self, value: object) -> None:
+        """ESIA's ``sub`` is the person's oid as a number, not a StringOrURI: the ``sbj``
+        check compares it with ``urn:esia:sbj:oid`` (:func:`_id_token_oid`)."""
+
+    def validate_client_id(self, value: object) -> None:
+        if not isinstance(value, str):
+            raise ClaimError("client_id", "client_id must be a string")
+        self.check_value("client_id", value)
 
 
-def _number(claims: Mapping[str, Any], name: str) -> float:
-    value = claims.get(name)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TokenRejected(name, f"claim {name} is missing or not a number")
-    return float(value)
+#: joserfc names the claim that failed; the check it belongs to (see the module's table).
+_CHECKS = {"client_id": "aud"}
+#: The order of the checks, for a token missing several claims at once.
+_ORDER = ("iss", "exp", "nbf", "iat", "aud", "client_id")
 
 
-def _check_client_id(claims: Mapping[str, Any], client_id: str) -> None:
-    if claims.get("client_id") != client_id:
-        raise TokenRejected("aud", "the access token was issued to another client")
+def _check_of(claims: str) -> str:
+    """The check a joserfc claim error belongs to (several missing claims: the first)."""
+    names = claims.split(",")
+    first = min(names, key=lambda n: _ORDER.index(n) if n in _ORDER else len(_ORDER))
+    return _CHECKS.get(first, first)
 
 
-def _check_audience(claims: Mapping[str, Any], client_id: str) -> None:
-    aud = claims.get("aud")
-    if aud != client_id and aud != [client_id]:
-        raise TokenRejected("aud", "the id_token is meant for another audience")
+def _claims_registry(
+    issuer: str, leeway: int, now: int, **audience: ClaimsOption
+) -> JWTClaimsRegistry:
+    """Every registered claim an ESIA token must carry, and what it must say."""
+    return _EsiaClaims(
+        now=now,
+        leeway=leeway,
+        iss={"essential": True, "value": issuer},
+        exp={"essential": True},
+        nbf={"essential": True},
+        iat={"essential": True},
+        **audience,
+    )
 
 
 def _positive_oid(value: Any, name: str) -> str:
