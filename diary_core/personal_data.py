@@ -107,6 +107,9 @@ class ExportScope:
     subject_actor: Actor
     exported_at: datetime
     requested_by: dict[str, Any] = field(default_factory=dict)
+    #: every school of the person is in reach: notifications about no pupil (messages,
+    #: announcements) are included; else only those about the pupils in the export
+    whole: bool = True
 
 
 def _name(*parts: str | None) -> str:
@@ -199,6 +202,7 @@ async def open_export(ctx: Ctx, subject_id: int) -> ExportScope:
         subject_actor=subject_actor,
         exported_at=ctx.now(),
         requested_by=requested_by,
+        whole=managed is None or schools <= managed,
     )
 
 
@@ -512,8 +516,10 @@ async def _notifications(
 ) -> AsyncIterator[list[dict[str, Any]]]:
     cond: ColumnElement[bool] = Notification.user_id == scope.subject_id
     if scope.schools is not None:
-        in_scope = [p.place.pupil_id for p in scope.pupils]
-        cond = and_(cond, or_(Notification.pupil_id.is_(None), Notification.pupil_id.in_(in_scope)))
+        in_scope = Notification.pupil_id.in_([p.place.pupil_id for p in scope.pupils])
+        cond = and_(
+            cond, or_(Notification.pupil_id.is_(None), in_scope) if scope.whole else in_scope
+        )
     stmt = select(
         Notification.id, Notification.created_at, Notification.kind, Notification.text,
         Notification.pupil_id, Notification.read_at,
