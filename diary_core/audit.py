@@ -72,6 +72,7 @@ ACTIONS: dict[str, str] = {
     "mark.history.read": "просмотрел(а) историю отметки",
     "period_marks.view": "просмотрел(а) итоговые отметки класса",
     "audit.read": "просмотрел(а) журнал действий по ученику",
+    "personal_data.export": "выгрузил(а) персональные данные",
     # the state services portal (a machine client)
     "portal.token": "получил токен доступа",
     "portal.progress.read": "запросил успеваемость ученика",

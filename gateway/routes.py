@@ -15,6 +15,7 @@ from gateway.api import ENDPOINTS
 from gateway.api.dispatch import route_handler
 from gateway.api.spec import Endpoint
 from gateway.calendar import handlers as calendar
+from gateway.export import handlers as personal_data
 from gateway.handlers import (
     account,
     announcements,
@@ -59,6 +60,8 @@ ROUTES: tuple[web.AbstractRouteDef, ...] = (
     web.post("/account/calendar", calendar.issue_submit),
     web.post("/account/calendar/revoke", calendar.revoke_submit),
     web.get(calendar.FEED_PATH, calendar.calendar_feed, name="calendar_feed"),
+    web.post("/account/personal-data", personal_data.export_own),
+    web.get("/account/who-looked", personal_data.who_looked_page, name="who_looked"),
     web.get("/choose-role", signin.choose_role_page, name="choose_role"),
     web.post("/choose-role", signin.choose_role_submit),
     web.get("/diary", diary.diary_page, name="diary"),
@@ -103,6 +106,8 @@ ROUTES: tuple[web.AbstractRouteDef, ...] = (
     web.get("/console/admin/replies", replies.replies_page, name="admin_replies"),
     web.get("/console/admin/audit", audit.audit_page, name="admin_audit"),
     web.get("/console/admin/periods", periods.periods_page, name="admin_periods"),
+    web.get("/console/admin/personal-data", personal_data.admin_page, name="admin_personal_data"),
+    web.post("/console/admin/personal-data", personal_data.admin_export),
     web.post(r"/console/admin/periods/{period_id:\d+}/lock", periods.lock),
     web.post(r"/console/admin/periods/{period_id:\d+}/dates", periods.change_dates),
     web.post(r"/console/admin/periods/marks/{mark_id:\d+}/unlock", periods.unlock),

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from diary_core.models import ExternalIdentity, User
 from gateway import auth, keys, sessions, throttle, useragent
 from gateway.calendar.handlers import account_section as calendar_section
+from gateway.export.handlers import account_section as personal_data_section
 from gateway.pages import render
 
 METHOD_TITLES = {"password": "логин и пароль", "esia": "Госуслуги"}
@@ -46,6 +47,7 @@ async def account_page(request: web.Request) -> web.Response:
             "csrf_token": view.csrf_token,
             "password_changed": view.data.get("password_changed", False),
             **await calendar_section(request, view.user_id),
+            **await personal_data_section(request, view.user_id),
         },
     )
 

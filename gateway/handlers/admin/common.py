@@ -24,6 +24,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("/console/admin/replies", "Сроки ответов"),
     ("/console/admin/audit", "Журнал действий"),
     ("/console/admin/periods", "Итоговые отметки"),
+    ("/console/admin/personal-data", "Выгрузка данных"),
     ("/console/admin/announcements", "Объявления"),
 )
 
