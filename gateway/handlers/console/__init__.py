@@ -75,7 +75,14 @@ def page(
 
 def setup_console_routes(app: web.Application) -> None:
     """Register the console's routes (the administrator's are registered separately)."""
-    from gateway.handlers.console import class_teacher, gradebook, index, lesson_history
+    from gateway.handlers.console import (
+        class_announcements,
+        class_teacher,
+        class_timetable,
+        gradebook,
+        index,
+        lesson_history,
+    )
 
     r = app.router
     r.add_get("/console", index.index_page, name="console")
@@ -95,7 +102,7 @@ def setup_console_routes(app: web.Application) -> None:
     r.add_get(base + "/credentials", class_teacher.slips_gone)
     r.add_post(base + "/credentials", class_teacher.issue_submit)
     r.add_post(base + r"/guardianships/{link_id:\d+}", class_teacher.guardianship_submit)
-    r.add_get(base + "/announcements", class_teacher.announcements_page)
-    r.add_post(base + "/announcements", class_teacher.announcement_submit)
-    r.add_get(base + "/timetable", class_teacher.timetable_page)
-    r.add_post(base + "/timetable", class_teacher.timetable_submit)
+    r.add_get(base + "/announcements", class_announcements.announcements_page)
+    r.add_post(base + "/announcements", class_announcements.announcement_submit)
+    r.add_get(base + "/timetable", class_timetable.timetable_page)
+    r.add_post(base + "/timetable", class_timetable.timetable_submit)
