@@ -32,7 +32,7 @@ from diary_core.russian import full_name
 
 
 def _require_staff_of(ctx: Ctx, school_id: int) -> None:
-    """School-wide lists (periods, work types) are for the school's own staff."""
+    """The school's work types are for its own staff (and the operator)."""
     if not (ctx.actor.system or ctx.actor.staff_of(school_id)):
         raise NotFound("школа не найдена")
 
