@@ -10,12 +10,19 @@ usual words, falling back to «кабинет: …» when the name is not one th
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import timedelta
 from functools import cache
 
 from pytrovich.detector import PetrovichGenderDetector
 from pytrovich.enums import Case, Gender, NamePart
 from pytrovich.maker import PetrovichDeclinationMaker
+
+
+def full_name(*parts: str | None) -> str:
+    """A person's name as written: surname, first name and patronymic (or any of them) in the
+    order given, the empty ones left out."""
+    return " ".join(p for p in parts if p)
 
 
 def plural(n: int, one: str, few: str, many: str) -> str:
@@ -64,10 +71,11 @@ def _decline(part: NamePart, gender: Gender, case: Case, word: str) -> str:
 def _gender(last_name: str, first_name: str, middle_name: str) -> Gender:
     if not (last_name or first_name or middle_name):
         return Gender.ANDROGYNOUS
-    gender: Gender = _detector().detect(
+    # pytrovich is not annotated: its detector's result is declared here, where it is used.
+    detect: Callable[..., Gender] = _detector().detect
+    return detect(
         firstname=first_name or None, lastname=last_name or None, middlename=middle_name or None
     )
-    return gender
 
 
 def genitive_name(last_name: str, first_name: str, middle_name: str = "") -> str:

@@ -29,7 +29,14 @@ from gateway.handlers import (
 )
 from gateway.handlers.admin import announcements as admin_announcements
 from gateway.handlers.admin import audit, classes, imports, periods, replies, staff, timetable
-from gateway.handlers.console import class_teacher, gradebook, index, lesson_history
+from gateway.handlers.console import (
+    class_announcements,
+    class_teacher,
+    class_timetable,
+    gradebook,
+    index,
+    lesson_history,
+)
 from gateway.portal import handlers as portal
 from gateway.portal.auth import TOKEN_PATH
 
@@ -142,10 +149,12 @@ ROUTES: tuple[web.AbstractRouteDef, ...] = (
         r"/console/class/{class_id:\d+}/guardianships/{link_id:\d+}",
         class_teacher.guardianship_submit,
     ),
-    web.get(r"/console/class/{class_id:\d+}/announcements", class_teacher.announcements_page),
-    web.post(r"/console/class/{class_id:\d+}/announcements", class_teacher.announcement_submit),
-    web.get(r"/console/class/{class_id:\d+}/timetable", class_teacher.timetable_page),
-    web.post(r"/console/class/{class_id:\d+}/timetable", class_teacher.timetable_submit),
+    web.get(r"/console/class/{class_id:\d+}/announcements", class_announcements.announcements_page),
+    web.post(
+        r"/console/class/{class_id:\d+}/announcements", class_announcements.announcement_submit
+    ),
+    web.get(r"/console/class/{class_id:\d+}/timetable", class_timetable.timetable_page),
+    web.post(r"/console/class/{class_id:\d+}/timetable", class_timetable.timetable_submit),
     # --- the portal feed (docs/regulation.md, clauses 1.2 and 2.1): machine clients ---------
     web.post(TOKEN_PATH, portal.token, name="portal_token"),
     web.get("/portal/v1/pupils/{snils}/progress", portal.progress, name="portal_progress"),

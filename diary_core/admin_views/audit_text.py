@@ -1,30 +1,28 @@
 """The audit log's details as an administrator reads them: Russian, names instead of ids.
 
 A page of events is described with one query for all the names its events mention
-(:func:`describe`): people, pupils, classes, subjects, periods and work types, whatever rows
-they come from. Each event gets a short text for the list and the full one (long topics,
-homework and comments are cut in the first, whole in the second).
+(:func:`describe`, :mod:`~diary_core.admin_views.audit_names`): people, pupils, classes,
+subjects, periods and work types, whatever rows they come from. Each event gets a short text
+for the list and the full one (long topics, homework and comments are cut in the first,
+whole in the second).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Executable, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from diary_core.admin_views.audit_names import ID_FIELDS, OBJECTS, Names, load_names, want
 from diary_core.grading import ATTENDANCE_KINDS
-from diary_core.models import Period, Pupil, SchoolClass, Subject, User, WorkType
 from diary_core.roles import ROLE_TITLES, Role
 
 #: How much of a long text (a topic, homework, a comment) the list shows.
 SHORT = 80
 
-#: The kinds of object an event names, by the table their names come from.
-KINDS = ("user", "pupil", "class", "subject", "period", "work_type")
 
 _KIND_VALUES = {
     # announcements
@@ -103,23 +101,8 @@ _AUDIENCE = {
 }
 #: Detail fields never shown: internal, or (the demo generator's accounts) not for this page.
 _HIDDEN = {"esia", "accounts"}
-#: Fields that hold an id, and the kind of object it names.
-_ID_FIELDS = {
-    "teacher_id": "user",
-    "class_id": "class",
-    "subject_id": "subject",
-    "period_id": "period",
-    "pupil_id": "pupil",
-    "user_id": "user",
-}
-#: Objects named by ``object_type``/``object_id``, and how the text introduces them.
-_OBJECTS = {
-    "user": ("user", "учётная запись"),
-    "pupil": ("pupil", "ученик"),
-    "class": ("class", "класс"),
-    "subject": ("subject", "предмет"),
-    "period": ("period", "период"),
-}
+
+
 _NUMBERED = {
     "announcement": "объявление №",
     "conversation": "переписка №",
@@ -129,120 +112,6 @@ _NUMBERED = {
     "assignment": "назначение №",
     "guardianship": "связь №",
 }
-
-
-@dataclass
-class Names:
-    """Names by kind and id, filled by one query (:func:`load_names`)."""
-
-    wanted: dict[str, set[int]] = field(default_factory=lambda: {k: set() for k in KINDS})
-    found: dict[tuple[str, int], str] = field(default_factory=dict)
-
-    def want(self, kind: str, raw: object) -> None:
-        number = _as_id(raw)
-        if number is not None:
-            self.wanted[kind].add(number)
-
-    def get(self, kind: str, raw: object) -> str:
-        number = _as_id(raw)
-        if number is None:
-            return "—"
-        return self.found.get((kind, number)) or _MISSING[kind]
-
-
-_MISSING = {
-    "user": "удалённая учётная запись",
-    "pupil": "выбывший ученик",
-    "class": "удалённый класс",
-    "subject": "удалённый предмет",
-    "period": "удалённый период",
-    "work_type": "удалённый вид работы",
-}
-
-
-def _as_id(raw: object) -> int | None:
-    if isinstance(raw, bool):
-        return None
-    if isinstance(raw, int):
-        return raw
-    if isinstance(raw, str) and raw.isdigit():
-        return int(raw)
-    return None
-
-
-async def load_names(session: AsyncSession, names: Names) -> None:
-    """Every wanted name in one ``UNION ALL`` query (none when nothing is wanted)."""
-    parts: list[Any] = []  # one SELECT per kind wanted
-
-    def person(kind: str, ids: set[int], id_col: Any) -> Any:
-        return select(
-            literal(kind).label("kind"),
-            id_col.label("id"),
-            User.last_name.label("a"),
-            User.first_name.label("b"),
-            User.middle_name.label("c"),
-        ).where(id_col.in_(sorted(ids)))
-
-    def named(kind: str, ids: set[int], id_col: Any, name_col: Any) -> Any:
-        return select(
-            literal(kind).label("kind"),
-            id_col.label("id"),
-            name_col.label("a"),
-            literal("").label("b"),
-            literal("").label("c"),
-        ).where(id_col.in_(sorted(ids)))
-
-    w = names.wanted
-    if w["user"]:
-        parts.append(person("user", w["user"], User.id))
-    if w["pupil"]:
-        parts.append(
-            select(
-                literal("pupil").label("kind"),
-                Pupil.id.label("id"),
-                User.last_name.label("a"),
-                User.first_name.label("b"),
-                User.middle_name.label("c"),
-            )
-            .join(User, User.id == Pupil.user_id)
-            .where(Pupil.id.in_(sorted(w["pupil"])))
-        )
-    columns: tuple[tuple[str, Any, Any], ...] = (
-        ("class", SchoolClass.id, SchoolClass.name),
-        ("subject", Subject.id, Subject.name),
-        ("period", Period.id, Period.name),
-        ("work_type", WorkType.id, WorkType.name),
-    )
-    for kind, id_col, name_col in columns:
-        if w[kind]:
-            parts.append(named(kind, w[kind], id_col, name_col))
-    if not parts:
-        return
-    stmt: Executable = parts[0] if len(parts) == 1 else union_all(*parts)
-    for row in await session.execute(stmt):
-        text = " ".join(p for p in (row.a, row.b, row.c) if p)
-        names.found[(row.kind, int(row.id))] = text
-
-
-# --- wanting: which names an event mentions ------------------------------------------------
-
-
-def want(names: Names, object_type: str, object_id: str, details: dict[str, Any]) -> None:
-    if object_type in _OBJECTS:
-        names.want(_OBJECTS[object_type][0], object_id)
-    for key, kind in _ID_FIELDS.items():
-        if key in details:
-            names.want(kind, details[key])
-    for pupil_id in details.get("pupil_ids") or ():
-        names.want("pupil", pupil_id)
-    for snapshot in (details.get("old"), details.get("new")):
-        if isinstance(snapshot, dict):
-            names.want("subject", snapshot.get("subject_id"))
-            names.want("period", snapshot.get("period_id"))
-            names.want("work_type", snapshot.get("work_type_id"))
-
-
-# --- describing ----------------------------------------------------------------------------
 
 
 def _cut(text: str, limit: int | None) -> str:
@@ -276,8 +145,8 @@ def _counts(value: dict[str, Any]) -> str:
 
 
 def _value(key: str, value: Any, names: Names) -> str:
-    if key in _ID_FIELDS:
-        return names.get(_ID_FIELDS[key], value)
+    if key in ID_FIELDS:
+        return names.get(ID_FIELDS[key], value)
     if key == "pupil_ids":
         return ", ".join(names.get("pupil", p) for p in value or ()) or "нет"
     if key == "roles":
@@ -409,8 +278,8 @@ def _plain(
     parts = []
     if object_type == "pupil":
         pass  # the pupil has a column of his own
-    elif object_type in _OBJECTS and object_id:
-        kind, title = _OBJECTS[object_type]
+    elif object_type in OBJECTS and object_id:
+        kind, title = OBJECTS[object_type]
         parts.append(f"{title}: {names.get(kind, object_id)}")
     elif object_type in _NUMBERED and object_id:
         parts.append(f"{_NUMBERED[object_type]} {object_id}")

@@ -16,6 +16,7 @@ from diary_core.context import Ctx
 from diary_core.errors import NotFound
 from diary_core.models import AcademicYear, Period, PeriodMark, Pupil, SchoolClass, Subject, User
 from diary_core.policy import Action, SchoolTarget
+from diary_core.russian import full_name
 
 
 @dataclass(frozen=True)
@@ -44,10 +45,6 @@ class PeriodMarkRow:
     value: str
     locked_at: datetime | None
     locked_by: str
-
-
-def _name(*parts: str | None) -> str:
-    return " ".join(p for p in parts if p)
 
 
 async def periods_overview(ctx: Ctx, school_id: int) -> PeriodsOverview:
@@ -114,11 +111,11 @@ async def class_period_marks(
     out = [
         PeriodMarkRow(
             r.PeriodMark.id,
-            _name(r.last_name, r.first_name, r.middle_name),
+            full_name(r.last_name, r.first_name, r.middle_name),
             r.name,
             r.PeriodMark.value,
             r.PeriodMark.locked_at,
-            _name(r.l_last, r.l_first),
+            full_name(r.l_last, r.l_first),
         )
         for r in rows
     ]

@@ -101,3 +101,15 @@ def year_for(today: date, start_year: int | None = None) -> SchoolYear:
     if year.starts_on > today:
         raise InvalidInput(f"учебный год {year.name} ещё не начался", field="year")
     return year
+
+
+def clamp(moment: datetime, asof: datetime) -> datetime:
+    """A moment, or the "as of" moment if it is later: nothing generated is in the future."""
+    return moment if moment <= asof else asof
+
+
+def days_before(asof: datetime, days: float, at: time) -> datetime:
+    """The school's time of day ``at`` on the date ``days`` before the "as of" moment, but
+    never after that moment."""
+    day = (asof - timedelta(days=days)).astimezone(LOCAL).date()
+    return min(local_dt(day, at), asof)

@@ -8,93 +8,44 @@ never the global random or the wall clock. The same seed gives the same data.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from random import Random
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from diary_core import accounts, audit
+from diary_core import audit
 from diary_core.clock import Clock, SystemClock
 from diary_core.context import Ctx
 from diary_core.db import session_factory
-from diary_core.demo import names
+from diary_core.demo.accounts import demo_people, esia_roles, set_passwords
 from diary_core.demo.bulk import ProgressFn, Writer
 from diary_core.demo.calendar import LOCAL, SchoolYear, local_dt, year_for
-from diary_core.demo.esia import EsiaRole, esia_persons, oid_of
+from diary_core.demo.esia import EsiaRole
 from diary_core.demo.journal import Journal
 from diary_core.demo.life import Cast, Life
 from diary_core.demo.plan import SchoolPlan, build_plan
 from diary_core.demo.structure import Built, build_school, link_pending_parent
+from diary_core.demo.summary import (
+    DEMO_SCHOOL_NAME,
+    DemoSummary,
+    school_summary,
+)
 from diary_core.models import (
-    Announcement,
-    Attendance,
     AuditEvent,
-    Conversation,
-    Guardianship,
-    Lesson,
-    Mark,
-    Message,
-    PeriodMark,
-    Pupil,
     School,
-    SchoolClass,
-    User,
-    UserRole,
 )
 from diary_core.policy import Actor
-from diary_core.roles import Role
 
-DEMO_SCHOOL_NAME = "МБОУ ООШ с. Руновка"
-DEMO_PASSWORD = "demo-password-2025"  # noqa: S105 — published on purpose: demo accounts only
 DEFAULT_SEED = 2025
 DISTRICT_SCHOOL_NAME = "МБОУ СОШ № {number}"
-DEMO_LOGINS: dict[str, Role] = {
-    "admin": Role.ADMINISTRATOR,
-    "teacher": Role.TEACHER,
-    "classteacher": Role.CLASS_TEACHER,
-    "parent": Role.PARENT,
-    "pupil": Role.PUPIL,
-}
-_EVENT = "demo.generate"
+#: The audit action of a generation; its details hold the ESIA persons and demo accounts.
+GENERATE_EVENT = "demo.generate"
+
+
 LOCK_AFTER = timedelta(days=7)
-
-
-@dataclass(frozen=True)
-class DemoAccount:
-    login: str
-    password: str
-    role: str  # a Role value
-    full_name: str
-
-
-@dataclass(frozen=True)
-class DemoCounts:
-    classes: int = 0
-    pupils: int = 0
-    parents: int = 0
-    teachers: int = 0
-    lessons: int = 0
-    marks: int = 0
-    attendance: int = 0
-    period_marks: int = 0
-    messages: int = 0
-    announcements: int = 0
-
-
-@dataclass(frozen=True)
-class DemoSummary:
-    """What the demo school is: counts, accounts to try, and test persons for the emulator."""
-
-    school_id: int
-    school_name: str
-    counts: DemoCounts
-    accounts: list[DemoAccount]
-    esia_persons: list[dict[str, Any]]
-    esia_notes: dict[str, str] = field(default_factory=dict)  # oid → who this person is
-    created: bool = True  # False: the school was already there; rebuilt from the database
 
 
 @dataclass(frozen=True)
@@ -174,171 +125,6 @@ def _cast(b: Built, rng: Random) -> Cast:
     return Cast(teacher, focus, parent, child)
 
 
-# ---------------------------------------------------------------- demo accounts, ESIA persons
-
-
-def _demo_people(b: Built, cast: Cast) -> dict[str, tuple[int, str]]:
-    plan = b.plan
-    ct = plan.classes[cast.focus_class].class_teacher
-    assert ct is not None
-    return {
-        "admin": (b.deputy_id, plan.deputy.full_name),
-        "teacher": (b.teacher_ids[cast.teacher], plan.teachers[cast.teacher].person.full_name),
-        "classteacher": (b.teacher_ids[ct], plan.teachers[ct].person.full_name),
-        "parent": (cast.parent, _parent_name(b, cast)),
-        "pupil": (b.pupil_user_ids[cast.child], plan.pupils[cast.child].person.full_name),
-    }
-
-
-def _parent_name(b: Built, cast: Cast) -> str:
-    family = b.plan.families[b.plan.pupils[cast.child].family]
-    return next(p.full_name for p in family.parents if b.user_id_of(p) == cast.parent)
-
-
-async def _set_passwords(session: AsyncSession, people: dict[str, tuple[int, str]]) -> None:
-    """Only the demo accounts get a password (argon2 is slow by design): a known one, not a
-    one-time password, so people can try the demo at once."""
-    params = [
-        {"uid": uid, "login": login, "hash": accounts.hash_password(DEMO_PASSWORD)}
-        for login, (uid, _) in people.items()
-    ]
-    table = cast(Table, User.__table__)
-    stmt = (
-        update(table)
-        .where(table.c.id == bindparam("uid"))
-        .values(
-            login=bindparam("login"), password_hash=bindparam("hash"), must_change_password=False
-        )
-    )
-    await session.execute(stmt, params)
-
-
-def _esia_roles(b: Built, cast: Cast, rng: Random) -> list[EsiaRole]:
-    """The demo parent (trusted, his two children); a trusted roster parent; an untrusted
-    one; a parent whose ESIA children include one the roster does not back; a pupil of the
-    ninth grade with his own account; the guardian whose ESIA link is pending."""
-    plan = b.plan
-
-    def kids(family: int) -> tuple[int, ...]:
-        return tuple(b.pupil_user_ids[p] for p in plan.families[family].pupils)
-
-    demo_family = plan.pupils[cast.child].family
-    busy = {demo_family}
-    if plan.pending_pupil is not None:
-        busy.add(plan.pupils[plan.pending_pupil].family)
-    pool = [i for i, f in enumerate(plan.families) if f.parents and i not in busy]
-    trusted, untrusted, extra = rng.sample(pool, 3)
-    stranger = rng.choice(
-        [p for p in range(len(plan.pupils)) if plan.pupils[p].family not in (extra, *busy)]
-    )
-    oldest = max(c.grade for c in plan.classes)
-    senior = rng.choice(
-        [p for p, pp in enumerate(plan.pupils) if plan.classes[pp.class_index].grade == oldest]
-    )
-    notes = names.ESIA_NOTES
-
-    def parent_of(family: int) -> int:
-        return b.user_id_of(plan.families[family].parents[0])
-
-    stranger_id = b.pupil_user_ids[stranger]
-    roles = [
-        EsiaRole(cast.parent, True, kids(demo_family), notes["demo_parent"]),
-        EsiaRole(parent_of(trusted), True, kids(trusted), notes["trusted"]),
-        EsiaRole(parent_of(untrusted), False, kids(untrusted), notes["untrusted"]),
-        EsiaRole(parent_of(extra), True, (*kids(extra), stranger_id), notes["extra_kid"]),
-        EsiaRole(b.pupil_user_ids[senior], True, (), notes["pupil"]),
-    ]
-    if b.extra_parent_id is not None and b.pending_pupil is not None:
-        pending_kid = (b.pupil_user_ids[b.pending_pupil],)
-        roles.append(EsiaRole(b.extra_parent_id, True, pending_kid, notes["pending"]))
-    return roles
-
-
-# ---------------------------------------------------------------- summaries
-
-
-async def _count(session: AsyncSession, stmt: Any) -> int:
-    return int(await session.scalar(stmt) or 0)
-
-
-async def school_counts(session: AsyncSession, school_id: int) -> DemoCounts:
-    """How much a school holds (one query per figure; meant for one school, not a district)."""
-
-    def n(model: Any) -> Any:
-        return select(func.count()).select_from(model).where(model.school_id == school_id)
-
-    parents = (
-        select(func.count(func.distinct(Guardianship.guardian_id)))
-        .join(Pupil, Pupil.id == Guardianship.pupil_id)
-        .where(Pupil.school_id == school_id)
-    )
-    teachers = (
-        select(func.count(func.distinct(UserRole.user_id)))
-        .join(User, User.id == UserRole.user_id)
-        .where(User.school_id == school_id, UserRole.role == Role.TEACHER.value)
-    )
-    messages = (
-        select(func.count())
-        .select_from(Message)
-        .join(Conversation, Conversation.id == Message.conversation_id)
-        .where(Conversation.school_id == school_id)
-    )
-    return DemoCounts(
-        classes=await _count(session, n(SchoolClass)),
-        pupils=await _count(session, n(Pupil)),
-        parents=await _count(session, parents),
-        teachers=await _count(session, teachers),
-        lessons=await _count(session, n(Lesson)),
-        marks=await _count(session, n(Mark)),
-        attendance=await _count(session, n(Attendance)),
-        period_marks=await _count(session, n(PeriodMark)),
-        messages=await _count(session, messages),
-        announcements=await _count(session, n(Announcement)),
-    )
-
-
-async def _accounts(session: AsyncSession) -> list[DemoAccount]:
-    users = {
-        u.login: u for u in await session.scalars(select(User).where(User.login.in_(DEMO_LOGINS)))
-    }
-    return [
-        DemoAccount(login, DEMO_PASSWORD, role.value, users[login].full_name)
-        for login, role in DEMO_LOGINS.items()
-        if login in users
-    ]
-
-
-async def _summary(
-    session: AsyncSession, school_id: int, roles: list[EsiaRole], created: bool
-) -> DemoSummary:
-    return DemoSummary(
-        school_id=school_id,
-        school_name=DEMO_SCHOOL_NAME,
-        counts=await school_counts(session, school_id),
-        accounts=await _accounts(session),
-        esia_persons=await esia_persons(session, roles),
-        esia_notes={oid_of(r.user_id): r.note for r in roles},
-        created=created,
-    )
-
-
-async def rebuild_summary(session: AsyncSession, school_id: int) -> DemoSummary:
-    """The summary of a demo school generated earlier, from the database: the ESIA persons
-    from the generator's audit event, the accounts by their logins."""
-    details = await session.scalar(
-        select(AuditEvent.details)
-        .where(AuditEvent.action == _EVENT, AuditEvent.school_id == school_id)
-        .order_by(AuditEvent.id.desc())
-        .limit(1)
-    )
-    raw = (details or {}).get("esia", [])
-    roles = [EsiaRole.from_json(r) for r in raw] if isinstance(raw, list) else []
-    return await _summary(session, school_id, roles, created=False)
-
-
-# ---------------------------------------------------------------- entry points
-
-
 async def generate_demo_school(
     session: AsyncSession,
     clock: Clock,
@@ -363,16 +149,16 @@ async def generate_demo_school(
         pupils_per_class=pupils_per_class, demo=True,
     )  # fmt: skip
     built, _, life = await _generate(session, clock, plan, seed, demo=True, progress=progress)
-    people = _demo_people(built, life.cast)
-    await _set_passwords(session, people)
-    roles = _esia_roles(built, life.cast, _rng(seed, 0, "esia"))
+    people = demo_people(built, life.cast)
+    await set_passwords(session, people)
+    roles = esia_roles(built, life.cast, _rng(seed, 0, "esia"))
     audit.record(
-        session, Actor.system_actor(), _EVENT, clock.now(), school_id=built.school_id,
+        session, Actor.system_actor(), GENERATE_EVENT, clock.now(), school_id=built.school_id,
         seed=seed, year=school_year.name, esia=[r.as_json() for r in roles],
         accounts={login: uid for login, (uid, _) in people.items()},
     )  # fmt: skip
     await session.flush()
-    return await _summary(session, built.school_id, roles, created=True)
+    return await school_summary(session, built.school_id, roles, created=True)
 
 
 def _factory(target: AsyncEngine | async_sessionmaker[AsyncSession]) -> Any:
@@ -409,8 +195,8 @@ async def generate_district(
             )  # fmt: skip
             built, w, _ = await _generate(session, clock, plan, seed, demo=False, progress=progress)
             audit.record(
-                session, Actor.system_actor(), _EVENT, clock.now(), school_id=built.school_id,
-                seed=seed, year=school_year.name,
+                session, Actor.system_actor(), GENERATE_EVENT, clock.now(),
+                school_id=built.school_id, seed=seed, year=school_year.name,
             )  # fmt: skip
             await session.commit()
         created.append(name)
@@ -433,3 +219,17 @@ async def ensure_demo_school(engine: AsyncEngine, clock: Clock) -> DemoSummary |
         summary = await generate_demo_school(session, clock)
         await session.commit()
         return summary
+
+
+async def rebuild_summary(session: AsyncSession, school_id: int) -> DemoSummary:
+    """The summary of a demo school generated earlier, from the database: the ESIA persons
+    from the generation's audit event, the accounts by their logins."""
+    details = await session.scalar(
+        select(AuditEvent.details)
+        .where(AuditEvent.action == GENERATE_EVENT, AuditEvent.school_id == school_id)
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    )
+    raw = (details or {}).get("esia", [])
+    roles = [EsiaRole.from_json(r) for r in raw] if isinstance(raw, list) else []
+    return await school_summary(session, school_id, roles, created=False)

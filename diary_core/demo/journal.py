@@ -13,19 +13,19 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from random import Random
 from types import SimpleNamespace
 from typing import Any, cast
 
-from diary_core import grading
-from diary_core.changes import attendance_snapshot, change_row, mark_snapshot, period_mark_snapshot
+from diary_core.changes import attendance_snapshot, change_row, mark_snapshot
 from diary_core.demo import names
 from diary_core.demo.bulk import CHUNK, Row, Writer
-from diary_core.demo.calendar import LOCAL, local_dt
+from diary_core.demo.calendar import LOCAL, clamp, local_dt
+from diary_core.demo.period_marks import Grades, Passes, PeriodMarks
 from diary_core.demo.structure import Built
 from diary_core.demo.timetable import Slot
-from diary_core.models import Attendance, ChangeLogEntry, Lesson, Mark, PeriodMark
+from diary_core.models import Attendance, ChangeLogEntry, Lesson, Mark
 from diary_core.school import DEFAULT_BELLS
 
 ANSWER, HOMEWORK = "Ответ на уроке", "Домашняя работа"
@@ -66,10 +66,6 @@ def _test_every(hours: int) -> int:
     return max(6, 2 * hours + 4)
 
 
-def _clamp(moment: datetime, asof: datetime) -> datetime:
-    return moment if moment <= asof else asof
-
-
 class Journal:
     """Writes one school's journal up to ``asof`` (the caller commits)."""
 
@@ -90,8 +86,8 @@ class Journal:
         self.plan = b.plan
         self.marks: list[Row] = []
         self.attendance: list[Row] = []
-        self.grades: dict[tuple[int, str], list[list[tuple[int | None, int, bool]]]] = {}
-        self.passes: dict[tuple[int, str], list[list[str]]] = {}
+        self.grades: Grades = {}
+        self.passes: Passes = {}
         self.queues: dict[tuple[int, str], list[int]] = {}
         self.ill: dict[int, int] = {}
         self.hours = [{c.subject: c.hours for c in courses} for courses in self.plan.courses]
@@ -147,7 +143,7 @@ class Journal:
         if substituted:
             assert change is not None and change.substitute is not None
             teacher = b.teacher_ids[change.substitute]
-        at = _clamp(local_dt(day, DEFAULT_BELLS[slot.number - 1][0]), self.asof)
+        at = clamp(local_dt(day, DEFAULT_BELLS[slot.number - 1][0]), self.asof)
         row = {
             "school_id": b.school_id,
             "class_id": b.class_ids[ci],
@@ -192,7 +188,9 @@ class Journal:
                 await self._flush_attendance()
         await self._flush_marks()
         await self._flush_attendance()
-        await self._period_marks()
+        await PeriodMarks(
+            self.w, self.b, self.asof, self.grades, self.passes, lock_after=self.lock_after
+        ).run()
 
     # ------------------------------------------------------------ attendance
 
@@ -227,7 +225,7 @@ class Journal:
             p = rng.choice(pupils)
             if p not in absent:
                 marks.append((p, "оп"))
-        at = _clamp(end - timedelta(minutes=30), self.asof)
+        at = clamp(end - timedelta(minutes=30), self.asof)
         for p, kind in marks:
             self.attendance.append(self._attendance_row(lesson, p, kind, at))
         return absent
@@ -289,7 +287,7 @@ class Journal:
         pass_fail = names.pass_fail(subject, grade)
         for p in chosen:
             value, numeric = self._value(p, pass_fail, lesson.test_work_type is not None)
-            at = _clamp(end + timedelta(minutes=self.rng.randrange(5, 240)), self.asof)
+            at = clamp(end + timedelta(minutes=self.rng.randrange(5, 240)), self.asof)
             self.marks.append(self._mark_row(lesson, p, value, numeric, work_type, at))
             if quarter is None:
                 continue
@@ -376,115 +374,6 @@ class Journal:
             await self.w.submit(
                 lambda: self._write_logged(Attendance, rows, "attendance", snapshot)
             )
-
-    # ------------------------------------------------------------ period marks
-
-    def _period_value(self, p: int, subject: str, quarter: int | None) -> tuple[str, int | None]:
-        """The period mark the teacher puts: the one the weighted average suggests; for a
-        pass/fail subject "зач" if anything was passed; "осв" for a pupil exempt from PE."""
-        if subject == names.PE and self.plan.pupils[p].pe_exempt:
-            return "осв", None
-        passes = self.passes.get((p, subject))
-        if passes is not None:
-            values = [v for q in passes for v in q] if quarter is None else passes[quarter]
-            if not values:
-                return "", None
-            return ("зач" if "зач" in values else "незач"), None
-        quarters = self.grades.get((p, subject), [[], [], [], []])
-        if quarter is None:
-            marks = [(self._quarter_numeric(p, subject, q), 1, True) for q in range(len(quarters))]
-        else:
-            marks = quarters[quarter]
-        mark = grading.suggested_period_mark(grading.weighted_average(marks))
-        return ("", None) if mark is None else (str(mark), mark)
-
-    def _quarter_numeric(self, p: int, subject: str, quarter: int) -> int | None:
-        marks = self.grades.get((p, subject), [[], [], [], []])[quarter]
-        return grading.suggested_period_mark(grading.weighted_average(marks))
-
-    def _finished(self) -> list[tuple[int | None, int, date]]:
-        """(quarter or None for the year, period id, last day) of the periods already over."""
-        year = self.plan.year
-        done: list[tuple[int | None, int, date]] = [
-            (q, self.b.quarter_ids[q], last)
-            for q, (_, last) in enumerate(year.quarters)
-            if last < self.today
-        ]
-        if year.ends_on < self.today:
-            done.append((None, self.b.year_period_id, year.ends_on))
-        return done
-
-    async def _period_marks(self) -> None:
-        rows: list[Row] = []
-        for quarter, period_id, last in self._finished():
-            on = self.plan.year.last_school_day(last - timedelta(days=20), last)
-            at = _clamp(local_dt(on, time(15, 0)), self.asof)
-            for ci, cls in enumerate(self.plan.classes):
-                if cls.grade < 2:
-                    continue
-                for course in self.plan.courses[ci]:
-                    for p in cls.pupils:
-                        value, numeric = self._period_value(p, course.subject, quarter)
-                        if value:
-                            row = self._period_row(p, course.subject, course.teacher, period_id, at)
-                            row["value"], row["numeric"] = value, numeric
-                            rows.append(row)
-        if rows:
-            await self.w.submit(lambda: self._write_period_marks(rows))
-
-    def _period_row(self, p: int, subject: str, teacher: int, period_id: int, at: datetime) -> Row:
-        b = self.b
-        tid = b.teacher_ids[teacher]
-        locked = self.lock_after is not None and at + self.lock_after <= self.asof
-        return {
-            "school_id": b.school_id,
-            "pupil_id": b.pupil_ids[p],
-            "subject_id": b.subjects[subject],
-            "period_id": period_id,
-            "locked_at": at + timedelta(days=3) if locked else None,
-            "locked_by_id": b.deputy_id if locked else None,
-            "created_at": at,
-            "created_by_id": tid,
-            "updated_at": at,
-            "updated_by_id": tid,
-        }
-
-    async def _write_period_marks(self, rows: list[Row]) -> None:
-        """Period marks with their history: put by the subject teacher, then (the demo school,
-        a week after the period) signed off and locked by the deputy director."""
-        if not rows:
-            return
-        ids = await self.w.ids.take(PeriodMark, len(rows))
-        log: list[Row] = []
-        for row, rid in zip(rows, ids, strict=True):
-            row["id"] = rid
-            put = period_mark_snapshot(
-                cast(PeriodMark, SimpleNamespace(**{**row, "locked_at": None}))
-            )
-            log.append(self._period_change(row, "create", None, put, row["created_by_id"]))
-            if row["locked_at"] is not None:
-                signed = period_mark_snapshot(cast(PeriodMark, SimpleNamespace(**row)))
-                log.append(self._period_change(row, "update", put, signed, row["locked_by_id"]))
-        await self.w.write(PeriodMark, rows)
-        log.sort(key=lambda r: r["at"])
-        await self.w.write(ChangeLogEntry, log)
-
-    def _period_change(
-        self, row: Row, action: str, old: Any, new: Any, actor_id: int | None
-    ) -> Row:
-        at = row["created_at"] if action == "create" else row["locked_at"]
-        return change_row(
-            school_id=row["school_id"],
-            pupil_id=row["pupil_id"],
-            entity="period_mark",
-            entity_id=row["id"],
-            action=action,
-            old=old,
-            new=new,
-            actor_id=actor_id,
-            at=at,
-            reason="" if action == "create" else "подписание ведомости",
-        )
 
 
 def _snap(fn: Any) -> Any:

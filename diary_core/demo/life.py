@@ -12,15 +12,13 @@ from random import Random
 
 from diary_core.demo import names
 from diary_core.demo.bulk import Row, Writer
-from diary_core.demo.calendar import LOCAL, local_dt
+from diary_core.demo.calendar import LOCAL, days_before, local_dt
+from diary_core.demo.conversations import Conversations
 from diary_core.demo.journal import DayChange
 from diary_core.demo.structure import Built
 from diary_core.models import (
     Announcement,
     AnnouncementReceipt,
-    Conversation,
-    ConversationParticipant,
-    Message,
     Notification,
     TimetableChange,
 )
@@ -38,13 +36,6 @@ class _Notice:
 
 
 @dataclass(frozen=True)
-class _Said:
-    author: int
-    at: datetime
-    text: str
-
-
-@dataclass(frozen=True)
 class Cast:
     """Who school life is about: the demo accounts in the demo school."""
 
@@ -58,12 +49,6 @@ class Cast:
 class PlannedChange:
     change: DayChange
     created_at: datetime
-
-
-def _read_by(user: int, said: list[_Said]) -> datetime | None:
-    """Everyone has read up to his own last message; an unanswered message stays unread."""
-    own = [m.at for m in said if m.author == user]
-    return max(own) if own else None
 
 
 def _ordinal(n: int) -> str:
@@ -221,101 +206,9 @@ class Life:
 
     # ------------------------------------------------------------ conversations
 
-    def _pick_pupil(self, classes: list[int], avoid: set[int]) -> int | None:
-        pool = [
-            p
-            for ci in classes
-            for p in self.plan.classes[ci].pupils
-            if p not in avoid and self.b.parents_of.get(p)
-        ]
-        return self.rng.choice(pool) if pool else None
-
-    def _days_ago(self, days: float, at: time) -> datetime:
-        day = (self.asof - timedelta(days=days)).astimezone(LOCAL).date()
-        return min(local_dt(day, at), self.asof)
-
     async def write_conversations(self) -> None:
-        """The demo parent's answered thread with the demo teacher; a thread to that teacher
-        left unanswered for ten days (overdue); a fresh one to the class teacher; an answered
-        one to an English teacher; a question to the administration; and the class teacher's
-        own message to the demo parent."""
-        b, cast = self.b, self.cast
-        teacher = b.teacher_ids[cast.teacher]
-        taught = [
-            ci
-            for ci, cs in enumerate(self.plan.courses)
-            if any(c.teacher == cast.teacher for c in cs)
-        ]
-        primary = [ci for ci, c in enumerate(self.plan.classes) if 2 <= c.grade <= 4]
-        avoid = set(self.plan.families[self.plan.pupils[cast.child].family].pupils)
-        await self._thread("answered", cast.child, cast.parent, teacher)
-        await self._thread("trip", cast.child, cast.parent, b.class_teacher_ids[cast.focus_class])
-        if (p := self._pick_pupil(taught, avoid)) is not None:
-            await self._thread("overdue", p, b.parents_of[p][0], teacher)
-            avoid.add(p)
-        if (p := self._pick_pupil([cast.focus_class], avoid)) is not None:
-            await self._thread(
-                "fresh", p, b.parents_of[p][0], b.class_teacher_ids[cast.focus_class]
-            )
-            avoid.add(p)
-        if (p := self._pick_pupil(primary, avoid)) is not None:
-            ci = self.plan.pupils[p].class_index
-            english = b.teacher_ids[self.plan.teacher_of(ci, names.ENGLISH)]
-            await self._thread("homework", p, b.parents_of[p][0], english)
-            avoid.add(p)
-        if (p := self._pick_pupil(list(range(len(self.plan.classes))), avoid)) is not None:
-            await self._thread("admin", p, b.parents_of[p][0], b.deputy_id, kind="admin_question")
-
-    def _messages(self, key: str, pupil: int, parent: int, staff: int) -> list[_Said]:
-        child = self.plan.pupils[pupil].person.first_name
-        said = []
-        for who, days, hhmm, text in names.THREADS[key][1]:
-            hour, minute = (int(x) for x in hhmm.split(":"))
-            author = parent if who == "parent" else staff
-            said.append(
-                _Said(author, self._days_ago(days, time(hour, minute)), text.format(child=child))
-            )
-        return said
-
-    async def _thread(
-        self, key: str, pupil: int, parent: int, staff: int, *, kind: str = "direct"
-    ) -> None:
-        """A conversation from a script: awaiting a reply from the first parent's message
-        after the last staff message (a staff answer clears it)."""
-        b = self.b
-        said = self._messages(key, pupil, parent, staff)
-        awaiting: datetime | None = None
-        for m in said:
-            awaiting = (awaiting or m.at) if m.author == parent else None
-        cid = (await self.w.take(Conversation, 1))[0]
-        conversation = {
-            "id": cid,
-            "school_id": b.school_id,
-            "topic": names.THREADS[key][0],
-            "kind": kind,
-            "pupil_id": b.pupil_ids[pupil],
-            "created_by_id": said[0].author,
-            "created_at": said[0].at,
-            "last_message_at": said[-1].at,
-            "awaiting_reply_since": awaiting,
-        }
-        await self.w.insert(Conversation, [conversation])
-        members = [parent, *([staff] if kind == "direct" else [b.deputy_id, b.director_id])]
-        await self.w.insert(
-            ConversationParticipant,
-            [
-                {"conversation_id": cid, "user_id": u, "last_read_at": _read_by(u, said)}
-                for u in members
-            ],
-        )
-        await self.w.insert(
-            Message,
-            [
-                {"conversation_id": cid, "author_id": m.author, "body": m.text, "created_at": m.at}
-                for m in said
-            ],
-        )
-        self.counts["messages"] += len(said)
+        """The school's conversations (:class:`~diary_core.demo.conversations.Conversations`)."""
+        await Conversations(self.w, self.b, self.rng, self.asof, self.cast, self.counts).write()
 
     # ------------------------------------------------------------ announcements
 
@@ -378,7 +271,7 @@ class Life:
             day += timedelta(days=7)
         cls = self.plan.classes[ci]
         text = names.MEETING_TEXT.format(day=f"{day:%d.%m.%Y}", room=cls.room, cls=cls.name)
-        created = min(self.asof, self._days_ago(2, time(16, 0)))
+        created = min(self.asof, days_before(self.asof, 2, time(16, 0)))
         title = names.MEETING_TITLE.format(cls=cls.name)
         until = local_dt(day, time(21, 0))
         return _Notice(

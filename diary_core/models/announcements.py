@@ -22,7 +22,7 @@ class Announcement(Base):
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # school | staff | grade | class | classes (who is in each: diary_core/announcements.py)
+    # school | staff | grade | class | classes (who is in each: diary_core.announcements.audience)
     audience: Mapped[str] = mapped_column(String(10), server_default="school")
     grade: Mapped[int | None] = mapped_column(Integer)  # audience "grade": its parents
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

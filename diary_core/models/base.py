@@ -42,9 +42,10 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        moment: datetime = value  # the driver's datetime: naive from SQLite, aware from PostgreSQL
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC)
 
     def load_dialect_impl(self, dialect: Dialect) -> Any:
         return dialect.type_descriptor(DateTime(timezone=dialect.name != "sqlite"))

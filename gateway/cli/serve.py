@@ -16,7 +16,8 @@ from aiohttp import web
 from config import Settings
 from diary_core.clock import SystemClock
 from diary_core.db import is_current, upgrade
-from diary_core.demo.generator import DemoSummary, ensure_demo_school
+from diary_core.demo.generator import ensure_demo_school
+from diary_core.demo.summary import DemoSummary
 from diary_core.roles import ROLE_TITLES, Role
 from gateway.app import create_app
 from gateway.calendar.access_log import TokenMaskingAccessLogger

@@ -19,7 +19,7 @@ from diary_core import personal_data
 from diary_core.actors import roles_of
 from diary_core.context import Ctx
 from diary_core.errors import InvalidInput
-from diary_core.family_views import pupil_labels
+from diary_core.messaging.recipients import pupil_labels
 from diary_core.roles import FAMILY_ROLES, Role
 from gateway import auth, keys
 from gateway.export.archive import write_archive

@@ -18,16 +18,18 @@ from aiohttp import web
 from diary_core import (
     announcements,
     families,
-    family_views,
     notifications,
     pupil_report,
     timetable,
 )
+from diary_core.attendance import pupil_attendance
 from diary_core.context import Ctx
 from diary_core.errors import InvalidInput, NotFound
 from diary_core.families import FamilyPupil
-from diary_core.family_views import PeriodChoice
+from diary_core.homework import class_homework
+from diary_core.periods import SchoolPeriod, current_period, pupil_periods
 from diary_core.policy import ClassTarget, PupilPlace
+from diary_core.recent_marks import recent_marks
 from diary_core.roles import FAMILY_ROLES
 from gateway import auth
 from gateway.pages import render
@@ -68,9 +70,9 @@ def _chosen(pupils: list[FamilyPupil], wanted: str | None) -> FamilyPupil:
     return found
 
 
-def _period(periods: list[PeriodChoice], wanted: str | None, today: date) -> PeriodChoice | None:
+def _period(periods: list[SchoolPeriod], wanted: str | None, today: date) -> SchoolPeriod | None:
     if not wanted:
-        return family_views.default_period(periods, today)
+        return current_period(periods, today)
     found = next((p for p in periods if str(p.id) == wanted), None)
     if found is None:
         raise NotFound("учебный период не найден")
@@ -86,7 +88,7 @@ class _Query:
 
 async def _marks(ctx: Ctx, pupil: PupilPlace, q: _Query) -> dict[str, Any]:
     today = ctx.today()
-    periods = await family_views.pupil_periods(ctx, pupil)
+    periods = await pupil_periods(ctx, pupil)
     period = _period(periods, q.period, today)
     if period is None:
         return {"periods": periods, "period": None, "report": None, "attendance": None}
@@ -96,14 +98,14 @@ async def _marks(ctx: Ctx, pupil: PupilPlace, q: _Query) -> dict[str, Any]:
         "period": period,
         "period_names": {p.id: p.name for p in periods},
         "report": report,
-        "attendance": await family_views.pupil_attendance(ctx, report),
+        "attendance": await pupil_attendance(ctx, report),
     }
 
 
 async def _homework(ctx: Ctx, cls: ClassTarget) -> dict[str, Any]:
     today = ctx.today()
     span = timedelta(days=HOMEWORK_DAYS)
-    given = await family_views.class_homework(ctx, cls, today - span, today + span)
+    given = await class_homework(ctx, cls, today - span, today + span)
     return {
         "homework_coming": [h for h in given if h.date >= today],
         "homework_past": sorted((h for h in given if h.date < today), key=lambda h: h.date)[::-1],
@@ -120,7 +122,7 @@ async def _news(ctx: Ctx, pupil: PupilPlace) -> dict[str, Any]:
         "announcements_unread": sum(1 for a in shown if not a.is_read),
         "notifications": latest,
         "notifications_unread": unread,
-        "new_marks": await family_views.recent_marks(ctx, pupil, since),
+        "new_marks": await recent_marks(ctx, pupil, since),
     }
 
 

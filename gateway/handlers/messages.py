@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from diary_core import families, family_views, messaging
+from diary_core import families, messaging
 from diary_core.context import Ctx
 from diary_core.errors import Conflict, InvalidInput, NotFound
 from diary_core.roles import Role
@@ -52,7 +52,7 @@ async def list_page(request: web.Request) -> web.Response:
 
     async def load(ctx: Ctx) -> dict[str, Any]:
         threads = await messaging.list_conversations(ctx)
-        labels = await family_views.pupil_labels(ctx, {t.pupil_id for t in threads if t.pupil_id})
+        labels = await messaging.pupil_labels(ctx, {t.pupil_id for t in threads if t.pupil_id})
         awaiting = [t for t in threads if t.awaiting_reply_since is not None]
         return {
             "threads": awaiting if awaiting_only and ctx.actor.is_staff else threads,
@@ -72,8 +72,8 @@ async def list_page(request: web.Request) -> web.Response:
 
 
 async def _new_form(ctx: Ctx) -> dict[str, Any]:
-    recipients = await family_views.message_recipients(ctx)
-    groups: dict[str, list[family_views.Recipient]] = {}
+    recipients = await messaging.message_recipients(ctx)
+    groups: dict[str, list[messaging.Recipient]] = {}
     for r in recipients:
         groups.setdefault(r.group, []).append(r)
     children = await families.my_pupils(ctx) if ctx.actor.has(Role.PARENT) else []
@@ -126,7 +126,7 @@ async def new_submit(request: web.Request) -> web.Response:
 
 async def _thread(ctx: Ctx, conversation_id: int) -> dict[str, Any]:
     thread = await messaging.read_conversation(ctx, conversation_id)
-    labels = await family_views.pupil_labels(ctx, {thread.pupil_id} if thread.pupil_id else set())
+    labels = await messaging.pupil_labels(ctx, {thread.pupil_id} if thread.pupil_id else set())
     return {"thread": thread, "pupil_label": labels.get(thread.pupil_id or 0, "")}
 
 
@@ -180,7 +180,7 @@ async def reply_submit(request: web.Request) -> web.Response:
 
 def _render_question(
     request: web.Request,
-    schools: list[family_views.SchoolChoice],
+    schools: list[messaging.SchoolChoice],
     values: dict[str, str],
     error: str = "",
     status: int = 200,
@@ -195,7 +195,7 @@ def _render_question(
 
 
 async def question_page(request: web.Request) -> web.Response:
-    schools = await auth.run(request, family_views.question_schools, commit=False)
+    schools = await auth.run(request, messaging.question_schools, commit=False)
     return _render_question(request, schools, {"school": "", "topic": "", "body": ""})
 
 
@@ -206,7 +206,7 @@ async def question_submit(request: web.Request) -> web.Response:
     values["body"] = _text(form, "body")
 
     async def ask(ctx: Ctx) -> int:
-        schools = await family_views.question_schools(ctx)
+        schools = await messaging.question_schools(ctx)
         if not schools:
             raise NotFound("школа не найдена")
         if values["school"]:
@@ -220,7 +220,7 @@ async def question_submit(request: web.Request) -> web.Response:
     try:
         conversation_id = await auth.run(request, ask)
     except (InvalidInput, Conflict) as exc:
-        schools = await auth.run(request, family_views.question_schools, commit=False)
+        schools = await auth.run(request, messaging.question_schools, commit=False)
         status = 409 if isinstance(exc, Conflict) else 400
         return _render_question(request, schools, values, str(exc), status=status)
     raise web.HTTPSeeOther(f"/messages/{conversation_id}")

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from diary_core import audit
-from diary_core.admin_views.audit_text import Names, describe_one
+from diary_core.admin_views.audit_names import Names
+from diary_core.admin_views.audit_text import describe_one
 
 ROOT = Path(__file__).resolve().parents[2]
 

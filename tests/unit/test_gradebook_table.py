@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import date
 from html.parser import HTMLParser
 
+from diary_core.gradebook import GradebookRights, WorkTypeInfo
 from diary_core.journal import Grid, GridLesson, GridPlace, GridRow, MarkEntry
-from diary_core.staff_views import GradebookRights, WorkTypeInfo
 from gateway.handlers.console.gradebook_table import (
     GridTable,
     column_labels,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from diary_core.timetable import Slot, WeekPlan, _publish_text, describe_changes
+from diary_core.timetable import Slot, WeekPlan, describe_changes
+from diary_core.timetable.differences import publish_text
 
 MATH = Slot(1, "Математика", 10, "Числова М.", "14")
 RUSSIAN = Slot(2, "Русский язык", 11, "Классова О.", "5")
@@ -46,10 +47,10 @@ def test_moved_added_and_removed_lessons() -> None:
 
 def test_no_change_tells_nothing_and_a_first_timetable_is_announced() -> None:
     plan: WeekPlan = {(1, 1): MATH}
-    assert _publish_text("5А", date(2026, 12, 8), plan, dict(plan), first=False) == ""
-    assert _publish_text("5А", date(2026, 9, 1), {}, plan, first=True) == (
+    assert publish_text("5А", date(2026, 12, 8), plan, dict(plan), first=False) == ""
+    assert publish_text("5А", date(2026, 9, 1), {}, plan, first=True) == (
         "Опубликовано расписание класса 5А с 01.09.2026"
     )
-    assert _publish_text("5А", date(2026, 12, 8), plan, {}, first=False) == (
+    assert publish_text("5А", date(2026, 12, 8), plan, {}, first=False) == (
         "Изменения в расписании 5А с 08.12.2026: понедельник, 1-й урок — убран урок Математика"
     )

@@ -1,6 +1,7 @@
 """The class teacher's pages: his class's pupils and parents, issuing their credentials and
 ESIA link codes on printable slips, pending guardianships, class announcements (including
-parent meetings) and timetable changes (docs/regulation.md, clauses 3.1, 4.1, 2.3).
+parent meetings, :mod:`~gateway.handlers.console.class_announcements`) and timetable changes
+(:mod:`~gateway.handlers.console.class_timetable`) (regulation 3.1, 4.1, 2.3).
 
 Security decision: a one-time password or link code is shown once. The POST that issues it
 keeps the slip sealed in the issuer's session and answers 303; the GET of the slip's address
@@ -12,39 +13,28 @@ needs a deliberate confirmation in the form (``reissue=yes``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
 
-from diary_core import accounts, announcements, families, school, staff_views, timetable
+from diary_core import accounts, families, rosters, school
 from diary_core.context import Ctx
-from diary_core.errors import Conflict, InvalidInput, NotFound
+from diary_core.errors import InvalidInput, NotFound
 from diary_core.models import OneTimeCode
-from diary_core.policy import Action, ClassTarget, allowed
 from gateway import auth, keys, sessions, slips
-from gateway.handlers.announcements import shown_through
-from gateway.handlers.console import NO_STORE, form_text, page, parse_day, parse_id, staff_actor
+from gateway.handlers.console import NO_STORE, form_text, page, parse_id, staff_actor
 
 ISSUE_KINDS = ("password", "link_code")
-KIND_TITLES = {"general": "Объявление", "parent_meeting": "Родительское собрание"}
-CHANGE_TITLES = {
-    "substitution": "Замена учителя",
-    "cancellation": "Отмена урока",
-    "room_change": "Смена кабинета",
-    "moved": "Перенос урока",
-}
-WEEKDAYS = ("понедельник", "вторник", "среда", "четверг", "пятница", "суббота")
 
 
-def _class_id(request: web.Request) -> int:
+def class_id_of(request: web.Request) -> int:
     return int(request.match_info["class_id"])
 
 
-async def _form(request: web.Request) -> dict[str, str]:
+async def posted_form(request: web.Request) -> dict[str, str]:
     return {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
 
 
@@ -52,7 +42,7 @@ async def _form(request: web.Request) -> dict[str, str]:
 
 
 async def _class_context(ctx: Ctx, class_id: int) -> dict[str, Any]:
-    roster = await staff_views.class_roster(ctx, class_id)
+    roster = await rosters.class_roster(ctx, class_id)
     return {
         "roster": roster,
         "pending": await families.pending_guardianships(ctx, class_id),
@@ -63,7 +53,7 @@ async def _class_context(ctx: Ctx, class_id: int) -> dict[str, Any]:
 async def _render_class(
     request: web.Request, *, error: str = "", status: int = 200, selected: set[int] | None = None
 ) -> web.Response:
-    class_id = _class_id(request)
+    class_id = class_id_of(request)
     context = await auth.run(request, lambda ctx: _class_context(ctx, class_id))
     context.update(
         error=error,
@@ -120,7 +110,7 @@ async def _issue(
     """Issue to people of this class only: anyone else named in the form is "not found".
     Without ``reissue``, nobody who already has a login (or a live link code) gets a new
     one: :class:`NeedsReissueConfirmation` names them, and nothing is issued."""
-    roster = await staff_views.class_roster(ctx, class_id)
+    roster = await rosters.class_roster(ctx, class_id)
     people = []
     for user_id in user_ids:
         found = roster.person(user_id)
@@ -153,7 +143,7 @@ async def _issue(
     }
 
 
-def _access_of(pupil: staff_views.RosterPupil, user_id: int) -> staff_views.Access:
+def _access_of(pupil: rosters.RosterPupil, user_id: int) -> rosters.Access:
     if pupil.user_id == user_id:
         return pupil.access
     return next(p.access for p in pupil.parents if p.user_id == user_id)
@@ -162,7 +152,7 @@ def _access_of(pupil: staff_views.RosterPupil, user_id: int) -> staff_views.Acce
 async def issue_submit(request: web.Request) -> web.Response:
     """Issue passwords or link codes to the ticked people; 303 to their slips, shown once."""
     await staff_actor(request)
-    class_id = _class_id(request)
+    class_id = class_id_of(request)
     posted = await request.post()
     kind = str(posted.get("what", ""))
     if kind not in ISSUE_KINDS:
@@ -207,7 +197,7 @@ async def slips_gone(request: web.Request) -> web.Response:
     """``GET .../credentials?slip=<id>``: the slips of one issue, shown once; a reload shows
     who they were for and no secret. Without a slip of this session, why there is none."""
     await staff_actor(request)
-    class_id = _class_id(request)
+    class_id = class_id_of(request)
     cls = await auth.run(request, lambda ctx: school.get_class(ctx, class_id), commit=False)
     opened = await slips.open_once(request, request.query.get("slip", ""), SLIP_PLACE)
     if opened is None or opened.about.get("class_id") != class_id:
@@ -238,9 +228,9 @@ def _gone(
 async def guardianship_submit(request: web.Request) -> web.Response:
     """Confirm or reject a pending parent–pupil link of this class."""
     await staff_actor(request)
-    class_id = _class_id(request)
+    class_id = class_id_of(request)
     link_id = int(request.match_info["link_id"])
-    decision = form_text(await _form(request), "decision")
+    decision = form_text(await posted_form(request), "decision")
     if decision not in ("confirm", "reject"):
         raise InvalidInput("неизвестное решение", field="decision")
 
@@ -253,172 +243,3 @@ async def guardianship_submit(request: web.Request) -> web.Response:
     await auth.run(request, decide)
     done = "confirmed" if decision == "confirm" else "rejected"
     raise web.HTTPSeeOther(f"/console/class/{class_id}?done={done}")
-
-
-# --- announcements --------------------------------------------------------------------------
-
-
-async def _announcements_context(ctx: Ctx, class_id: int) -> dict[str, Any]:
-    cls = await school.get_class(ctx, class_id)
-    items = [a for a in await announcements.announcements_for(ctx) if a.class_id == cls.id]
-    return {
-        "cls": cls,
-        "items": items,
-        "may_announce": allowed(ctx.actor, Action.ANNOUNCE, ClassTarget(cls.school_id, cls.id)),
-        "kinds": KIND_TITLES,
-        "tab": "announcements",
-    }
-
-
-async def _render_announcements(
-    request: web.Request, form: Mapping[str, str], error: str = "", status: int = 200
-) -> web.Response:
-    class_id = _class_id(request)
-    context = await auth.run(
-        request, lambda ctx: _announcements_context(ctx, class_id), commit=False
-    )
-    context.update(form=form, error=error, posted=request.query.get("posted", ""))
-    context["shown_through"] = shown_through(request)
-    return page("console/class_announcements.html", request, context, status=status)
-
-
-async def announcements_page(request: web.Request) -> web.Response:
-    await staff_actor(request)
-    return await _render_announcements(request, {"kind": "general"})
-
-
-def _expiry(form: Mapping[str, str], zone: tzinfo) -> datetime | None:
-    """Shown through the school's calendar day given (to its local midnight), or without end
-    when none is given."""
-    raw = form_text(form, "expires").strip()
-    if not raw:
-        return None
-    return announcements.end_of_day(parse_day(raw, "показывать до"), zone)
-
-
-async def announcement_submit(request: web.Request) -> web.Response:
-    await staff_actor(request)
-    class_id = _class_id(request)
-    form = await _form(request)
-
-    async def post(ctx: Ctx) -> None:
-        cls = await school.get_class(ctx, class_id)
-        await announcements.announce(
-            ctx,
-            form_text(form, "title"),
-            form_text(form, "body"),
-            form_text(form, "kind"),
-            cls.school_id,
-            cls.id,
-            expires_at=_expiry(form, auth.school_zone(request)),
-        )
-
-    try:
-        await auth.run(request, post)
-    except InvalidInput as exc:
-        return await _render_announcements(request, form, str(exc), status=400)
-    raise web.HTTPSeeOther(f"/console/class/{class_id}/announcements?posted=1")
-
-
-# --- the week and its changes -----------------------------------------------------------------
-
-
-def _monday(day: date) -> date:
-    return day - timedelta(days=day.weekday())
-
-
-async def _timetable_context(ctx: Ctx, class_id: int, week: date | None) -> dict[str, Any]:
-    cls = await school.get_class(ctx, class_id)
-    today = ctx.today()
-    monday = _monday(week or today)
-    target = ClassTarget(cls.school_id, cls.id)
-    may_change = allowed(ctx.actor, Action.CHANGE_TIMETABLE, target)
-    return {
-        "cls": cls,
-        "week": await timetable.week_timetable(ctx, class_id, monday),
-        "prev_week": monday - timedelta(days=7),
-        "next_week": monday + timedelta(days=7),
-        "options": await staff_views.timetable_change_options(ctx, class_id)
-        if may_change
-        else None,
-        "tomorrow": today + timedelta(days=1),
-        "change_titles": CHANGE_TITLES,
-        "weekdays": WEEKDAYS,
-        "tab": "timetable",
-    }
-
-
-async def _render_timetable(
-    request: web.Request,
-    week: date | None,
-    form: Mapping[str, str],
-    error: str = "",
-    status: int = 200,
-) -> web.Response:
-    class_id = _class_id(request)
-    context = await auth.run(
-        request, lambda ctx: _timetable_context(ctx, class_id, week), commit=False
-    )
-    context.update(form=form, error=error, notified=request.query.get("notified", ""))
-    return page("console/class_timetable.html", request, context, status=status)
-
-
-async def timetable_page(request: web.Request) -> web.Response:
-    await staff_actor(request)
-    raw = request.query.get("week")
-    week = parse_day(raw, "неделя") if raw else None
-    return await _render_timetable(request, week, {})
-
-
-def _optional_id(form: Mapping[str, str], name: str, label: str) -> int | None:
-    raw = form_text(form, name).strip()
-    return parse_id(raw, label) if raw else None
-
-
-def change_request(form: Mapping[str, str]) -> timetable.ChangeRequest:
-    """The change as the form describes it; fields of other kinds are ignored."""
-    kind = form_text(form, "kind")
-    moved_day = form_text(form, "moved_to_date").strip()
-    moved_lesson = form_text(form, "moved_to_lesson").strip()
-    return timetable.ChangeRequest(
-        kind=kind,
-        teacher_id=_optional_id(form, "teacher_id", "заменяющий учитель")
-        if kind == "substitution"
-        else None,
-        subject_id=_optional_id(form, "subject_id", "предмет") if kind == "substitution" else None,
-        room=form_text(form, "room") if kind == "room_change" else None,
-        moved_to_date=parse_day(moved_day, "перенести на дату")
-        if kind == "moved" and moved_day
-        else None,
-        moved_to_lesson=parse_id(moved_lesson, "номер урока переноса")
-        if kind == "moved" and moved_lesson
-        else None,
-        note=form_text(form, "note"),
-    )
-
-
-async def timetable_submit(request: web.Request) -> web.Response:
-    """One lesson of one date changes; the class's families are notified
-    (docs/regulation.md, clause 4.1)."""
-    await staff_actor(request)
-    class_id = _class_id(request)
-    form = await _form(request)
-    day: date | None = None
-    try:
-        day = parse_day(form_text(form, "date"), "дата")
-        number = parse_id(form_text(form, "lesson_number"), "номер урока")
-        req = change_request(form)
-
-        async def change(ctx: Ctx) -> timetable.ChangeInfo:
-            return await timetable.change_timetable(
-                ctx, class_id, day, number, req, announce=form.get("announce") == "1"
-            )
-
-        info = await auth.run(request, change)
-    except (InvalidInput, Conflict) as exc:
-        status = 409 if isinstance(exc, Conflict) else 400
-        return await _render_timetable(request, day, form, str(exc), status=status)
-    raise web.HTTPSeeOther(
-        f"/console/class/{class_id}/timetable?week={_monday(day).isoformat()}"
-        f"&notified={info.notified}"
-    )

@@ -43,9 +43,9 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
+from diary_core.gradebook import GradebookRights, WorkTypeInfo
 from diary_core.grading import suggested_period_mark
 from diary_core.journal import Grid, GridLesson, GridRow, MarkEntry
-from diary_core.staff_views import GradebookRights, WorkTypeInfo
 
 
 def cell_name(pupil_id: int, lesson_id: int) -> str:

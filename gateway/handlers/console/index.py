@@ -7,9 +7,11 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from diary_core import lessons, messaging, staff_views
+from diary_core import lessons, messaging
 from diary_core.context import Ctx
+from diary_core.periods import current_period, school_periods
 from diary_core.roles import Role
+from diary_core.teaching import led_classes, teaching_of
 from gateway import auth
 from gateway.handlers.console import page, staff_actor
 
@@ -30,8 +32,8 @@ ADMIN_LINKS = (
 async def _overview(ctx: Ctx) -> dict[str, object]:
     actor = ctx.actor
     today = ctx.now().date()
-    teaching = await staff_views.teaching_of(ctx)
-    periods = await staff_views.school_periods(ctx, actor.school_id) if actor.school_id else []
+    teaching = await teaching_of(ctx)
+    periods = await school_periods(ctx, actor.school_id) if actor.school_id else []
     missing: list[lessons.MissingEntry] = []
     if teaching and actor.school_id is not None:
         missing = await lessons.missing_entries(
@@ -39,8 +41,8 @@ async def _overview(ctx: Ctx) -> dict[str, object]:
         )
     return {
         "teaching": teaching,
-        "period": staff_views.current_period(periods, today),
-        "classes": await staff_views.led_classes(ctx),
+        "period": current_period(periods, today),
+        "classes": await led_classes(ctx),
         "missing": missing,
         "awaiting": await messaging.awaiting_reply(ctx),
         "admin_links": ADMIN_LINKS if actor.has(Role.ADMINISTRATOR) else (),

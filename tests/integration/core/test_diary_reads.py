@@ -11,11 +11,14 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import update
 
-from diary_core import family_views, lessons, marks, notifications
+from diary_core import lessons, marks, notifications
 from diary_core import timetable as tt
 from diary_core.errors import NotFound
+from diary_core.homework import class_homework
 from diary_core.models import Notification
+from diary_core.periods import pupil_periods
 from diary_core.policy import ClassTarget, PupilPlace
+from diary_core.recent_marks import recent_marks
 from diary_core.timetable import SlotInput
 from tests.support.world import World
 
@@ -101,14 +104,14 @@ async def test_class_homework_lists_only_lessons_that_set_homework(world: World)
     await world.session.commit()
     cls = ClassTarget(world.a.id, world.class_5a)
     parent = await world.ctx(world.parent_a1)
-    given = await family_views.class_homework(parent, cls, date(2025, 10, 8), date(2025, 10, 22))
+    given = await class_homework(parent, cls, date(2025, 10, 8), date(2025, 10, 22))
     assert [(h.date, h.lesson_number, h.homework) for h in given] == [
         (date(2025, 10, 13), 1, "№ 1"),
         (date(2025, 10, 16), 1, "№ 2"),
     ]
     assert given[0].subject == "Математика" and given[0].topic == "Дроби"
     with pytest.raises(NotFound):
-        await family_views.class_homework(
+        await class_homework(
             await world.ctx(world.parent_b1), cls, date(2025, 10, 8), date(2025, 10, 22)
         )
 
@@ -118,11 +121,11 @@ async def test_pupil_reads_refuse_another_familys_pupil(world: World) -> None:
     stranger = await world.ctx(world.parent_b1)
     since = datetime(2025, 10, 1, tzinfo=world.clock.now().tzinfo)
     with pytest.raises(NotFound):
-        await family_views.pupil_periods(stranger, pupil)
+        await pupil_periods(stranger, pupil)
     with pytest.raises(NotFound):
-        await family_views.recent_marks(stranger, pupil, since)
+        await recent_marks(stranger, pupil, since)
     parent = await world.ctx(world.parent_a1)
-    periods = await family_views.pupil_periods(parent, pupil)
+    periods = await pupil_periods(parent, pupil)
     assert [p.kind for p in periods] == ["quarter"] * 4 + ["year"]
 
 
@@ -141,13 +144,13 @@ async def test_recent_marks_newest_first_of_that_pupil_only(world: World) -> Non
     await world.session.commit()
     pupil = PupilPlace(world.pupil_a1, world.a.id, world.class_5a)
     since = world.clock.now() - timedelta(days=7)
-    got = await family_views.recent_marks(await world.ctx(world.parent_a1), pupil, since)
+    got = await recent_marks(await world.ctx(world.parent_a1), pupil, since)
     assert [(m.value, m.subject, m.work_type) for m in got] == [
         ("4", "Математика", "Ответ на уроке"),
         ("5", "Математика", "Ответ на уроке"),
     ]
     assert (
-        await family_views.recent_marks(
+        await recent_marks(
             await world.ctx(world.parent_a1), pupil, world.clock.now() + timedelta(seconds=1)
         )
         == []

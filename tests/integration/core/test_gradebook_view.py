@@ -12,7 +12,7 @@ from datetime import date
 import pytest
 from sqlalchemy import delete, event, select
 
-from diary_core import attendance, journal, lessons, marks, period_marks, staff_views
+from diary_core import attendance, gradebook, journal, lessons, marks, period_marks
 from diary_core.errors import Forbidden, InvalidInput, NotFound
 from diary_core.models import AuditEvent, Period
 from tests.support.world import World
@@ -60,14 +60,14 @@ async def test_view_opens_the_current_term_with_rights_periods_and_work_types(
     world: World,
 ) -> None:
     ctx = await world.ctx(world.teacher_math)
-    view = await staff_views.gradebook_view(ctx, world.class_5a, world.math_a, None)
+    view = await gradebook.gradebook_view(ctx, world.class_5a, world.math_a, None)
     assert view.grid.period_id == world.a.quarter_ids[0]  # 15.10.2025: the first quarter
     assert (view.rights.write_marks, view.rights.write_period_marks) == (True, True)
     assert view.rights.school_id == world.a.id
     assert [p.id for p in view.periods][:4] == world.a.quarter_ids
     assert {w.id for w in view.work_types} == set(world.a.work_type_ids.values())
     reader = await world.ctx(world.ct_5a)  # the class teacher reads, never writes
-    read_only = await staff_views.gradebook_view(reader, world.class_5a, world.math_a, None)
+    read_only = await gradebook.gradebook_view(reader, world.class_5a, world.math_a, None)
     assert (read_only.rights.write_marks, read_only.rights.write_period_marks) == (False, False)
 
 
@@ -75,11 +75,11 @@ async def test_another_schools_period_subject_or_class_is_not_found(world: World
     ctx = await world.ctx(world.teacher_math)
     other_period = world.b.quarter_ids[0]
     with pytest.raises(NotFound, match="период"):
-        await staff_views.gradebook_view(ctx, world.class_5a, world.math_a, other_period)
+        await gradebook.gradebook_view(ctx, world.class_5a, world.math_a, other_period)
     with pytest.raises(NotFound, match="период"):
         await journal.gradebook_grid(ctx, world.class_5a, world.math_a, other_period)
     with pytest.raises(NotFound, match="предмет"):
-        await staff_views.gradebook_view(ctx, world.class_5a, world.math_b, None)
+        await gradebook.gradebook_view(ctx, world.class_5a, world.math_b, None)
     with pytest.raises(NotFound, match="класс"):
         await journal.gradebook_grid(ctx, 10**9, world.math_a, world.a.quarter_ids[0])
 
@@ -88,7 +88,7 @@ async def test_teacher_of_another_class_is_refused_before_any_pupil_is_read(worl
     ctx = await world.ctx(world.ct_5b)
     with statements(world) as sent:
         with pytest.raises(Forbidden):
-            await staff_views.gradebook_view(ctx, world.class_5a, world.math_a, None)
+            await gradebook.gradebook_view(ctx, world.class_5a, world.math_a, None)
     assert len(sent) == 1 and "pupils" not in sent[0]
 
 
@@ -130,12 +130,12 @@ async def test_the_journal_reads_in_the_same_statements_whatever_its_size(world:
     await fill(world, [MONDAY])
     ctx = await world.ctx(world.teacher_math)
     with statements(world) as small:
-        await staff_views.gradebook_view(ctx, world.class_5a, world.math_a, None)
+        await gradebook.gradebook_view(ctx, world.class_5a, world.math_a, None)
     await world.session.commit()
     await fill(world, [date(2025, 10, d) for d in (6, 7, 8, 9, 10, 14)])
     ctx = await world.ctx(world.teacher_math)
     with statements(world) as big:
-        view = await staff_views.gradebook_view(ctx, world.class_5a, world.math_a, None)
+        view = await gradebook.gradebook_view(ctx, world.class_5a, world.math_a, None)
     assert len(view.grid.lessons) == 7
     assert sum(len(ms) for r in view.grid.rows for ms in r.cells.values()) == 7
     assert sum(len(r.attendance) for r in view.grid.rows) == 7
@@ -146,7 +146,7 @@ async def test_the_journal_reads_in_the_same_statements_whatever_its_size(world:
 async def test_the_journal_read_is_audited(world: World) -> None:
     ctx = await world.ctx(world.teacher_math)
     quarter = world.a.quarter_ids[0]
-    await staff_views.gradebook_view(ctx, world.class_5a, world.math_a, quarter)
+    await gradebook.gradebook_view(ctx, world.class_5a, world.math_a, quarter)
     await world.session.commit()
     found = (
         await world.session.execute(
@@ -162,4 +162,4 @@ async def test_a_school_without_periods_is_said_plainly(world: World) -> None:
     await world.session.execute(delete(Period).where(Period.school_id == world.a.id))
     ctx = await world.ctx(world.teacher_math)
     with pytest.raises(InvalidInput, match="учебные периоды"):
-        await staff_views.gradebook_view(ctx, world.class_5a, world.math_a, None)
+        await gradebook.gradebook_view(ctx, world.class_5a, world.math_a, None)

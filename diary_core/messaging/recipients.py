@@ -1,32 +1,23 @@
-"""Reads for the family's diary and the messaging pages that the other use cases lack:
-a pupil's periods, attendance with subject names, his newest marks, his class's homework,
-the people the actor may write to, the pupils conversations are about, and the schools he
-may ask a question of.
+"""Whom the messaging forms offer: the people the actor may write to, the names of the
+pupils conversations are about, and the schools whose administration he may ask.
 
-Every read checks the access policy; the list of people to write to is a query narrowed to
-likely candidates and then filtered by the policy's own ``MESSAGE`` decision, so the form
-offers exactly whom :func:`diary_core.messaging.start_conversation` would accept.
+The list of people to write to is a query narrowed to likely candidates and then filtered by
+the policy's own ``MESSAGE`` decision, so the form offers exactly whom
+:func:`diary_core.messaging.start_conversation` would accept.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select, union
+from sqlalchemy import Select, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from diary_core import audit
 from diary_core.context import Ctx
-from diary_core.lessons import LessonRow
 from diary_core.models import (
-    AcademicYear,
     Guardianship,
-    Lesson,
-    Mark,
-    Period,
     Pupil,
     School,
     SchoolClass,
@@ -34,7 +25,6 @@ from diary_core.models import (
     TeachingAssignment,
     User,
     UserRole,
-    WorkType,
 )
 from diary_core.policy import (
     Action,
@@ -46,233 +36,8 @@ from diary_core.policy import (
     UserTarget,
     allowed,
 )
-from diary_core.pupil_report import PupilReport
 from diary_core.roles import STAFF_ROLES, Role
-
-ATTENDANCE_KINDS = ("н", "б", "оп")
-RECENT_MARKS_LIMIT = 20
-
-
-def _name(*parts: str) -> str:
-    return " ".join(p for p in parts if p)
-
-
-def _require_pupil(ctx: Ctx, pupil: PupilPlace) -> None:
-    """The policy's ``READ_PUPIL`` on a pupil whose place the caller has just read from the
-    database (the diary reads it with the family's children, :func:`families.my_pupils`)."""
-    ctx.require(Action.READ_PUPIL, PupilTarget(pupil.school_id, pupil.class_id, pupil.pupil_id))
-
-
-def _audit_staff_read(ctx: Ctx, action: str, pupil: PupilPlace) -> None:
-    """Staff reads of a pupil's personal data are audited; a family's own reads are not."""
-    if ctx.actor.is_staff or ctx.actor.system:
-        audit.record(
-            ctx.session,
-            ctx.actor,
-            action,
-            ctx.now(),
-            school_id=pupil.school_id,
-            pupil_id=pupil.pupil_id,
-            object_type="pupil",
-            object_id=pupil.pupil_id,
-        )
-
-
-# --- periods --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PeriodChoice:
-    id: int
-    kind: str  # quarter | trimester | half | year
-    name: str
-    starts_on: date
-    ends_on: date
-
-
-async def pupil_periods(ctx: Ctx, pupil: PupilPlace) -> list[PeriodChoice]:
-    """The periods of the pupil's current school year (the one containing today, else the
-    latest): its quarters (or trimesters, halves) in order, then the year."""
-    _require_pupil(ctx, pupil)
-    today = ctx.today()
-    rows = list(await ctx.session.execute(_PERIODS, {"school_id": pupil.school_id}))
-    if not rows:
-        return []
-    current = next(
-        (r.year_id for r in rows if r.year_start <= today <= r.year_end), rows[0].year_id
-    )
-    return [PeriodChoice(*r[3:]) for r in rows if r.year_id == current]
-
-
-def _periods_query() -> Select[Any]:
-    y, p = AcademicYear.__table__.c, Period.__table__.c
-    return (
-        select(
-            y.id.label("year_id"),
-            y.starts_on.label("year_start"),
-            y.ends_on.label("year_end"),
-            p.id,
-            p.kind,
-            p.name,
-            p.starts_on,
-            p.ends_on,
-        )
-        .join(Period.__table__, p.year_id == y.id)
-        .where(y.school_id == bindparam("school_id"))
-        .order_by(y.starts_on.desc(), p.kind == "year", p.starts_on, p.number)
-    )
-
-
-_PERIODS = _periods_query()
-
-
-def default_period(periods: list[PeriodChoice], today: date) -> PeriodChoice | None:
-    """The term that contains today, else the last one already over, else the first."""
-    terms = [p for p in periods if p.kind != "year"]
-    inside = [p for p in terms if p.starts_on <= today <= p.ends_on]
-    past = [p for p in terms if p.ends_on < today]
-    found = inside or past[-1:] or terms[:1] or periods[:1]
-    return found[0] if found else None
-
-
-# --- attendance -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Absence:
-    date: date
-    lesson_number: int
-    subject: str
-    kind: str  # н | б | оп
-
-
-@dataclass(frozen=True)
-class AttendanceLine:
-    """One subject's counts of н (absent), б (ill) and оп (late)."""
-
-    subject: str
-    counts: dict[str, int]
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
-
-@dataclass(frozen=True)
-class AttendanceReport:
-    absences: list[Absence]
-    by_subject: list[AttendanceLine]
-    totals: dict[str, int]
-
-
-def summarize_attendance(absences: list[Absence]) -> AttendanceReport:
-    """Counts per subject (by name) and in all, for each of н, б and оп."""
-    per: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(ATTENDANCE_KINDS, 0))
-    totals = dict.fromkeys(ATTENDANCE_KINDS, 0)
-    for a in absences:
-        per[a.subject][a.kind] = per[a.subject].get(a.kind, 0) + 1
-        totals[a.kind] = totals.get(a.kind, 0) + 1
-    lines = [AttendanceLine(s, per[s]) for s in sorted(per)]
-    return AttendanceReport(absences, lines, totals)
-
-
-async def pupil_attendance(ctx: Ctx, report: PupilReport) -> AttendanceReport:
-    """The absences and lateness of a pupil's report (from :func:`pupil_marks`, which
-    checked the actor may read him), newest first, counted per subject."""
-    names = {s.subject_id: s.subject for s in report.subjects}
-    missing = {a.subject_id for a in report.attendance} - set(names)
-    if missing:
-        rows = await ctx.session.execute(
-            select(Subject.id, Subject.name).where(
-                Subject.id.in_(missing), Subject.school_id == report.school_id
-            )
-        )
-        names.update({sid: name for sid, name in rows})
-    absences = [
-        Absence(a.date, a.lesson_number, names.get(a.subject_id, "—"), a.kind)
-        for a in sorted(report.attendance, key=lambda a: (a.date, -a.lesson_number), reverse=True)
-    ]
-    return summarize_attendance(absences)
-
-
-# --- newest marks ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RecentMark:
-    created_at: datetime
-    date: date
-    subject: str
-    value: str
-    work_type: str
-    weight: int
-
-
-async def recent_marks(ctx: Ctx, pupil: PupilPlace, since: datetime) -> list[RecentMark]:
-    """The pupil's marks put in (or corrected) since a moment, newest first: the diary's
-    "new marks"."""
-    _require_pupil(ctx, pupil)
-    rows = await ctx.session.execute(
-        _RECENT_MARKS, {"pupil_id": pupil.pupil_id, "since": since, "limit": RECENT_MARKS_LIMIT}
-    )
-    _audit_staff_read(ctx, "pupil.marks.read", pupil)
-    return [RecentMark(*r) for r in rows]
-
-
-def _recent_marks_query() -> Select[Any]:
-    m, subject, work_type = Mark.__table__.c, Subject.__table__.c, WorkType.__table__.c
-    return (
-        select(m.updated_at, m.date, subject.name, m.value, work_type.name, m.weight)
-        .join(Subject.__table__, subject.id == m.subject_id)
-        .join(WorkType.__table__, work_type.id == m.work_type_id)
-        .where(m.pupil_id == bindparam("pupil_id"), m.updated_at >= bindparam("since"))
-        .order_by(m.updated_at.desc(), m.id.desc())
-        .limit(bindparam("limit"))
-    )
-
-
-_RECENT_MARKS = _recent_marks_query()
-
-
-# --- homework -------------------------------------------------------------------------------
-
-
-async def class_homework(ctx: Ctx, cls: ClassTarget, start: date, end: date) -> list[LessonRow]:
-    """The lessons of a class in a date range that set homework, in order (the policy's
-    ``READ_CLASS`` on a class the caller has just read from the database)."""
-    ctx.require(Action.READ_CLASS, cls)
-    rows = await ctx.session.execute(
-        _HOMEWORK, {"class_id": cls.class_id, "start": start, "end": end}
-    )
-    return [LessonRow(*row) for row in rows]
-
-
-def _homework_query() -> Select[Any]:
-    lesson, subject = Lesson.__table__.c, Subject.__table__.c
-    return (
-        select(
-            lesson.id,
-            lesson.date,
-            lesson.lesson_number,
-            lesson.subject_id,
-            subject.name,
-            lesson.teacher_id,
-            lesson.topic,
-            lesson.homework,
-        )
-        .join(Subject.__table__, subject.id == lesson.subject_id)
-        .where(
-            lesson.class_id == bindparam("class_id"),
-            lesson.date >= bindparam("start"),
-            lesson.date <= bindparam("end"),
-            lesson.homework != "",
-        )
-        .order_by(lesson.date, lesson.lesson_number)
-    )
-
-
-_HOMEWORK = _homework_query()
-
+from diary_core.russian import full_name
 
 # --- whom the actor may write to ------------------------------------------------------------
 
@@ -409,7 +174,7 @@ async def _people(session: AsyncSession, ids: set[int]) -> _People:
             family_places=frozenset(kids | ({his_own} if his_own else set())),
             taught_classes=frozenset(c for c, _ in taught[u.id]) | frozenset(led[u.id]),
         )
-        name = _name(u.last_name, u.first_name, u.middle_name)
+        name = full_name(u.last_name, u.first_name, u.middle_name)
         persons[u.id] = _Person(
             target,
             name,
@@ -489,7 +254,7 @@ async def _with_names(session: AsyncSession, persons: dict[int, _Person]) -> _Pe
             .join(User, User.id == Pupil.user_id)
             .where(Pupil.id.in_(pupil_ids))
         ):
-            pupil_names[r.id] = (_name(r.last_name, r.first_name), r.class_id)
+            pupil_names[r.id] = (full_name(r.last_name, r.first_name), r.class_id)
             class_ids.add(r.class_id)
     class_names: dict[int, str] = {}
     if class_ids:
@@ -556,7 +321,7 @@ async def pupil_labels(ctx: Ctx, pupil_ids: set[int]) -> dict[int, str]:
         .where(Pupil.id.in_(wanted))
     )
     return {
-        r.id: f"{_name(r.last_name, r.first_name)}, {r.name}"
+        r.id: f"{full_name(r.last_name, r.first_name)}, {r.name}"
         for r in rows
         if allowed(ctx.actor, Action.READ_PUPIL, PupilTarget(r.school_id, r.class_id, r.id))
     }
@@ -572,8 +337,8 @@ class SchoolChoice:
 
 
 async def question_schools(ctx: Ctx) -> list[SchoolChoice]:
-    """The schools whose administration the actor may ask (docs/regulation.md, clause 6.1): a staff
-    member's own, a family's children's (or the pupil's own)."""
+    """The schools whose administration the actor may ask (regulation 6.1): a staff member's
+    own, a family's children's (or the pupil's own)."""
     ids = {p.school_id for p in ctx.actor.family_places}
     if ctx.actor.school_id is not None:
         ids.add(ctx.actor.school_id)
