@@ -20,6 +20,7 @@ from diary_core.db import create_engine, session_factory
 from gateway import keys
 from gateway.auth import session_middleware
 from gateway.handlers import health
+from gateway.mail import mail_context
 from gateway.middlewares import (
     MAX_REQUEST_BYTES,
     compression_middleware,
@@ -104,6 +105,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[keys.CLOCK] = clock or SystemClock()
     app.cleanup_ctx.append(_database(settings))
     app.cleanup_ctx.append(_esia(settings))
+    app.cleanup_ctx.append(mail_context(settings))
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(HERE / "templates"),

@@ -10,6 +10,7 @@ from gateway.api import setup_api_routes
 from gateway.handlers import account, diary, esia, health, messages, public, signin
 from gateway.handlers.admin import setup_admin_routes
 from gateway.handlers.console import setup_console_routes
+from gateway.mail.handlers import setup_mail_routes
 
 
 def setup_routes(app: web.Application, static_dir: Path) -> None:
@@ -36,3 +37,4 @@ def setup_routes(app: web.Application, static_dir: Path) -> None:
     setup_api_routes(app)
     setup_admin_routes(app)
     setup_console_routes(app)
+    setup_mail_routes(app)
