@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "gateway.cli.portal",
     "gateway.cli.feed",
     "gateway.cli.keys",
+    "gateway.cli.mail",
 )
 
 #: Which module registers each command: a run imports only its own command's module (the
@@ -42,6 +43,7 @@ COMMAND_OF = {
     "portal": "gateway.cli.portal",
     "feed": "gateway.cli.feed",
     "keys": "gateway.cli.keys",
+    "mail": "gateway.cli.mail",
 }
 
 

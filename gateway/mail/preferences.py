@@ -136,6 +136,11 @@ async def unsubscribe(session: AsyncSession, token: str, now: datetime) -> bool:
     return True
 
 
+async def exists(session: AsyncSession, user_id: int) -> bool:
+    """Whether the person has ever saved mail preferences."""
+    return await session.get(MailPreference, user_id) is not None
+
+
 async def known_token(session: AsyncSession, token: str) -> bool:
     found = await session.scalar(
         select(MailPreference.user_id).where(MailPreference.unsubscribe_token == token)
