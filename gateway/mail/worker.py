@@ -26,7 +26,7 @@ from email.message import EmailMessage
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import distinct, func, or_, select, text, update
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from config import Settings
@@ -265,8 +265,9 @@ class MailWorker:
         async with self.sessions() as s:
             users = list(
                 await s.scalars(
-                    select(distinct(o.user_id))
+                    select(o.user_id)
                     .where(o.status == "held", o.due_at <= now)
+                    .distinct()
                     .limit(DIGESTS_PER_ROUND)
                 )
             )

@@ -40,6 +40,8 @@ DAY = date(2025, 10, 14)
 #: the portal's machine interface, which people cannot call (bearer tokens of registered
 #: clients; its client-scope rule has its own tests in tests/integration/portal/).
 SKIP_PREFIXES = ("/static", "/auth/esia/", "/healthz", "/portal/", "/.well-known/")
+#: The one-click unsubscribe names no object: its token is a capability (tests/integration/mail/).
+SKIP_PREFIXES += ("/mail/unsubscribe/",)
 
 #: Which kind of object each path parameter names.
 PARAM_KINDS = {
