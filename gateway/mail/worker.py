@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -83,8 +83,8 @@ class MailWorker:
         woken = wake.subscribe()
         try:
             while not stop.is_set():
-                async with self._sender_lock() as holding:
-                    while holding() and not stop.is_set():
+                async with self.sender_lock() as held:
+                    while not stop.is_set() and await held():
                         await self._round_safely()
                         await _sleep(woken, stop, self.mail.poll_seconds)
                 if not stop.is_set():
@@ -100,31 +100,32 @@ class MailWorker:
             log.exception("mail: a round of the outbox failed; trying again shortly")
 
     @contextlib.asynccontextmanager
-    async def _sender_lock(self) -> AsyncIterator[Any]:
-        """Yield a check "do I still hold the lock?". SQLite: always (one process writes)."""
+    async def sender_lock(self) -> AsyncIterator[Callable[[], Awaitable[bool]]]:
+        """Try to become the one sender; yields a check "do I still hold it?".
+
+        PostgreSQL: a session-level advisory lock on a connection of its own, held while
+        working; the check is a round trip on that connection, so a lock lost with its
+        connection (the server restarted) is noticed before the next round. SQLite: always
+        held: its writers take turns anyway, and a claim is one atomic statement."""
         if not self.postgres:
-            yield lambda: True
+            yield _always
             return
-        conn: AsyncConnection | None = None
         try:
             conn = await self.engine.connect()
+        except Exception as exc:
+            log.warning("mail: cannot reach the database for the sender lock: %s", exc)
+            yield _never
+            return
+        got = False
+        try:
             got = await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_KEY})
             await conn.commit()
-        except Exception:
-            log.exception("mail: cannot ask PostgreSQL for the sender lock")
-            got = False
-        if not got:
-            if conn is not None:
-                await conn.close()
-            yield lambda: False
-            return
-        assert conn is not None
-        try:
-            yield lambda: not conn.closed and not conn.invalidated
+            yield (lambda: _alive(conn)) if got else _never
         finally:
             with contextlib.suppress(Exception):
-                await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_KEY})
-                await conn.commit()
+                if got:
+                    await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_KEY})
+                    await conn.commit()
             await conn.close()
 
     # ------------------------------------------------------------------ a round
@@ -318,6 +319,23 @@ def _address_name(user: User) -> str:
     if user.middle_name:
         return f"{user.first_name} {user.middle_name}"
     return f"{user.first_name} {user.last_name}".strip()
+
+
+async def _always() -> bool:
+    return True
+
+
+async def _never() -> bool:
+    return False
+
+
+async def _alive(conn: AsyncConnection) -> bool:
+    try:
+        await conn.execute(text("SELECT 1"))
+        await conn.commit()
+    except Exception:
+        return False
+    return True
 
 
 async def _sleep(woken: asyncio.Event, stop: asyncio.Event, seconds: float) -> None:
