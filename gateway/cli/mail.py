@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     actions = mail.add_subparsers(dest="action", metavar="ACTION", required=True)
     worker = actions.add_parser(
         "worker",
-        help="отправлять письма из очереди (то же делает ediary serve); Ctrl+C — остановить",
+        help="отправлять письма из очереди, пока не остановят (то же делает запущенный шлюз)",
     )
     worker.set_defaults(func=_worker)
     status = actions.add_parser("status", help="сколько писем в очереди, отправлено, отклонено")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from email.message import EmailMessage
 
 import aiosmtplib
 
@@ -29,6 +28,15 @@ class Outcome:
 SENT = Outcome("sent")
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """One mail on the wire: the envelope sender and recipient, and the mail's bytes."""
+
+    sender: str
+    recipient: str
+    data: bytes
+
+
 def _client(mail: MailSettings) -> aiosmtplib.SMTP:
     return aiosmtplib.SMTP(
         hostname=mail.host,
@@ -43,7 +51,7 @@ def _answer(code: int, message: str) -> str:
     return f"{code} {message}"[:500]
 
 
-async def deliver(mail: MailSettings, messages: Sequence[EmailMessage]) -> list[Outcome]:
+async def deliver(mail: MailSettings, messages: Sequence[Outgoing]) -> list[Outcome]:
     """Send ``messages`` over one connection; one outcome per message, in order."""
     client = _client(mail)
     try:
@@ -73,9 +81,9 @@ async def deliver(mail: MailSettings, messages: Sequence[EmailMessage]) -> list[
     return outcomes + [lost] * (len(messages) - len(outcomes))
 
 
-async def _send_one(client: aiosmtplib.SMTP, message: EmailMessage) -> Outcome:
+async def _send_one(client: aiosmtplib.SMTP, message: Outgoing) -> Outcome:
     try:
-        await client.send_message(message)
+        await client.sendmail(message.sender, [message.recipient], message.data)
     except aiosmtplib.SMTPRecipientsRefused as exc:
         worst = max(exc.recipients, key=lambda r: r.code)
         detail = _answer(worst.code, worst.message)

@@ -22,7 +22,6 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -34,8 +33,8 @@ from diary_core.clock import Clock, SystemClock
 from diary_core.db import session_factory
 from diary_core.models import User
 from gateway.mail import outbox, smtp, wake
-from gateway.mail.compose import Item, Letter, build
-from gateway.mail.family import child_of, family_of
+from gateway.mail.compose import Item, Letter, build, to_bytes
+from gateway.mail.family import Child, child_of, family_of
 from gateway.mail.models import MailPreference, OutboxMail
 
 log = logging.getLogger("ediary.mail")
@@ -165,7 +164,7 @@ class MailWorker:
             )
             return sorted(rows.scalars())
 
-    async def _letters(self, ids: Sequence[int]) -> dict[int, EmailMessage | None]:
+    async def _letters(self, ids: Sequence[int]) -> dict[int, smtp.Outgoing | None]:
         """Each claimed mail written out; None for one its recipient no longer wants."""
         async with self.sessions() as s:
             rows = list(await s.scalars(select(OutboxMail).where(OutboxMail.id.in_(ids))))
@@ -177,14 +176,19 @@ class MailWorker:
                     )
                 )
             }
-            out: dict[int, EmailMessage | None] = {}
+            families: dict[int, dict[int, Child]] = {}  # read once per recipient per batch
+            out: dict[int, smtp.Outgoing | None] = {}
             for row in rows:
-                out[row.id] = await self._letter(s, row, prefs.get(row.user_id))
+                out[row.id] = await self._letter(s, row, prefs.get(row.user_id), families)
             return out
 
     async def _letter(
-        self, s: AsyncSession, row: OutboxMail, pref: MailPreference | None
-    ) -> EmailMessage | None:
+        self,
+        s: AsyncSession,
+        row: OutboxMail,
+        pref: MailPreference | None,
+        families: dict[int, dict[int, Child]],
+    ) -> smtp.Outgoing | None:
         digest = row.kind == "digest"
         if pref is None or not pref.enabled or not pref.address:
             return None
@@ -192,7 +196,9 @@ class MailWorker:
             return None
         user = await s.get(User, row.user_id)
         assert user is not None
-        family = await family_of(s, row.user_id)
+        if row.user_id not in families:
+            families[row.user_id] = await family_of(s, row.user_id)
+        family = families[row.user_id]
         sources = (
             list(
                 await s.scalars(
@@ -219,7 +225,8 @@ class MailWorker:
             unsubscribe_token=pref.unsubscribe_token,
             created_at=row.created_at,
         )
-        return build(letter, self.mail, self.base_url, self.zone)
+        message = build(letter, self.mail, self.base_url, self.zone)
+        return smtp.Outgoing(self.mail.sender, pref.address, to_bytes(message))
 
     async def _record(self, results: dict[int, smtp.Outcome], cancelled: list[int]) -> None:
         now = self.clock.now()

@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from diary_core.clock import FixedClock
 from diary_core.db import session_factory
+from diary_core.notifications import notify
 from gateway.mail import preferences
 from gateway.mail.sink import MailSink
 from gateway.mail.worker import MailWorker
@@ -80,3 +81,18 @@ async def test_mail_switched_off_before_sending_is_cancelled(
     await worker.run_once()
     assert sink.mails == []
     assert [r.status for r in await outbox_rows(engine)] == ["cancelled"]
+
+
+async def test_any_notification_kind_becomes_one_mail(
+    world: World, engine: AsyncEngine, clock: FixedClock, worker: MailWorker, sink: MailSink
+) -> None:
+    """A kind the mail code has never heard of (an import's digest of marks) is mailed too."""
+    await opt_in(engine, clock, world.parent_a1, "smirnova@example.ru")
+    text = "Загружены отметки: «5», «4» по предмету «Математика»"
+    await notify(
+        world.session, [world.parent_a1], "marks_digest", text, world.pupil_a1, clock.now()
+    )
+    await world.session.commit()
+    assert await worker.run_once() == 1
+    [mail] = sink.mails
+    assert mail.message["Subject"] == "Отметки: Артём Смирнов, 5А" and text in mail.part("plain")
