@@ -43,7 +43,8 @@ def mail_context(settings: Settings) -> CleanupCtx:
         log.info("mail: sending through %s:%s", settings.mail.host, settings.mail.port)
         yield
         stop.set()
-        with contextlib.suppress(asyncio.CancelledError):
+        # A mail in flight gets the SMTP timeout to finish; cut off, it is sent again later.
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
             await asyncio.wait_for(task, timeout=settings.mail.timeout_seconds)
 
     return ctx

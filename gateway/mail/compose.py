@@ -28,7 +28,7 @@ _env = jinja2.Environment(
 
 #: A notification kind's title in a mail, by the kind or its first word.
 TITLES: tuple[tuple[str, str], ...] = (
-    ("mark", "Новая отметка"),
+    ("mark", "Отметка"),  # new or corrected: the text says which
     ("marks", "Отметки"),
     ("message", "Новое сообщение"),
     ("meeting", "Родительское собрание"),
@@ -38,7 +38,7 @@ TITLES: tuple[tuple[str, str], ...] = (
 
 
 def title_of(kind: str) -> str:
-    """``mark`` → «Новая отметка», ``marks_digest`` → «Отметки», unknown → «Уведомление»."""
+    """``mark`` → «Отметка», ``marks_digest`` → «Отметки», unknown → «Уведомление»."""
     exact = dict(TITLES)
     if kind in exact:
         return exact[kind]

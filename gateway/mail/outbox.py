@@ -176,9 +176,8 @@ def _enqueue(conn: Connection, rows: Iterable[Mapping[str, Any]]) -> int:
     prefs = _preferences(conn, {int(r["user_id"]) for r in rows})
     if not prefs:
         return 0
-    now = datetime.now(tz=rows[0]["created_at"].tzinfo)
     out = [
-        _outbox_row(config, prefs[int(r["user_id"])], r, now)
+        _outbox_row(config, prefs[int(r["user_id"])], r)
         for r in rows
         if int(r["user_id"]) in prefs and wants(prefs[int(r["user_id"])], str(r["kind"]))
     ]
@@ -193,9 +192,7 @@ def _preferences(conn: Connection, user_ids: set[int]) -> dict[int, Any]:
     return {row.user_id: row for row in found if row.enabled and row.address}
 
 
-def _outbox_row(
-    config: OutboxConfig, pref: Any, row: Mapping[str, Any], now: datetime
-) -> dict[str, Any]:
+def _outbox_row(config: OutboxConfig, pref: Any, row: Mapping[str, Any]) -> dict[str, Any]:
     event_at: datetime = row["created_at"]
     digest = pref.mode == "digest"
     return {
@@ -205,7 +202,7 @@ def _outbox_row(
         "text": row["text"],
         "pupil_id": row.get("pupil_id"),
         "event_at": event_at,
-        "created_at": now,
+        "created_at": event_at,
         "status": "held" if digest else "queued",
         "due_at": next_digest(event_at, pref.digest_hour, config.zone) if digest else event_at,
         "message_id": None if digest else new_message_id(config.domain),

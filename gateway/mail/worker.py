@@ -211,7 +211,9 @@ class MailWorker:
             else [row]
         )
         items = tuple(
-            Item(i.kind, i.text, i.event_at, child_of(family, i.pupil_id, i.text)) for i in sources
+            Item(i.kind, i.text, i.event_at, child_of(family, i.pupil_id, i.text))
+            for i in sources
+            if outbox.wants(pref, i.kind)  # a digest leaves out kinds switched off since
         )
         if not items:
             return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from diary_core import marks
 from diary_core.clock import FixedClock
 from diary_core.db import session_factory
 from diary_core.notifications import notify
@@ -24,7 +25,7 @@ async def test_saved_mark_mails_the_parent_naming_the_child(
     message = mail.message
     assert mail.recipients == ("smirnova@example.ru",)
     assert "smirnova@example.ru" in message["To"] and "Елена" in message["To"]
-    assert message["Subject"] == "Новая отметка: Артём Смирнов, 5А"
+    assert message["Subject"] == "Отметка: Артём Смирнов, 5А"
     text = mail.part("plain")
     assert "Здравствуйте, Елена Петровна!" in text
     assert "Новая отметка «5» по предмету «Математика»" in text
@@ -96,3 +97,17 @@ async def test_any_notification_kind_becomes_one_mail(
     assert await worker.run_once() == 1
     [mail] = sink.mails
     assert mail.message["Subject"] == "Отметки: Артём Смирнов, 5А" and text in mail.part("plain")
+
+
+async def test_corrected_mark_is_mailed_saying_what_changed(
+    world: World, engine: AsyncEngine, clock: FixedClock, worker: MailWorker, sink: MailSink
+) -> None:
+    mark_id = await save_mark(world, world.pupil_a1, "3")
+    await opt_in(engine, clock, world.parent_a1, "smirnova@example.ru")
+    ctx = await world.ctx(world.teacher_math)
+    await marks.correct_mark(ctx, mark_id, value="4", reason="пересдал")
+    await world.session.commit()
+    assert await worker.run_once() == 1
+    [mail] = sink.mails
+    assert mail.message["Subject"] == "Отметка: Артём Смирнов, 5А"
+    assert "исправлена: «3» → «4»" in mail.part("plain")

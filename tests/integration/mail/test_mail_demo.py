@@ -47,7 +47,7 @@ async def test_demo_mailbox_lists_received_mail_and_shows_its_html_sandboxed(
             page = await http.get(f"{base}/demo/mail")
             text = await page.text()
             assert "Почтовый ящик демонстрации" in text
-            assert "Новая отметка: Артём Смирнов, 5А" in text
+            assert "Отметка: Артём Смирнов, 5А" in text
             assert f"parent@{DEMO_DOMAIN}" in text
             one = await http.get(f"{base}/demo/mail/0")
             assert one.headers["Content-Security-Policy"] == MAIL_CSP

@@ -61,7 +61,7 @@ async def test_parent_opts_in_on_account_page_and_gets_the_mark_by_mail(
     await save_mark(world, world.pupil_a1)  # the gateway's own worker sends it
     async with asyncio.timeout(15):
         [mail] = await sink.wait_for(1)
-    assert mail.message["Subject"] == "Новая отметка: Артём Смирнов, 5А"
+    assert mail.message["Subject"] == "Отметка: Артём Смирнов, 5А"
 
 
 async def test_mail_form_without_csrf_token_is_refused(
