@@ -21,7 +21,7 @@ log = logging.getLogger("ediary.mail")
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # sent | retry | refused | bounced
+    status: str  # sent | retry | refused | bounced (| failed: the worker could not write it)
     detail: str = ""
 
 

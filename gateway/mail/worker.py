@@ -117,8 +117,13 @@ class MailWorker:
             return
         got = False
         try:
-            got = await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_KEY})
+            got = bool(
+                await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_KEY})
+            )
             await conn.commit()
+        except Exception as exc:
+            log.warning("mail: cannot ask the database for the sender lock: %s", exc)
+        try:
             yield (lambda: _alive(conn)) if got else _never
         finally:
             with contextlib.suppress(Exception):
@@ -137,10 +142,11 @@ class MailWorker:
         if not claimed:
             return 0
         letters = await self._letters(claimed)
-        ready = [(mid, msg) for mid, msg in letters.items() if msg is not None]
-        outcomes = await smtp.deliver(self.mail, [msg for _, msg in ready]) if ready else []
+        ready = [(mid, m) for mid, m in letters.items() if isinstance(m, smtp.Outgoing)]
+        outcomes = await smtp.deliver(self.mail, [m for _, m in ready]) if ready else []
         results = {mid: out for (mid, _), out in zip(ready, outcomes, strict=True)}
-        cancelled = [mid for mid, msg in letters.items() if msg is None]
+        results.update((mid, m) for mid, m in letters.items() if isinstance(m, smtp.Outcome))
+        cancelled = [mid for mid, m in letters.items() if m is None]
         await self._record(results, cancelled)
         return len(claimed)
 
@@ -164,8 +170,9 @@ class MailWorker:
             )
             return sorted(rows.scalars())
 
-    async def _letters(self, ids: Sequence[int]) -> dict[int, smtp.Outgoing | None]:
-        """Each claimed mail written out; None for one its recipient no longer wants."""
+    async def _letters(self, ids: Sequence[int]) -> dict[int, smtp.Outgoing | smtp.Outcome | None]:
+        """Each claimed mail written out; None for one its recipient no longer wants; a
+        ``failed`` outcome for one that cannot be written (so it does not block the rest)."""
         async with self.sessions() as s:
             rows = list(await s.scalars(select(OutboxMail).where(OutboxMail.id.in_(ids))))
             prefs = {
@@ -177,9 +184,13 @@ class MailWorker:
                 )
             }
             families: dict[int, dict[int, Child]] = {}  # read once per recipient per batch
-            out: dict[int, smtp.Outgoing | None] = {}
+            out: dict[int, smtp.Outgoing | smtp.Outcome | None] = {}
             for row in rows:
-                out[row.id] = await self._letter(s, row, prefs.get(row.user_id), families)
+                try:
+                    out[row.id] = await self._letter(s, row, prefs.get(row.user_id), families)
+                except Exception as exc:
+                    log.exception("mail %s cannot be written", row.id)
+                    out[row.id] = smtp.Outcome("failed", f"cannot be written: {exc}"[:500])
             return out
 
     async def _letter(
@@ -256,7 +267,7 @@ class MailWorker:
                 }
                 if outcome.status == "sent":
                     values.update(status="sent", sent_at=now)
-                elif outcome.status in ("refused", "bounced"):
+                elif outcome.status in ("refused", "bounced", "failed"):
                     values.update(status=outcome.status)
                     log.warning("mail %s %s: %s", mid, outcome.status, outcome.detail)
                 elif now - created > GIVE_UP_AFTER:

@@ -7,10 +7,12 @@ from datetime import timedelta
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from diary_core.clock import FixedClock
 from gateway.mail import outbox
+from gateway.mail.models import MailPreference
 from gateway.mail.sink import MailSink, running_sink
 from gateway.mail.worker import MailWorker, backoff
 from tests.integration.mail.conftest import mail_settings, opt_in, outbox_rows, save_mark
@@ -125,3 +127,28 @@ async def test_temporary_refusal_backs_off_exponentially(
         server.busy = False
         assert await worker.run_once() == 1
     assert len(server.mails) == 1 and (await outbox_rows(engine))[0].status == "sent"
+
+
+async def test_mail_that_cannot_be_written_fails_alone(
+    world: World, engine: AsyncEngine, db_url: str, clock: FixedClock
+) -> None:
+    sink = MailSink()
+    async with running_sink(sink) as port:
+        settings = mail_settings(db_url, port)
+        outbox.install(settings)
+        worker = MailWorker(engine, settings, clock)
+        await opt_in(engine, clock, world.parent_a1, "smirnova@example.ru")
+        await opt_in(engine, clock, world.pupil_a1_user, "artem@example.ru")
+        async with engine.begin() as conn:  # an address stored before checks were this strict
+            await conn.execute(
+                update(MailPreference)
+                .where(MailPreference.user_id == world.pupil_a1_user)
+                .values(address="artem@@example.ru")
+            )
+        await save_mark(world, world.pupil_a1)
+        assert await worker.run_once() == 2
+        clock.advance(timedelta(days=1))
+        assert await worker.run_once() == 0
+    assert [m.recipients for m in sink.mails] == [("smirnova@example.ru",)]
+    broken = [r for r in await outbox_rows(engine) if r.user_id == world.pupil_a1_user]
+    assert broken[0].status == "failed" and broken[0].last_error.startswith("cannot be written")
