@@ -26,8 +26,6 @@ from gateway.cli.common import (
     require_port,
     settings_from,
 )
-from gateway.mail.demo import add_demo_mail_routes, demo_mail_settings, opt_in_demo_families
-from gateway.mail.sink import MailSink, running_sink
 
 DEMO_DIR = Path("var/demo")
 DEMO_CLIENT_ID = "EDIARY-DEMO"
@@ -138,6 +136,8 @@ async def _prepare_database(settings: Settings) -> DemoSummary:
 
 
 async def _run_demo(settings: Settings, port: int, emulator_port: int, smtp_port: int) -> None:
+    from gateway.mail.demo import add_demo_mail_routes, demo_mail_settings
+    from gateway.mail.sink import MailSink, running_sink
     from gosuslugi_adapter.emulator import RegisteredClient, load_persons, running_emulator
     from gosuslugi_adapter.keys import load_certificate
 
@@ -200,6 +200,8 @@ async def _run_demo(settings: Settings, port: int, emulator_port: int, smtp_port
 
 async def _opt_in_demo_families(settings: Settings, summary: DemoSummary) -> None:
     from zoneinfo import ZoneInfo
+
+    from gateway.mail.demo import opt_in_demo_families
 
     families = [a.login for a in summary.accounts if a.role in (Role.PARENT, Role.PUPIL)]
     engine = engine_from(settings)
