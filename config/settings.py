@@ -157,6 +157,66 @@ class FeedSettings:
     document_cache_days: int = field(default=7, metadata=check(_positive))
 
 
+def _mail_address(value: str) -> str | None:
+    from email.errors import HeaderParseError
+    from email.headerregistry import Address
+
+    if not value:
+        return None
+    try:
+        parsed = Address(addr_spec=value)
+    except (HeaderParseError, ValueError, IndexError):
+        return "must be an e-mail address such as diary@school.example"
+    return None if parsed.domain and parsed.username else "must be an address with a domain"
+
+
+def _hour(value: int) -> str | None:
+    return None if 0 <= value <= 23 else "must be an hour 0..23"
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """E-mail notifications (docs/mail.md). ``host`` empty: no mail is sent, and the
+    account page offers none. The password is best given as ``EDIARY_MAIL_PASSWORD``."""
+
+    host: str = ""
+    port: int = field(default=25, metadata=check(_port))
+    #: ``none``: plain SMTP (a relay on the same host); ``starttls``: upgrade after connecting
+    #: (port 587); ``tls``: TLS from the first byte (port 465). A wrong choice hangs or fails
+    #: the connection, and every mail waits in the outbox until it is fixed.
+    security: str = field(default="starttls", metadata=check(_one_of("none", "starttls", "tls")))
+    username: str = ""
+    password: str = field(default="", repr=False)
+    #: The From address; mail servers refuse or junk mail whose sender domain is not theirs.
+    sender: str = field(default="", metadata=check(_mail_address))
+    sender_name: str = "Электронный дневник"
+    #: Where links in mails point (unsubscribe, the diary); empty: ``server.public_url``.
+    base_url: str = field(default="", metadata=check(lambda v: _http_url(v) if v else None))
+    timeout_seconds: int = field(default=30, metadata=check(_positive))
+    #: Seconds between looks at the outbox when it is empty.
+    poll_seconds: int = field(default=5, metadata=check(_positive))
+    #: The digest hour offered first on the account page (school time, 0..23).
+    default_digest_hour: int = field(default=18, metadata=check(_hour))
+
+    def __post_init__(self) -> None:
+        if self.host and not self.sender:
+            raise ConfigError("mail.sender: must be set when mail.host is (the From address)")
+        if self.username and not self.password:
+            raise ConfigError(
+                "mail.password: must be set when mail.username is "
+                "(preferably as EDIARY_MAIL_PASSWORD)"
+            )
+        if self.username and self.security == "none":
+            raise ConfigError(
+                "mail.security: none would send the password unencrypted; "
+                "use starttls or tls with a username"
+            )
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.host)
+
+
 @dataclass(frozen=True)
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
@@ -164,6 +224,7 @@ class Settings:
     esia: EsiaSettings = field(default_factory=EsiaSettings)
     session: SessionSettings = field(default_factory=SessionSettings)
     feed: FeedSettings = field(default_factory=FeedSettings)
+    mail: MailSettings = field(default_factory=MailSettings)
 
     def replace(self, section: str, **values: Any) -> Settings:
         """A copy with some keys of one section changed (validated like any other source)."""

@@ -22,6 +22,7 @@ from gateway.api import setup_api
 from gateway.auth import session_middleware
 from gateway.handlers import health
 from gateway.http_errors import MAX_REQUEST_BYTES
+from gateway.mail import mail_context
 from gateway.middlewares import (
     compression_middleware,
     error_middleware,
@@ -105,6 +106,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[keys.CLOCK] = clock or SystemClock()
     app.cleanup_ctx.append(_database(settings))
     app.cleanup_ctx.append(_esia(settings))
+    app.cleanup_ctx.append(mail_context(settings))
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(HERE / "templates"),

@@ -30,7 +30,7 @@ from diary_core.unread import UnreadCounts, unread_counts
 from gateway import keys, sessions
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-CSRF_EXEMPT_PREFIXES = ("/portal/",)
+CSRF_EXEMPT_PREFIXES = ("/portal/", "/mail/unsubscribe/")  # bearer token; one-click token
 PASSWORD_CHANGE_PATH = "/account/password"  # noqa: S105 - a path
 ALLOWED_WHILE_PASSWORD_CHANGE = ("/account/password", "/logout", "/static/", "/help", "/healthz")
 ROLE_CHOICE_PATH = "/choose-role"

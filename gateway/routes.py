@@ -37,6 +37,7 @@ from gateway.handlers.console import (
     index,
     lesson_history,
 )
+from gateway.mail import handlers as mail
 from gateway.portal import handlers as portal
 from gateway.portal.auth import TOKEN_PATH
 
@@ -69,6 +70,9 @@ ROUTES: tuple[web.AbstractRouteDef, ...] = (
     web.get(calendar.FEED_PATH, calendar.calendar_feed, name="calendar_feed"),
     web.post("/account/personal-data", personal_data.export_own),
     web.get("/account/who-looked", personal_data.who_looked_page, name="who_looked"),
+    web.post("/account/mail", account.mail_submit),
+    web.get(mail.UNSUBSCRIBE_PREFIX + "{token}", mail.unsubscribe_page, name="mail_unsubscribe"),
+    web.post(mail.UNSUBSCRIBE_PREFIX + "{token}", mail.unsubscribe_submit),
     web.get("/choose-role", signin.choose_role_page, name="choose_role"),
     web.post("/choose-role", signin.choose_role_submit),
     web.get("/diary", diary.diary_page, name="diary"),

@@ -29,6 +29,7 @@ from diary_core.imports import (
 )
 from diary_core.policy import Actor
 from gateway.cli.common import Progress, settings_from, with_engine
+from gateway.mail import install_outbox
 
 Importer = Callable[[Ctx, int, bytes, str, ProgressFn], Awaitable[Any]]
 
@@ -87,6 +88,7 @@ def _run_marks(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, importer: Importer, summary: Callable[[Any], str]) -> int:
     settings = settings_from(args)
+    install_outbox(settings)  # an import's notifications get their mails, in its transaction
     try:
         data = args.file.read_bytes()
     except OSError as exc:

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "gateway.cli.feed",
     "gateway.cli.keygen",
     "gateway.cli.personal_data",
+    "gateway.cli.mail",
 )
 
 #: Which module registers each command: a run imports only its own command's module (the
@@ -44,6 +45,7 @@ COMMAND_OF = {
     "feed": "gateway.cli.feed",
     "keys": "gateway.cli.keygen",
     "personal-data": "gateway.cli.personal_data",
+    "mail": "gateway.cli.mail",
 }
 
 

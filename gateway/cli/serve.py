@@ -60,6 +60,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         default=EMULATOR_PORT,
         help="порт эмулятора ЕСИА (по умолчанию 8090)",
     )
+    demo.add_argument(
+        "--smtp-port",
+        type=int,
+        default=0,
+        help="порт встроенного почтового сервера демонстрации (по умолчанию любой свободный)",
+    )
     demo.set_defaults(func=_demo)
 
 
@@ -116,7 +122,7 @@ def _demo(args: argparse.Namespace) -> int:
     require_port(DEMO_HOST, emulator_port, DEMO_EMULATOR_HINT, DEMO_EMULATOR, avoid=(port,))
     logging.basicConfig(level=logging.WARNING)
     try:
-        asyncio.run(_run_demo(settings, port, emulator_port))
+        asyncio.run(_run_demo(settings, port, emulator_port, args.smtp_port))
     except KeyboardInterrupt:
         pass
     return 0
@@ -137,7 +143,9 @@ async def _prepare_database(settings: Settings) -> DemoSummary:
     return summary
 
 
-async def _run_demo(settings: Settings, port: int, emulator_port: int) -> None:
+async def _run_demo(settings: Settings, port: int, emulator_port: int, smtp_port: int) -> None:
+    from gateway.mail.demo import add_demo_mail_routes, demo_mail_settings
+    from gateway.mail.sink import MailSink, running_sink
     from gosuslugi_adapter.emulator import RegisteredClient, load_persons, running_emulator
     from gosuslugi_adapter.key_files import load_certificate
 
@@ -159,6 +167,8 @@ async def _run_demo(settings: Settings, port: int, emulator_port: int) -> None:
         raise
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_exit(emulator)
+        sink = MailSink()
+        sink_port = await stack.enter_async_context(running_sink(sink, DEMO_HOST, smtp_port))
         token_cert = DEMO_DIR / "esia-token-cert.pem"
         token_cert.write_bytes(esia.token_certificate_pem)
         demo_settings = dataclasses.replace(
@@ -176,8 +186,12 @@ async def _run_demo(settings: Settings, port: int, emulator_port: int) -> None:
                 cert_file=str(cert_file),
                 certificates=(str(token_cert),),
             ),
+            mail=demo_mail_settings(settings.mail, DEMO_HOST, sink_port, public_url),
         )
-        runner = web.AppRunner(create_app(demo_settings), access_log=None)
+        await _opt_in_demo_families(demo_settings, summary)
+        app = create_app(demo_settings)
+        add_demo_mail_routes(app, sink)
+        runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
         try:
@@ -190,6 +204,21 @@ async def _run_demo(settings: Settings, port: int, emulator_port: int) -> None:
             raise
         _print_demo(public_url, esia.base_url, summary)
         await asyncio.Event().wait()
+
+
+async def _opt_in_demo_families(settings: Settings, summary: DemoSummary) -> None:
+    from zoneinfo import ZoneInfo
+
+    from gateway.mail.demo import opt_in_demo_families
+
+    families = [a.login for a in summary.accounts if a.role in (Role.PARENT, Role.PUPIL)]
+    engine = engine_from(settings)
+    try:
+        await opt_in_demo_families(
+            engine, families, SystemClock().now(), ZoneInfo(settings.server.timezone)
+        )
+    finally:
+        await engine.dispose()
 
 
 def _demo_files(esia_persons: list[dict[str, object]]) -> tuple[Path, Path, Path]:
@@ -212,6 +241,7 @@ def _print_demo(public_url: str, esia_url: str, summary: DemoSummary) -> None:
     print()
     print(f"Электронный дневник: {public_url}/")
     print(f"Эмулятор ЕСИА (Госуслуги): {esia_url}/")
+    print(f"Письма дневника (встроенный почтовый сервер): {public_url}/demo/mail")
     print(f"Школа: {summary.school_name}")
     print("Демонстрационные учётные записи (логин и пароль):")
     for account in summary.accounts:

@@ -42,6 +42,8 @@ DAY = date(2025, 10, 14)
 #: clients; its client-scope rule has its own tests in tests/integration/portal/); the
 #: timetable subscription, whose path holds a token, not an object (tests/integration/calendar/).
 SKIP_PREFIXES = ("/static", "/auth/esia/", "/healthz", "/portal/", "/.well-known/", "/calendar/")
+#: The one-click unsubscribe names no object: its token is a capability (tests/integration/mail/).
+SKIP_PREFIXES += ("/mail/unsubscribe/",)
 
 #: Which kind of object each path parameter names.
 PARAM_KINDS = {
