@@ -22,7 +22,7 @@ No access decision is taken here: the portal is a machine client, and its reach 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -48,7 +48,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from diary_core.driver import DriverQuery
 from diary_core.errors import DiaryError, InvalidInput
 from diary_core.grading import rounded_average
 from diary_core.models import (
@@ -214,16 +213,33 @@ async def load_progress(
     return progress_of(await load_pupil_rows(session, pupil_id, start, end, pupil=pupil))
 
 
+#: How a statement's rows are fetched: ``(connection, statement, parameters) → rows``.
+RowsReader = Callable[[AsyncConnection, Any, dict[str, Any]], Awaitable[Sequence[Sequence[Any]]]]
+
+
+async def execute_rows(
+    conn: AsyncConnection, stmt: Any, params: dict[str, Any]
+) -> Sequence[Sequence[Any]]:
+    """The default :data:`RowsReader`: plain Core execution."""
+    return (await conn.execute(stmt, params)).all()
+
+
 async def load_pupil_rows(
-    db: AsyncSession | AsyncConnection, pupil_id: int, start: date, end: date, *, pupil: PupilInfo
+    db: AsyncSession | AsyncConnection,
+    pupil_id: int,
+    start: date,
+    end: date,
+    *,
+    pupil: PupilInfo,
+    read: RowsReader = execute_rows,
 ) -> PupilRows:
     """The rows of ``pupil``'s progress for ``start``..``end``, in one statement
-    (:func:`_combined_query`), run as plain Core on the connection (through the driver
-    itself on asyncpg: :mod:`diary_core.driver`)."""
+    (:func:`_combined_query`, built once), run as plain Core on the connection, or by
+    ``read`` (a caller's faster path for its driver, which must return the same rows)."""
     conn = await db.connection() if isinstance(db, AsyncSession) else db
-    _, picks = _one_pupil_statement()
+    stmt, picks = _one_pupil_statement()
     params = {"pupil_id": pupil_id, "start": start, "end": end}
-    result = await _one_pupil_query().all(conn, params)
+    result = await read(conn, stmt, params)
     return PupilRows(pupil, start, end, *_split(result, picks))
 
 
@@ -304,13 +320,6 @@ def _one_pupil_statement() -> tuple[Any, tuple[Callable[[Any], Row], ...]]:
     than running it, and the portal runs it for every document it signs."""
     pupil_id = bindparam("pupil_id", type_=Integer)
     return _combined_query(_parts(lambda column: column == pupil_id, _START, _END))
-
-
-@cache
-def _one_pupil_query() -> DriverQuery:
-    """:func:`_one_pupil_statement` as the driver runs it (:mod:`diary_core.driver`: on
-    asyncpg without SQLAlchemy's per-call processing, which its columns do not need)."""
-    return DriverQuery(_one_pupil_statement()[0])
 
 
 @cache

@@ -15,7 +15,6 @@ from aiohttp import web
 
 from config import Settings
 from diary_core.clock import SystemClock
-from diary_core.db import is_current, upgrade
 from diary_core.demo.generator import DemoSummary, ensure_demo_school
 from diary_core.roles import ROLE_TITLES, Role
 from gateway.app import create_app
@@ -26,6 +25,7 @@ from gateway.cli.common import (
     require_port,
     settings_from,
 )
+from gateway.storage.schema import is_current, upgrade
 
 DEMO_DIR = Path("var/demo")
 DEMO_CLIENT_ID = "EDIARY-DEMO"

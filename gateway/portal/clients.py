@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from diary_core.errors import InvalidInput
-from diary_core.models import PortalClient as ClientRow
 from diary_core.policy import PortalClient
+from gateway.storage import PortalClient as ClientRow
 
 SCOPES = frozenset({"progress.read", "changes.read"})
 MIN_RSA_BITS = 2048

@@ -39,6 +39,7 @@ from gateway.portal.xml import (
     guardian_xml,
     progress_xml,
 )
+from gateway.storage.driver import read_rows
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
@@ -219,7 +220,9 @@ async def _progress(call: Call) -> web.Response:
     stored = (found[_VERSION_WIDTH], found[_VERSION_WIDTH + 1])
     body = await call.state.cache.get(call.conn, etag, stored)
     if body is None:
-        rows = await load_pupil_rows(call.conn, pupil_id, ask.start, ask.end, pupil=version.pupil)
+        rows = await load_pupil_rows(
+            call.conn, pupil_id, ask.start, ask.end, pupil=version.pupil, read=read_rows
+        )
         doc = documents.progress_json(rows, _meta(call))
         body = await _render(call, ask.fmt, doc, progress_xml)
         call.writes.append(await call.state.cache.put(call.conn, key, etag, body, call.now))

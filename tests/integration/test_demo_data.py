@@ -19,7 +19,7 @@ from diary_core import accounts, grading
 from diary_core.actors import load_actor
 from diary_core.clock import FixedClock
 from diary_core.context import Ctx
-from diary_core.db import create_engine, session_factory, upgrade
+from diary_core.db import create_engine, session_factory
 from diary_core.demo import (
     DEMO_PASSWORD,
     DEMO_SCHOOL_NAME,
@@ -47,6 +47,7 @@ from diary_core.models import (
 )
 from diary_core.policy import Action, Actor, PupilTarget, allowed
 from diary_core.snils import is_valid_snils
+from gateway.storage.schema import upgrade
 from tests.support.databases import empty_postgres
 
 NOW = datetime(2025, 11, 20, 10, 0, tzinfo=UTC)

@@ -1,7 +1,8 @@
 """gateway state: browser sessions, ESIA login transactions, sign-in events
 
 The gateway is stateless between requests: whatever it must remember lives here, so any
-number of instances serve one district (DESIGN §2). Models: gateway/state/models.py.
+number of instances serve one district (DESIGN §2). Models: gateway/storage/sessions.py and
+gateway/storage/signin.py.
 
 Revision ID: 0003
 Revises: 0002
