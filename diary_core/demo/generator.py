@@ -8,7 +8,7 @@ never the global random or the wall clock. The same seed gives the same data.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from random import Random
 from typing import Any, cast
@@ -23,7 +23,7 @@ from diary_core.db import session_factory
 from diary_core.demo import names
 from diary_core.demo.bulk import ProgressFn, Writer
 from diary_core.demo.calendar import LOCAL, SchoolYear, local_dt, year_for
-from diary_core.demo.esia import EsiaRole, esia_persons, oid_of
+from diary_core.demo.identities import DemoPerson, PersonRole, demo_persons
 from diary_core.demo.journal import Journal
 from diary_core.demo.life import Cast, Life
 from diary_core.demo.plan import SchoolPlan, build_plan
@@ -92,8 +92,7 @@ class DemoSummary:
     school_name: str
     counts: DemoCounts
     accounts: list[DemoAccount]
-    esia_persons: list[dict[str, Any]]
-    esia_notes: dict[str, str] = field(default_factory=dict)  # oid → who this person is
+    persons: list[DemoPerson]  # who signs in through the portal's emulator
     created: bool = True  # False: the school was already there; rebuilt from the database
 
 
@@ -213,7 +212,7 @@ async def _set_passwords(session: AsyncSession, people: dict[str, tuple[int, str
     await session.execute(stmt, params)
 
 
-def _esia_roles(b: Built, cast: Cast, rng: Random) -> list[EsiaRole]:
+def _esia_roles(b: Built, cast: Cast, rng: Random) -> list[PersonRole]:
     """The demo parent (trusted, his two children); a trusted roster parent; an untrusted
     one; a parent whose ESIA children include one the roster does not back; a pupil of the
     ninth grade with his own account; the guardian whose ESIA link is pending."""
@@ -242,15 +241,15 @@ def _esia_roles(b: Built, cast: Cast, rng: Random) -> list[EsiaRole]:
 
     stranger_id = b.pupil_user_ids[stranger]
     roles = [
-        EsiaRole(cast.parent, True, kids(demo_family), notes["demo_parent"]),
-        EsiaRole(parent_of(trusted), True, kids(trusted), notes["trusted"]),
-        EsiaRole(parent_of(untrusted), False, kids(untrusted), notes["untrusted"]),
-        EsiaRole(parent_of(extra), True, (*kids(extra), stranger_id), notes["extra_kid"]),
-        EsiaRole(b.pupil_user_ids[senior], True, (), notes["pupil"]),
+        PersonRole(cast.parent, True, kids(demo_family), notes["demo_parent"]),
+        PersonRole(parent_of(trusted), True, kids(trusted), notes["trusted"]),
+        PersonRole(parent_of(untrusted), False, kids(untrusted), notes["untrusted"]),
+        PersonRole(parent_of(extra), True, (*kids(extra), stranger_id), notes["extra_kid"]),
+        PersonRole(b.pupil_user_ids[senior], True, (), notes["pupil"]),
     ]
     if b.extra_parent_id is not None and b.pending_pupil is not None:
         pending_kid = (b.pupil_user_ids[b.pending_pupil],)
-        roles.append(EsiaRole(b.extra_parent_id, True, pending_kid, notes["pending"]))
+        roles.append(PersonRole(b.extra_parent_id, True, pending_kid, notes["pending"]))
     return roles
 
 
@@ -309,15 +308,14 @@ async def _accounts(session: AsyncSession) -> list[DemoAccount]:
 
 
 async def _summary(
-    session: AsyncSession, school_id: int, roles: list[EsiaRole], created: bool
+    session: AsyncSession, school_id: int, roles: list[PersonRole], created: bool
 ) -> DemoSummary:
     return DemoSummary(
         school_id=school_id,
         school_name=DEMO_SCHOOL_NAME,
         counts=await school_counts(session, school_id),
         accounts=await _accounts(session),
-        esia_persons=await esia_persons(session, roles),
-        esia_notes={oid_of(r.user_id): r.note for r in roles},
+        persons=await demo_persons(session, roles),
         created=created,
     )
 
@@ -332,7 +330,7 @@ async def rebuild_summary(session: AsyncSession, school_id: int) -> DemoSummary:
         .limit(1)
     )
     raw = (details or {}).get("esia", [])
-    roles = [EsiaRole.from_json(r) for r in raw] if isinstance(raw, list) else []
+    roles = [PersonRole.from_json(r) for r in raw] if isinstance(raw, list) else []
     return await _summary(session, school_id, roles, created=False)
 
 
