@@ -72,7 +72,8 @@ def test_the_domain_metadata_holds_no_gateway_table() -> None:
 def test_the_domain_imports_nothing_of_the_gateway() -> None:
     """Loading the domain's models and its database module loads no gateway module."""
     probe = (
-        "import sys, diary_core.models, diary_core.db, diary_core.progress, diary_core.audit; "
+        "import sys, diary_core.models, diary_core.db, diary_core.progress, diary_core.audit, "
+        "diary_core.demo; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('gateway', 'asyncpg')))"
     )
     out = subprocess.run(
