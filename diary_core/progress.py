@@ -34,6 +34,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    ColumnElement,
     Date,
     Integer,
     String,
@@ -580,7 +581,7 @@ _PERIOD_COLUMNS = (
 def _names_of(model: Any, *columns: Any) -> Any:
     """All names of one kind of the pupil's school, as one string (a scalar subquery)."""
     parts = [cast(c, String) for c in columns]
-    label = parts[0]
+    label: ColumnElement[str] = parts[0]
     for p in parts[1:]:
         label = label + "/" + p
     return (
@@ -758,7 +759,7 @@ async def _wait_for_writers(session: AsyncSession) -> None:
     (they hold ROW EXCLUSIVE) and holds new inserts back until this transaction ends, so
     every id at or below the highest we read is already visible. SQLite has one writer at a
     time, so its ids are in commit order already."""
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         await session.execute(text("SET LOCAL lock_timeout = '5s'"))
         await session.execute(text("LOCK TABLE change_log IN SHARE MODE"))
 

@@ -61,7 +61,9 @@ class Built:
         return self.parent_ids[id(person)]
 
 
-async def _setup(ctx: Ctx, plan: SchoolPlan) -> tuple[int, int, list[int], int, dict, dict]:
+async def _setup(
+    ctx: Ctx, plan: SchoolPlan
+) -> tuple[int, int, list[int], int, dict[str, tuple[int, int]], dict[str, int]]:
     """The school through the core's use cases (each audited)."""
     sch = await school.create_school(ctx, plan.name)
     year = await school.create_year(

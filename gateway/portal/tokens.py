@@ -29,7 +29,7 @@ KEEP_EXPIRED = timedelta(hours=1)
 
 def _insert(session: AsyncSession, model: Any) -> Any:
     """The dialect's INSERT, which knows ON CONFLICT (PostgreSQL and SQLite alike)."""
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     return insert(model)
 
 
