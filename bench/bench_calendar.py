@@ -33,12 +33,13 @@ from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 
 from diary_core.clock import FixedClock
-from diary_core.db import create_engine, session_factory, upgrade
+from diary_core.db import create_engine, session_factory
 from diary_core.demo.generator import generate_demo_school
 from diary_core.models import User
 from gateway.app import create_app
 from gateway.calendar import tokens
 from gateway.calendar.handlers import FEED_PATH
+from gateway.storage.schema import upgrade
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.support.gateway import free_port, gateway_settings

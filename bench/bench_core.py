@@ -46,7 +46,7 @@ from diary_core import journal, pupil_report, school
 from diary_core.actors import load_actor
 from diary_core.clock import FixedClock
 from diary_core.context import Ctx
-from diary_core.db import create_engine, session_factory, upgrade
+from diary_core.db import create_engine, session_factory
 from diary_core.demo.generator import generate_district
 from diary_core.imports import MARKS_COLUMNS, ROSTER_COLUMNS, import_marks, import_roster
 from diary_core.models import (
@@ -62,6 +62,7 @@ from diary_core.models import (
 )
 from diary_core.policy import Actor
 from diary_core.snils import make_snils
+from gateway.storage.schema import upgrade
 
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 NOW = datetime(2026, 5, 25, 12, 0, tzinfo=UTC)  # near the end of 2025/26: the year's marks

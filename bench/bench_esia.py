@@ -27,8 +27,9 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 
 from config import load_settings
-from diary_core.db import create_engine, upgrade
+from diary_core.db import create_engine
 from gateway.app import create_app
+from gateway.storage.schema import upgrade
 from gosuslugi_adapter.devkeys import generate_gost_credentials, generate_rsa_credentials
 from gosuslugi_adapter.emulator.app import make_token_issuer
 from gosuslugi_adapter.emulator.core import Grant, Switches

@@ -29,11 +29,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from diary_core import school
 from diary_core.clock import FixedClock
 from diary_core.context import Ctx
-from diary_core.db import create_engine, session_factory, upgrade
+from diary_core.db import create_engine, session_factory
 from diary_core.grading import MARK_VALUES
 from diary_core.imports import MARKS_COLUMNS, ROSTER_COLUMNS, import_marks, import_roster
 from diary_core.policy import Actor
 from diary_core.snils import make_snils
+from gateway.storage.schema import upgrade
 
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 NOW = datetime(2025, 10, 15, 10, 0, tzinfo=UTC)

@@ -37,12 +37,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from config import Settings, load_settings
 from diary_core import marks
 from diary_core.clock import FixedClock
-from diary_core.db import create_engine, session_factory, upgrade
+from diary_core.db import create_engine, session_factory
 from diary_core.notifications import notify
 from gateway.mail import outbox, preferences
-from gateway.mail.models import OutboxMail
 from gateway.mail.sink import MailSink, running_sink
 from gateway.mail.worker import MailWorker
+from gateway.storage.mail import OutboxMail
+from gateway.storage.schema import upgrade
 from tests.support.world import World, build_world
 
 PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/"

@@ -52,12 +52,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from diary_core import attendance, families, lessons, marks, school
 from diary_core.clock import FixedClock
 from diary_core.context import Ctx
-from diary_core.db import create_engine, session_factory, upgrade
+from diary_core.db import create_engine, session_factory
 from diary_core.demo.generator import generate_demo_school
 from diary_core.models import AcademicYear, Lesson, Mark, Period, Subject, User, WorkType
 from diary_core.policy import Actor
 from diary_core.snils import make_snils
 from gateway.app import create_app
+from gateway.storage.schema import upgrade
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.support.gateway import Browser, free_port, gateway_settings, sign_in_as

@@ -53,9 +53,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import event, func, select
 
 from diary_core.clock import FixedClock
-from diary_core.db import create_engine, session_factory, upgrade
+from diary_core.db import create_engine, session_factory
 from diary_core.demo.generator import generate_district
 from diary_core.models import Mark, Pupil, School, User
+from gateway.storage.schema import upgrade
 from gosuslugi_adapter.devkeys import generate_gost_credentials
 
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}

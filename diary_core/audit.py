@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import Insert, bindparam, insert, literal, null, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from diary_core.driver import unnest
 from diary_core.models import AuditEvent
 from diary_core.policy import Actor
+from diary_core.unnest import unnest
 
 #: Every action the log records, as the administrator reads it: a Russian phrase, the actor
 #: its subject («Иванова А. П. исправил(а) отметку»). The audit log's filter offers these.
@@ -225,7 +225,7 @@ def _portal_events() -> Insert:
 
 
 #: Any number of :data:`PORTAL_EVENT`\ s in one statement (PostgreSQL), in the order given:
-#: each of its parameters as an array (:func:`diary_core.driver.unnest`), named alike.
+#: each of its parameters as an array (:func:`diary_core.unnest.unnest`), named alike.
 PORTAL_EVENTS = _portal_events()
 
 

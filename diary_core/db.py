@@ -1,11 +1,16 @@
-"""Engines, sessions and migrations for SQLite (embedded) and PostgreSQL (production)."""
+"""Engines and sessions for SQLite (embedded) and PostgreSQL (production).
+
+The domain's schema changes are the revision files in ``migrations/versions``
+(:data:`MIGRATION_VERSIONS`); they are run, together with the gateway's, by the gateway
+(gateway/storage/schema.py: ``ediary db upgrade``), whose Alembic environment knows every
+table."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import Connection, event
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -14,10 +19,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-if TYPE_CHECKING:  # Alembic is imported only where a schema is migrated or checked
-    from alembic.config import Config
-
-MIGRATIONS = Path(__file__).with_name("migrations")
+#: The domain's Alembic revision files (one chain with the gateway's; see the module's doc).
+MIGRATION_VERSIONS = Path(__file__).with_name("migrations") / "versions"
 
 
 def create_engine(
@@ -49,38 +52,3 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
-
-
-def _alembic_config(connection: Connection, timezone: str = "Europe/Moscow") -> Config:
-    from alembic.config import Config
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.attributes["connection"] = connection
-    cfg.attributes["timezone"] = timezone  # the school's zone, for data migrations of dates
-    return cfg
-
-
-async def upgrade(
-    engine: AsyncEngine, revision: str = "head", *, timezone: str = "Europe/Moscow"
-) -> None:
-    """Bring the schema to ``revision`` (the newest by default); ``timezone`` is the school's
-    (``[server] timezone``), which migrations of calendar dates need."""
-    from alembic import command
-
-    async with engine.begin() as conn:
-        await conn.run_sync(lambda c: command.upgrade(_alembic_config(c, timezone), revision))
-
-
-async def is_current(engine: AsyncEngine) -> bool:
-    """Whether the database is at the newest migration."""
-
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
-
-    def check(conn: Connection) -> bool:
-        heads = set(ScriptDirectory.from_config(_alembic_config(conn)).get_heads())
-        return set(MigrationContext.configure(conn).get_current_heads()) == heads
-
-    async with engine.connect() as conn:
-        return await conn.run_sync(check)

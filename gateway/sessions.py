@@ -35,7 +35,7 @@ from diary_core.errors import NotFound
 from diary_core.models import User
 from diary_core.policy import Actor
 from gateway import keys
-from gateway.state.models import WebSession
+from gateway.storage import WebSession
 
 _TOUCH_EVERY = timedelta(minutes=1)
 

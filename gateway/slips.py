@@ -32,7 +32,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from gateway import keys, sessions
-from gateway.state.models import WebSession
+from gateway.storage import WebSession
 
 SESSION_KEY = "slips"
 MAX_SLIPS = 10

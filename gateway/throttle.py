@@ -38,7 +38,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import SessionSettings
-from gateway.state.models import SignInCounter, SignInEvent
+from gateway.storage import SignInCounter, SignInEvent
 
 #: How long a password check waits while the overall failure budget is spent.
 SLOWDOWN_SECONDS = 1.0

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from diary_core.clock import FixedClock
-from diary_core.db import create_engine, session_factory, upgrade
+from diary_core.db import create_engine, session_factory
+from gateway.storage.schema import upgrade
 from tests.support.databases import empty_postgres, fresh_postgres_database, postgres_enabled
 from tests.support.gost import gost_backend  # noqa: F401 - a fixture for every test folder
 from tests.support.world import World, build_world

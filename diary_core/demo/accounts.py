@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from diary_core import accounts
 from diary_core.demo import names
-from diary_core.demo.esia import EsiaRole
+from diary_core.demo.identities import PersonRole
 from diary_core.demo.life import Cast
 from diary_core.demo.structure import Built
 from diary_core.models import (
@@ -78,7 +78,7 @@ async def set_passwords(session: AsyncSession, people: dict[str, tuple[int, str]
     await session.execute(stmt, params)
 
 
-def esia_roles(b: Built, cast: Cast, rng: Random) -> list[EsiaRole]:
+def esia_roles(b: Built, cast: Cast, rng: Random) -> list[PersonRole]:
     """The demo parent (trusted, his two children); a trusted roster parent; an untrusted
     one; a parent whose ESIA children include one the roster does not back; a pupil of the
     ninth grade with his own account; the guardian whose ESIA link is pending."""
@@ -107,15 +107,15 @@ def esia_roles(b: Built, cast: Cast, rng: Random) -> list[EsiaRole]:
 
     stranger_id = b.pupil_user_ids[stranger]
     roles = [
-        EsiaRole(cast.parent, True, kids(demo_family), notes["demo_parent"]),
-        EsiaRole(parent_of(trusted), True, kids(trusted), notes["trusted"]),
-        EsiaRole(parent_of(untrusted), False, kids(untrusted), notes["untrusted"]),
-        EsiaRole(parent_of(extra), True, (*kids(extra), stranger_id), notes["extra_kid"]),
-        EsiaRole(b.pupil_user_ids[senior], True, (), notes["pupil"]),
+        PersonRole(cast.parent, True, kids(demo_family), notes["demo_parent"]),
+        PersonRole(parent_of(trusted), True, kids(trusted), notes["trusted"]),
+        PersonRole(parent_of(untrusted), False, kids(untrusted), notes["untrusted"]),
+        PersonRole(parent_of(extra), True, (*kids(extra), stranger_id), notes["extra_kid"]),
+        PersonRole(b.pupil_user_ids[senior], True, (), notes["pupil"]),
     ]
     if b.extra_parent_id is not None and b.pending_pupil is not None:
         pending_kid = (b.pupil_user_ids[b.pending_pupil],)
-        roles.append(EsiaRole(b.extra_parent_id, True, pending_kid, notes["pending"]))
+        roles.append(PersonRole(b.extra_parent_id, True, pending_kid, notes["pending"]))
     return roles
 
 

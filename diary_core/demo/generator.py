@@ -23,7 +23,7 @@ from diary_core.db import session_factory
 from diary_core.demo.accounts import demo_people, esia_roles, set_passwords
 from diary_core.demo.bulk import ProgressFn, Writer
 from diary_core.demo.calendar import LOCAL, SchoolYear, local_dt, year_for
-from diary_core.demo.esia import EsiaRole
+from diary_core.demo.identities import PersonRole
 from diary_core.demo.journal import Journal
 from diary_core.demo.life import Cast, Life
 from diary_core.demo.plan import SchoolPlan, build_plan
@@ -231,5 +231,5 @@ async def rebuild_summary(session: AsyncSession, school_id: int) -> DemoSummary:
         .limit(1)
     )
     raw = (details or {}).get("esia", [])
-    roles = [EsiaRole.from_json(r) for r in raw] if isinstance(raw, list) else []
+    roles = [PersonRole.from_json(r) for r in raw] if isinstance(raw, list) else []
     return await school_summary(session, school_id, roles, created=False)

@@ -13,7 +13,7 @@ from diary_core import audit, school
 from diary_core.context import Ctx
 from diary_core.demo.bulk import Row, Writer
 from diary_core.demo.calendar import local_dt
-from diary_core.demo.esia import oid_of
+from diary_core.demo.identities import oid_of
 from diary_core.demo.people import Person
 from diary_core.demo.plan import SchoolPlan
 from diary_core.models import (

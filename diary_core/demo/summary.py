@@ -5,14 +5,14 @@ earlier.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from diary_core.demo.accounts import DemoAccount, demo_accounts
-from diary_core.demo.esia import EsiaRole, esia_persons, oid_of
+from diary_core.demo.identities import DemoPerson, PersonRole, demo_persons
 from diary_core.models import (
     Announcement,
     Attendance,
@@ -54,8 +54,7 @@ class DemoSummary:
     school_name: str
     counts: DemoCounts
     accounts: list[DemoAccount]
-    esia_persons: list[dict[str, Any]]
-    esia_notes: dict[str, str] = field(default_factory=dict)  # oid → who this person is
+    persons: list[DemoPerson]  # who signs in through the portal's emulator
     created: bool = True  # False: the school was already there; rebuilt from the database
 
 
@@ -100,14 +99,13 @@ async def school_counts(session: AsyncSession, school_id: int) -> DemoCounts:
 
 
 async def school_summary(
-    session: AsyncSession, school_id: int, roles: list[EsiaRole], created: bool
+    session: AsyncSession, school_id: int, roles: list[PersonRole], created: bool
 ) -> DemoSummary:
     return DemoSummary(
         school_id=school_id,
         school_name=DEMO_SCHOOL_NAME,
         counts=await school_counts(session, school_id),
         accounts=await demo_accounts(session),
-        esia_persons=await esia_persons(session, roles),
-        esia_notes={oid_of(r.user_id): r.note for r in roles},
+        persons=await demo_persons(session, roles),
         created=created,
     )

@@ -1,4 +1,7 @@
-"""The diary's persistent entities (SQLAlchemy 2, typed)."""
+"""The diary's persistent entities (SQLAlchemy 2, typed): the domain's tables only.
+
+What the gateway keeps for itself (sessions, sign-in events, the portal's clients, tokens and
+signed documents) has its own ``MetaData`` in gateway/storage/."""
 
 from diary_core.models.announcements import (
     Announcement,
@@ -18,13 +21,6 @@ from diary_core.models.people import (
     Pupil,
     User,
     UserRole,
-)
-from diary_core.models.portal import (
-    PortalAssertion,
-    PortalClient,
-    PortalDocument,
-    PortalRateCounter,
-    PortalToken,
 )
 from diary_core.models.school import (
     AcademicYear,
@@ -60,11 +56,6 @@ __all__ = [
     "OneTimeCode",
     "Period",
     "PeriodMark",
-    "PortalAssertion",
-    "PortalClient",
-    "PortalDocument",
-    "PortalRateCounter",
-    "PortalToken",
     "Pupil",
     "School",
     "SchoolClass",

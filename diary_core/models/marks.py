@@ -107,3 +107,5 @@ class ChangeLogEntry(Base):
 
 Index("ix_change_log_entity", ChangeLogEntry.entity, ChangeLogEntry.entity_id)
 Index("ix_change_log_pupil", ChangeLogEntry.pupil_id)
+#: The portal data version of a pupil (count and max id of his entries, diary_core/progress.py).
+Index("ix_change_log_pupil_id_id", ChangeLogEntry.pupil_id, ChangeLogEntry.id)

@@ -2,5 +2,5 @@
 
 A parent's address serves the timetables of his confirmed children, a pupil's his own, a
 teacher's the lessons he gives. The address's token is the credential: only its SHA-256 is
-stored (:mod:`gateway.calendar.models`), renewing it revokes the old one.
+stored (:mod:`gateway.storage.calendar`), renewing it revokes the old one.
 """

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.calendar.models import CalendarFeed
+from gateway.storage.calendar import CalendarFeed
 
 TOKEN_PATTERN = r"[A-Za-z0-9_-]{43}"  # noqa: S105 - the shape of a token, not a token
 _TOKEN = re.compile(TOKEN_PATTERN)

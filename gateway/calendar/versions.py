@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.calendar.feed import Lesson, Revision
-from gateway.calendar.models import CalendarEventVersion
+from gateway.storage.calendar import CalendarEventVersion
 
 _CHUNK = 500  # rows per statement: well under SQLite's and asyncpg's parameter limits
 

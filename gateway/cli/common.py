@@ -17,8 +17,9 @@ from typing import IO, TypeVar
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from config import Settings, load_settings
-from diary_core.db import create_engine, is_current
+from diary_core.db import create_engine
 from diary_core.errors import InvalidInput
+from gateway.storage.schema import is_current
 
 T = TypeVar("T")
 

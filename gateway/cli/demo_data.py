@@ -19,6 +19,7 @@ from diary_core.db import session_factory
 from diary_core.demo import DemoSummary, DistrictSummary
 from diary_core.roles import ROLE_TITLES, Role
 from gateway.cli.common import Progress, settings_from, with_engine
+from gateway.demo.esia_persons import esia_persons
 
 _TABLE_TITLES = {
     "lessons": "уроков",
@@ -110,7 +111,8 @@ async def _district(engine: AsyncEngine, args: argparse.Namespace) -> DistrictSu
 def _write_persons(path: Path | None, summary: DemoSummary) -> None:
     if path is None:
         return
-    path.write_text(json.dumps(summary.esia_persons, ensure_ascii=False, indent=2) + "\n")
+    persons = esia_persons(summary.persons)
+    path.write_text(json.dumps(persons, ensure_ascii=False, indent=2) + "\n")
     print(f"Тестовые лица ЕСИА записаны в {path}", file=sys.stderr)
 
 
@@ -130,12 +132,10 @@ def format_summary(summary: DemoSummary) -> str:
     for account in summary.accounts:
         title = ROLE_TITLES[Role(account.role)]
         lines.append(f"  {account.login:<13} {title:<22} {account.full_name}")
-    if summary.esia_persons:
+    if summary.persons:
         lines.append("Тестовые лица для эмулятора ЕСИА (oid — кто это):")
-        for person in summary.esia_persons:
-            name = f"{person['lastName']} {person['firstName']} {person['middleName']}"
-            note = summary.esia_notes.get(person["oid"], "")
-            lines.append(f"  {person['oid']}  {name} — {note}")
+        for person in summary.persons:
+            lines.append(f"  {person.oid}  {person.data.full_name} — {person.note}")
     return "\n".join(lines)
 
 

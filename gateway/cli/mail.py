@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from config import Settings
 from gateway.cli.common import settings_from, with_engine
-from gateway.mail.models import OutboxMail
+from gateway.storage.mail import OutboxMail
 
 STATUS_TITLES = {
     "queued": "ждут отправки",

@@ -15,7 +15,6 @@ from aiohttp import web
 
 from config import Settings
 from diary_core.clock import SystemClock
-from diary_core.db import is_current, upgrade
 from diary_core.demo.generator import ensure_demo_school
 from diary_core.demo.summary import DemoSummary
 from diary_core.roles import ROLE_TITLES, Role
@@ -28,6 +27,8 @@ from gateway.cli.common import (
     require_port,
     settings_from,
 )
+from gateway.demo.esia_persons import esia_persons
+from gateway.storage.schema import is_current, upgrade
 
 DEMO_DIR = Path("var/demo")
 DEMO_CLIENT_ID = "EDIARY-DEMO"
@@ -151,7 +152,7 @@ async def _run_demo(settings: Settings, port: int, emulator_port: int, smtp_port
 
     print("Готовлю базу данных и демонстрационную школу…", flush=True)
     summary = await _prepare_database(settings)
-    key_file, cert_file, persons_file = _demo_files(summary.esia_persons)
+    key_file, cert_file, persons_file = _demo_files(esia_persons(summary.persons))
     public_url = f"http://{DEMO_HOST}:{port}"
     client = RegisteredClient(
         DEMO_CLIENT_ID, load_certificate(cert_file.read_bytes()), public_url + "/"
@@ -221,7 +222,7 @@ async def _opt_in_demo_families(settings: Settings, summary: DemoSummary) -> Non
         await engine.dispose()
 
 
-def _demo_files(esia_persons: list[dict[str, object]]) -> tuple[Path, Path, Path]:
+def _demo_files(persons: list[dict[str, object]]) -> tuple[Path, Path, Path]:
     """The demo's client key and certificate (made once, kept under ./var/demo/) and the
     emulator's persons file written from the demo school's families."""
     DEMO_DIR.mkdir(parents=True, exist_ok=True)
@@ -233,7 +234,7 @@ def _demo_files(esia_persons: list[dict[str, object]]) -> tuple[Path, Path, Path
         key_file.write_bytes(creds.key_pem)
         cert_file.write_bytes(creds.cert_pem)
     persons_file = DEMO_DIR / "esia-persons.json"
-    persons_file.write_text(json.dumps(esia_persons, ensure_ascii=False, indent=2), "utf-8")
+    persons_file.write_text(json.dumps(persons, ensure_ascii=False, indent=2), "utf-8")
     return key_file, cert_file, persons_file
 
 
@@ -247,9 +248,8 @@ def _print_demo(public_url: str, esia_url: str, summary: DemoSummary) -> None:
     for account in summary.accounts:
         title = ROLE_TITLES.get(Role(account.role), account.role)
         print(f"  {title:<22} {account.login:<14} {account.password}  ({account.full_name})")
-    if summary.esia_persons:
-        first = summary.esia_persons[0]
-        name = f"{first['lastName']} {first['firstName']} {first['middleName']}"
+    if summary.persons:
+        name = summary.persons[0].data.full_name
         print(
             "Вход через Госуслуги: нажмите «Войти через Госуслуги» и выберите на странице "
             f"эмулятора, например, {name} (родитель)."

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from diary_core import personal_data
 from diary_core.context import Ctx
 from diary_core.personal_data import BATCH, ExportScope
-from gateway.state.models import SignInEvent, WebSession
+from gateway.storage import SignInEvent, WebSession
 
 SCHEMA_PATH = Path(__file__).with_name("personal-data.schema.json")
 FORMAT = "ediary.personal-data"

@@ -32,7 +32,7 @@ from diary_core.policy import Actor
 from gateway import auth, keys, sessions, throttle
 from gateway.handlers.signin import home_for, safe_next
 from gateway.pages import render
-from gateway.state.models import LoginTransaction
+from gateway.storage import LoginTransaction
 from gosuslugi_adapter.client import EsiaClient
 from gosuslugi_adapter.errors import (
     LOGIN_NOT_FOUND,

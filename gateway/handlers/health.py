@@ -14,8 +14,8 @@ import logging
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from diary_core.db import is_current
 from gateway import keys
+from gateway.storage.schema import is_current
 
 log = logging.getLogger("ediary.gateway")
 #: Start-up does not wait longer than this for the database to say its schema version.

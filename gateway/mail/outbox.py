@@ -32,7 +32,7 @@ from sqlalchemy.sql.dml import Insert
 from config import Settings
 from diary_core.models import Notification
 from gateway.mail import wake
-from gateway.mail.models import MailPreference, OutboxMail
+from gateway.storage.mail import MailPreference, OutboxMail
 
 log = logging.getLogger("ediary.mail")
 

@@ -17,8 +17,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from diary_core.errors import InvalidInput
-from gateway.mail.models import MailPreference, OutboxMail
 from gateway.mail.outbox import new_unsubscribe_token, next_digest
+from gateway.storage.mail import MailPreference, OutboxMail
 
 MODES = ("instant", "digest")
 SWITCHES = ("marks", "messages", "announcements", "timetable")

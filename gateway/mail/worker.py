@@ -35,7 +35,7 @@ from diary_core.models import User
 from gateway.mail import outbox, smtp, wake
 from gateway.mail.compose import Item, Letter, build, to_bytes
 from gateway.mail.family import Child, child_of, family_of
-from gateway.mail.models import MailPreference, OutboxMail
+from gateway.storage.mail import MailPreference, OutboxMail
 
 log = logging.getLogger("ediary.mail")
 

@@ -16,10 +16,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from diary_core.driver import DriverQuery, unnest
-from diary_core.models import PortalAssertion, PortalClient, PortalRateCounter, PortalToken
+from diary_core.unnest import unnest
 from gateway.portal.clients import Client, client_from
 from gateway.portal.commits import Bulk
+from gateway.storage import PortalAssertion, PortalClient, PortalRateCounter, PortalToken
+from gateway.storage.driver import DriverQuery
 
 WINDOW = timedelta(minutes=1)
 RATE_SHARDS = 16

@@ -24,9 +24,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from diary_core.driver import unnest
-from diary_core.models import PortalDocument
+from diary_core.unnest import unnest
 from gateway.portal.commits import Bulk
+from gateway.storage import PortalDocument
 
 PRUNE_EVERY = 500  # stores between two prunings of old rows, per process
 

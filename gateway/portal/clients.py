@@ -10,7 +10,10 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+from cryptography.hazmat.primitives.asymmetric.types import (
+    CertificatePublicKeyTypes,
+    PublicKeyTypes,
+)
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, RSAKey
@@ -18,8 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from diary_core.errors import InvalidInput
-from diary_core.models import PortalClient as ClientRow
 from diary_core.policy import PortalReader
+from gateway.storage import PortalClient as ClientRow
 
 SCOPES = frozenset({"progress.read", "changes.read"})
 MIN_RSA_BITS = 2048
@@ -80,10 +83,11 @@ def _from_pem(data: bytes) -> dict[str, Any]:
         raise InvalidInput("дан закрытый ключ; нужен открытый", field="public_key")
     public: PublicKeyTypes
     try:
-        if b"CERTIFICATE" in data:
-            public = x509.load_pem_x509_certificate(data).public_key()
-        else:
-            public = load_pem_public_key(data)
+        public: PublicKeyTypes | CertificatePublicKeyTypes = (
+            x509.load_pem_x509_certificate(data).public_key()
+            if b"CERTIFICATE" in data
+            else load_pem_public_key(data)
+        )
     except ValueError as exc:
         raise InvalidInput(f"PEM не читается: {exc}", field="public_key") from None
     if isinstance(public, rsa.RSAPublicKey):

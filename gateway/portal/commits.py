@@ -35,7 +35,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from diary_core.driver import DriverQuery
+from gateway.storage.driver import DriverQuery
 
 #: A statement built once, and one request's parameters for it.
 Write = tuple[Any, dict[str, Any]]
@@ -48,7 +48,7 @@ class Bulk:
     """A kind of write as a batch sends it: ``one`` is the single-row statement a request
     hands in (:data:`Write`; its parameters named apart from every other kind's), ``many``
     writes any number of such rows, taking each of the ``params`` of ``one`` as an array of
-    the same name (:func:`diary_core.driver.unnest`). ``many`` itself merges rows that would
+    the same name (:func:`diary_core.unnest.unnest`). ``many`` itself merges rows that would
     write one row twice, and writes rows another process may also write in key order."""
 
     one: Any

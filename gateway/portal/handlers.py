@@ -5,17 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from diary_core.driver import DriverQuery
 from diary_core.errors import NotFound
 from diary_core.models import Pupil
 from diary_core.progress.changes import changes_after, check_cursor
@@ -39,6 +36,7 @@ from gateway.portal.xml import (
     guardian_xml,
     progress_xml,
 )
+from gateway.storage.driver import read_rows
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
@@ -225,27 +223,12 @@ async def _progress(call: Call) -> web.Response:
     body = await call.state.cache.get(call.conn, etag, stored)
     if body is None:
         rows = await load_pupil_rows(
-            call.conn, call.reader(), version.pupil, ask.start, ask.end, fetch=_driver_rows
+            call.conn, call.reader(), version.pupil, ask.start, ask.end, fetch=read_rows
         )
         doc = documents.progress_json(rows, _meta(call))
         body = await _render(call, ask.fmt, doc, progress_xml)
         call.writes.append(await call.state.cache.put(call.conn, key, etag, body, call.now))
     return _document(ask.fmt, body, etag)
-
-
-@cache
-def _driver_query(stmt: Any) -> DriverQuery:
-    """The :class:`DriverQuery` of a statement built once (statements hash by identity)."""
-    return DriverQuery(stmt)
-
-
-async def _driver_rows(
-    conn: AsyncConnection, stmt: Any, params: dict[str, Any]
-) -> Sequence[Sequence[Any]]:
-    """The core's statement through the database driver itself on asyncpg
-    (:mod:`diary_core.driver`: without SQLAlchemy's per-call processing, which the progress
-    statement's columns do not need): the fetch of :func:`load_pupil_rows`."""
-    return await _driver_query(stmt).all(conn, params)
 
 
 def _content_etag(fmt: str, doc: documents.Json, key_id: str) -> str:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from diary_core.actors import roles_of
 from diary_core.models import User
-from gateway.state.models import WebSession
+from gateway.storage import WebSession
 
 COOKIE = "ediary_session"  # the gateway's cookie over plain http (tests run on loopback)
 

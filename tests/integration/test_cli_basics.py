@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from diary_core.db import create_engine, is_current
+from diary_core.db import create_engine
 from diary_core.models import School, User
 from gateway.cli.main import main
+from gateway.storage.schema import is_current
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from diary_core import accounts, grading
 from diary_core.actors import load_actor
 from diary_core.clock import FixedClock
 from diary_core.context import Ctx
-from diary_core.db import create_engine, session_factory, upgrade
+from diary_core.db import create_engine, session_factory
 from diary_core.demo import (
     DEMO_PASSWORD,
     DEMO_SCHOOL_NAME,
@@ -47,6 +47,8 @@ from diary_core.models import (
 )
 from diary_core.policy import Action, Actor, PupilTarget, allowed
 from diary_core.snils import is_valid_snils
+from gateway.demo.esia_persons import esia_persons
+from gateway.storage.schema import upgrade
 from tests.support.databases import empty_postgres
 
 NOW = datetime(2025, 11, 20, 10, 0, tzinfo=UTC)
@@ -111,7 +113,7 @@ async def test_same_seed_gives_identical_data(
             await other.dispose()
     assert first[0] > 500
     assert first == second
-    assert first_summary.esia_persons == second_summary.esia_persons
+    assert first_summary.persons == second_summary.persons
     assert first_summary.counts == second_summary.counts
 
 
@@ -383,7 +385,7 @@ async def test_every_mark_attendance_and_period_mark_has_a_create_entry(
 async def test_esia_persons_have_valid_snils_and_the_demo_parents_children(
     session: AsyncSession, demo: DemoSummary
 ) -> None:
-    persons = demo.esia_persons
+    persons = esia_persons(demo.persons)
     snils = [p["snils"] for p in persons] + [k["snils"] for p in persons for k in p["kids"]]
     assert all(is_valid_snils(s) for s in snils)
     assert len({p["snils"] for p in persons}) == len(persons)
@@ -432,7 +434,7 @@ async def test_existing_school_is_not_generated_again(
     rebuilt = await ensure_demo_school(engine, demo_clock)
     assert rebuilt is not None and not rebuilt.created
     assert rebuilt.accounts == demo.accounts
-    assert rebuilt.esia_persons == demo.esia_persons
+    assert rebuilt.persons == demo.persons
     assert rebuilt.counts == demo.counts
 
 

@@ -15,7 +15,6 @@ import asyncpg  # type: ignore[import-untyped]
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -23,9 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import gateway.handlers.health as health
 from config import load_settings
-from diary_core.db import MIGRATIONS
 from gateway import keys
 from gateway.app import create_app
+from gateway.storage.schema import alembic_config
 from tests.support.gateway import free_port
 from tests.support.statements import statements_sent
 
@@ -97,7 +96,7 @@ async def test_a_poll_is_one_statement_and_no_alembic(
 async def test_schema_behind_is_503_until_upgraded_then_checked_no_more(
     aiohttp_client: Client, db_url: str, engine: AsyncEngine, schema_checks: list[int]
 ) -> None:
-    script = ScriptDirectory.from_config(_alembic_config())
+    script = ScriptDirectory.from_config(alembic_config())
     head = script.get_current_head()
     assert head is not None
     behind = script.get_revision(head).down_revision
@@ -161,12 +160,6 @@ async def test_database_going_away_after_start_up_is_503(
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _alembic_config() -> Config:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    return cfg
 
 
 async def _set_version(engine: AsyncEngine, revision: str) -> None:

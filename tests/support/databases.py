@@ -15,7 +15,8 @@ import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from diary_core.db import create_engine, upgrade
+from diary_core.db import create_engine
+from gateway.storage.schema import upgrade
 
 PG_HOST = os.environ.get("EDIARY_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("EDIARY_TEST_PG_PORT", "5432"))

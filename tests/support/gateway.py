@@ -202,7 +202,7 @@ async def sign_in_as(
 
     from diary_core.actors import roles_of
     from diary_core.models import User
-    from gateway.state.models import WebSession
+    from gateway.storage import WebSession
 
     token = secrets.token_urlsafe(32)
     async with AsyncSession(engine) as db:

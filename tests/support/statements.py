@@ -1,5 +1,5 @@
 """Counting the statements sent to the database: those SQLAlchemy executes, and those sent
-through the driver itself (diary_core/driver.py: asyncpg's ``fetchrow`` and ``fetch``, and
+through the driver itself (gateway/storage/driver.py: asyncpg's ``fetchrow`` and ``fetch``, and
 ``execute`` with parameters; without, it is asyncpg's own BEGIN or COMMIT, which SQLAlchemy's
 count leaves out too)."""
 

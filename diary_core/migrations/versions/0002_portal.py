@@ -1,6 +1,9 @@
 """portal feed: machine clients, used assertion ids, access tokens, rate counters, signed
 document cache; an index for the per-pupil data version
 
+The portal's tables are the gateway's (models: gateway/storage/portal.py); the index is on a
+domain table (diary_core/models/marks.py), so this revision stays in the domain's folder.
+
 Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-28 22:29:37.504709

@@ -15,6 +15,9 @@ there):
   newly stored documents are affected; either method is read back alike. A server without
   lz4 keeps the default.
 
+``portal_documents`` is the gateway's table (gateway/storage/portal.py), ``marks`` the
+domain's: this revision touches both, so it stays in the domain's folder.
+
 Revision ID: 0004
 Revises: 0003
 """

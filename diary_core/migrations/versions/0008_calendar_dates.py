@@ -9,7 +9,7 @@ so a stored UTC midnight means "through the day before it": it becomes the local
 of the same date. Other instants are left as they are.
 
 The school's zone comes from the ``timezone`` attribute of the Alembic config
-(``diary_core.db.upgrade``, given ``[server] timezone``), Europe/Moscow by default.
+(``gateway.storage.schema.upgrade``, given ``[server] timezone``), Europe/Moscow by default.
 
 Revision ID: 0008_calendar_dates
 Revises: 0007_lesson_history

@@ -27,7 +27,7 @@ from diary_core import families, lessons, timetable
 from diary_core.clock import FixedClock
 from diary_core.models import Guardianship, User
 from diary_core.timetable import ChangeRequest, SlotInput
-from gateway.calendar.models import CalendarEventVersion, CalendarFeed
+from gateway.storage.calendar import CalendarEventVersion, CalendarFeed
 from tests.support.gateway import Browser, free_port, gateway_settings, running_gateway, sign_in_as
 from tests.support.world import World
 

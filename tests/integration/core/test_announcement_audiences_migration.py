@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from diary_core import announcements
 from diary_core.clock import FixedClock
-from diary_core.db import MIGRATIONS, create_engine, session_factory, upgrade
+from diary_core.db import create_engine, session_factory
 from diary_core.models import Announcement
+from gateway.storage.schema import alembic_config, upgrade
 from tests.support.databases import fresh_postgres_database, postgres_enabled
 from tests.support.world import build_world
 
@@ -50,10 +50,7 @@ async def fresh(fresh_url: str) -> AsyncIterator[AsyncEngine]:
 
 async def _downgrade(engine: AsyncEngine, revision: str) -> None:
     def run(conn: Connection) -> None:
-        cfg = Config()
-        cfg.set_main_option("script_location", str(MIGRATIONS))
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, revision)
+        command.downgrade(alembic_config(conn), revision)
 
     async with engine.begin() as conn:
         await conn.run_sync(run)

@@ -8,13 +8,13 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from diary_core.clock import FixedClock
-from diary_core.db import MIGRATIONS, create_engine, session_factory, upgrade
+from diary_core.db import create_engine, session_factory
+from gateway.storage.schema import alembic_config, upgrade
 from tests.support.databases import empty_postgres, fresh_postgres_database, postgres_enabled
 from tests.support.world import build_world
 
@@ -104,10 +104,7 @@ async def test_the_test_teardown_empties_the_log_as_an_operator(
 
 async def _downgrade(engine: AsyncEngine, revision: str) -> None:
     def run(conn: Connection) -> None:
-        cfg = Config()
-        cfg.set_main_option("script_location", str(MIGRATIONS))
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, revision)
+        command.downgrade(alembic_config(conn), revision)
 
     async with engine.begin() as conn:
         await conn.run_sync(run)

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from alembic.config import Config
 from sqlalchemy import Column, Connection, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import visitors
 
-from diary_core.db import MIGRATIONS, create_engine, upgrade
+from diary_core.db import create_engine
 from diary_core.models import Base, Mark
 from diary_core.progress.statements import batch_queries, one_pupil_statement
+from gateway.storage.schema import alembic_config, upgrade
 from tests.support.databases import fresh_postgres_database, postgres_enabled
 
 INDEX = "ix_marks_pupil_date"
@@ -51,10 +51,7 @@ async def fresh(fresh_url: str) -> AsyncIterator[AsyncEngine]:
 
 async def _downgrade(engine: AsyncEngine, revision: str) -> None:
     def run(conn: Connection) -> None:
-        cfg = Config()
-        cfg.set_main_option("script_location", str(MIGRATIONS))
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, revision)
+        command.downgrade(alembic_config(conn), revision)
 
     async with engine.begin() as conn:
         await conn.run_sync(run)

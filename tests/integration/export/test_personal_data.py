@@ -29,7 +29,7 @@ from diary_core import attendance, audit, lessons, marks, messaging
 from diary_core.clock import FixedClock
 from diary_core.models import AuditEvent, ExternalIdentity, User
 from gateway.export.archive import HTML_NAME, JSON_NAME, SCHEMA_PATH
-from gateway.state.models import SignInEvent, WebSession
+from gateway.storage import SignInEvent, WebSession
 from tests.support.gateway import Browser, free_port, gateway_settings, running_gateway, sign_in_as
 from tests.support.world import World
 

@@ -19,11 +19,12 @@ from sqlalchemy import func, select
 
 from config import ConfigError
 from diary_core.clock import FixedClock
-from diary_core.db import create_engine, session_factory, upgrade
+from diary_core.db import create_engine, session_factory
 from diary_core.errors import DiaryError
 from diary_core.models import Guardianship, Mark, SchoolClass, User
 from gateway.cli import imports as imports_cli
 from gateway.cli import main as ediary
+from gateway.storage.schema import upgrade
 from tests.support.world import build_world
 
 DATA = Path(__file__).with_name("data")

@@ -14,9 +14,9 @@ from diary_core import marks
 from diary_core.clock import FixedClock
 from diary_core.db import session_factory
 from gateway.mail import outbox, preferences
-from gateway.mail.models import MailPreference, OutboxMail
 from gateway.mail.sink import MailSink, running_sink
 from gateway.mail.worker import MailWorker
+from gateway.storage.mail import MailPreference, OutboxMail
 from tests.support.gateway import free_port, gateway_settings
 from tests.support.world import World
 

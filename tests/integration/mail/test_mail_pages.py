@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from config import Settings
 from diary_core.clock import FixedClock
 from diary_core.db import session_factory
-from gateway.mail.models import MailPreference
 from gateway.mail.sink import MailSink
+from gateway.storage.mail import MailPreference
 from tests.integration.mail.conftest import opt_in, outbox_rows, save_mark, token_of
 from tests.support.gateway import Browser, free_port, gateway_settings, running_gateway, sign_in_as
 from tests.support.world import World

@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from diary_core.clock import FixedClock
 from gateway.mail import outbox
-from gateway.mail.models import MailPreference
 from gateway.mail.sink import MailSink, running_sink
 from gateway.mail.worker import MailWorker, backoff
+from gateway.storage.mail import MailPreference
 from tests.integration.mail.conftest import mail_settings, opt_in, outbox_rows, save_mark
 from tests.support.gateway import free_port
 from tests.support.world import World

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from diary_core import accounts
 from diary_core.clock import FixedClock
-from gateway.state.models import WebSession
+from gateway.storage import WebSession
 from tests.integration.pages.test_class_teacher_pages import TOMORROW, _published_timetable
 from tests.support.gateway import Browser, free_port, gateway_settings, running_gateway, sign_in_as
 from tests.support.world import World

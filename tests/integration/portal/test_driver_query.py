@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from diary_core.driver import DriverQuery
-from diary_core.models import PortalClient, PortalToken
 from gateway.portal import bearer_tokens as tokens
 from gateway.portal import handlers
+from gateway.storage import PortalClient, PortalToken
+from gateway.storage.driver import DriverQuery
 from tests.integration.portal.conftest import pupil_snils
 from tests.support.world import World
 

@@ -14,9 +14,10 @@ from lxml import etree
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from diary_core.models import Mark, PortalClient, Pupil
+from diary_core.models import Mark, Pupil
 from gateway.cli import feed, keygen, portal
 from gateway.portal.xml import NS, SAFE_PARSER, schema
+from gateway.storage import PortalClient
 from tests.integration.portal.conftest import Marks, public_pem, xmlsec_verify
 from tests.support.world import World
 

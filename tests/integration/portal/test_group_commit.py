@@ -17,7 +17,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from diary_core import audit
-from diary_core.models import AuditEvent, PortalClient, PortalDocument, PortalRateCounter
+from diary_core.models import AuditEvent
 from gateway import keys
 from gateway.keys import PORTAL
 from gateway.portal import bearer_tokens as tokens
@@ -26,6 +26,7 @@ from gateway.portal.cache import STORE_BULK
 from gateway.portal.clients import client_from
 from gateway.portal.commits import GroupCommit, _lock_order
 from gateway.portal.endpoint import BULKS
+from gateway.storage import PortalClient, PortalDocument, PortalRateCounter
 from tests.integration.portal.conftest import Marks, Portal, pupil_snils
 from tests.support.statements import statements_sent
 from tests.support.world import World

@@ -17,7 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import select
 
 from diary_core.clock import FixedClock
-from diary_core.models import AuditEvent, PortalToken
+from diary_core.models import AuditEvent
+from gateway.storage import PortalToken
 from tests.integration.portal.conftest import (
     Client,
     Portal,

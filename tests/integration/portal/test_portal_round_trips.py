@@ -12,10 +12,11 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import func, select
 
-from diary_core.models import AuditEvent, PortalDocument, PortalRateCounter
+from diary_core.models import AuditEvent
 from gateway import keys
 from gateway.portal import bearer_tokens as tokens
 from gateway.portal.clients import Client
+from gateway.storage import PortalDocument, PortalRateCounter
 from tests.integration.portal.conftest import Marks, Portal, pupil_snils
 from tests.support.statements import statements_sent
 from tests.support.world import World

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from diary_core.clock import FixedClock
-from gateway.state.models import LoginTransaction, WebSession
+from gateway.storage import LoginTransaction, WebSession
 from tests.integration.signin.test_esia_signin import TRUSTED_PARENT, _person, _pupil_user
 from tests.support.gateway import (
     Browser,

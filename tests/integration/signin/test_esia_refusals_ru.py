@@ -30,7 +30,7 @@ from diary_core.clock import FixedClock
 from gateway import keys
 from gateway.app import create_app
 from gateway.handlers.esia import STATUS
-from gateway.state.models import WebSession
+from gateway.storage import WebSession
 from gosuslugi_adapter.errors import CODES
 from tests.support.gateway import (
     Browser,

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from diary_core import accounts
 from diary_core.clock import FixedClock
 from diary_core.models import ExternalIdentity, Guardianship, User
-from gateway.state.models import LoginTransaction, WebSession
+from gateway.storage import LoginTransaction, WebSession
 from tests.support.gateway import (
     CLIENT_ID,
     Browser,

@@ -14,7 +14,7 @@ from diary_core import accounts
 from diary_core.accounts import IssuedCredentials
 from diary_core.clock import FixedClock
 from diary_core.models import User, UserRole
-from gateway.state.models import SignInEvent, WebSession
+from gateway.storage import SignInEvent, WebSession
 from tests.support.gateway import Browser, free_port, gateway_settings, running_gateway
 from tests.support.world import World
 

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from diary_core import accounts
 from diary_core.accounts import IssuedCredentials
 from diary_core.clock import FixedClock
-from gateway.state.models import WebSession
+from gateway.storage import WebSession
 from tests.support.gateway import Browser, free_port, gateway_settings, running_gateway, sign_in_as
 from tests.support.world import World
 

@@ -1,36 +1,19 @@
-"""Tables of the gateway's own state. Migrations: diary_core/migrations/versions/0003_*, 0005_*."""
+"""Sign-in: ESIA logins in flight, every sign-in attempt (the login history) and the
+password throttle's counters. Migrations: gateway/storage/migrations/versions/0003_*, 0005_*."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from diary_core.models.base import Base, BigId, UTCDateTime
+from diary_core.models import User
+from diary_core.models.base import BigId, UTCDateTime
+from gateway.storage.base import GatewayBase
 
 
-class WebSession(Base):
-    """A browser session. The cookie holds a random token; only its SHA-256 is stored, so a
-    database leak does not hand out live sessions."""
-
-    __tablename__ = "web_sessions"
-
-    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
-    acting_role: Mapped[str | None] = mapped_column(String(20))
-    csrf_token: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    ip: Mapped[str] = mapped_column(String(64), default="")
-    user_agent: Mapped[str] = mapped_column(String(300), default="")
-    method: Mapped[str] = mapped_column(String(12), default="")  # password | esia
-    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-
-
-class LoginTransaction(Base):
+class LoginTransaction(GatewayBase):
     """One ESIA sign-in in flight: bound to the browser session that started it, single use,
     short-lived. Any gateway instance can complete it."""
 
@@ -46,7 +29,7 @@ class LoginTransaction(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class SignInEvent(Base):
+class SignInEvent(GatewayBase):
     """Every sign-in attempt: the user's login history and the throttling counters."""
 
     __tablename__ = "sign_in_events"
@@ -54,7 +37,7 @@ class SignInEvent(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     login: Mapped[str] = mapped_column(String(100), default="")
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey(User.id))
     ip: Mapped[str] = mapped_column(String(64), default="")
     user_agent: Mapped[str] = mapped_column(String(300), default="")
     method: Mapped[str] = mapped_column(String(12))  # password | esia
@@ -62,7 +45,7 @@ class SignInEvent(Base):
     reason: Mapped[str] = mapped_column(String(60), default="")
 
 
-class SignInCounter(Base):
+class SignInCounter(GatewayBase):
     """Password checks taken within the current window for one throttled key
     (``login:<login>``, ``ip:<address>`` or ``all``): a slot is reserved before the check,
     atomically, and handed back if the password was right (gateway/throttle.py)."""

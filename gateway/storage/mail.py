@@ -1,6 +1,6 @@
 """The mail tables: who wants which notifications by e-mail, and the outbox of mails.
 
-Migration: diary_core/migrations/versions/0011_mail.py. The outbox is written in the same
+Migration: gateway/storage/migrations/versions/0011_mail.py. The outbox is written in the same
 transaction as the notification it tells of (gateway/mail/outbox.py), so a mail exists
 exactly when its notification does; the worker (gateway/mail/worker.py) sends it later.
 """
@@ -12,15 +12,17 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from diary_core.models.base import Base, BigId, UTCDateTime
+from diary_core.models import Pupil, User
+from diary_core.models.base import BigId, UTCDateTime
+from gateway.storage.base import GatewayBase
 
 
-class MailPreference(Base):
+class MailPreference(GatewayBase):
     """One person's choice: which notifications he gets by mail, where, and when."""
 
     __tablename__ = "mail_preferences"
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey(User.id), primary_key=True)
     enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     address: Mapped[str] = mapped_column(String(200), default="")
     marks: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -36,7 +38,7 @@ class MailPreference(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class OutboxMail(Base):
+class OutboxMail(GatewayBase):
     """A mail to send, or a notification held for a person's daily digest.
 
     ``status``: ``queued`` (to send at ``due_at``), ``held`` (waits for the digest due at
@@ -50,11 +52,11 @@ class OutboxMail(Base):
     __tablename__ = "mail_outbox"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey(User.id))
     address: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(40))
     text: Mapped[str] = mapped_column(Text)
-    pupil_id: Mapped[int | None] = mapped_column(ForeignKey("pupils.id"))
+    pupil_id: Mapped[int | None] = mapped_column(ForeignKey(Pupil.id))
     event_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     status: Mapped[str] = mapped_column(String(10))

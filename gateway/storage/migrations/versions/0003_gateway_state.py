@@ -2,7 +2,7 @@
 
 The gateway is stateless between requests: whatever it must remember lives here, so any
 number of instances serve one district (docs/architecture.md, Storage). Models:
-gateway/state/models.py.
+gateway/storage/sessions.py and gateway/storage/signin.py.
 
 Revision ID: 0003
 Revises: 0002

@@ -2,6 +2,7 @@
 used, the access tokens it holds, its request counters, and the signed documents kept for reuse.
 
 Everything the portal feed remembers lives here, so any gateway instance answers any request.
+Migration: diary_core/migrations/versions/0002_portal.py (it also adds a domain index).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from sqlalchemy import (
     Boolean,
     Date,
     ForeignKey,
-    Index,
     Integer,
     LargeBinary,
     String,
@@ -21,11 +21,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from diary_core.models.base import Base, BigId, UTCDateTime
-from diary_core.models.marks import ChangeLogEntry
+from diary_core.models import Pupil
+from diary_core.models.base import BigId, UTCDateTime
+from gateway.storage.base import GatewayBase
 
 
-class PortalClient(Base):
+class PortalClient(GatewayBase):
     """A registered machine client: its public keys (a JWKS), scopes and reach.
 
     ``school_ids`` empty (NULL) means the client serves every school of the deployment.
@@ -43,7 +44,7 @@ class PortalClient(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class PortalAssertion(Base):
+class PortalAssertion(GatewayBase):
     """A client assertion's ``jti``, kept until the assertion expires: each is usable once."""
 
     __tablename__ = "portal_assertions"
@@ -55,7 +56,7 @@ class PortalAssertion(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
-class PortalToken(Base):
+class PortalToken(GatewayBase):
     """An issued bearer token, stored only as its SHA-256 (a leaked table grants nothing)."""
 
     __tablename__ = "portal_tokens"
@@ -68,7 +69,7 @@ class PortalToken(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
-class PortalRateCounter(Base):
+class PortalRateCounter(GatewayBase):
     """Requests of one client in one fixed window (a minute), spread over a few ``shard``
     rows so concurrent requests do not queue on one row lock; the count is their sum."""
 
@@ -80,7 +81,7 @@ class PortalRateCounter(Base):
     count: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class PortalDocument(Base):
+class PortalDocument(GatewayBase):
     """A signed progress document kept for reuse while its data is unchanged.
 
     One row per pupil × range × format; ``etag`` names the data version and signing key it
@@ -92,14 +93,10 @@ class PortalDocument(Base):
     __table_args__ = (UniqueConstraint("pupil_id", "range_from", "range_to", "format"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    pupil_id: Mapped[int] = mapped_column(ForeignKey("pupils.id", ondelete="CASCADE"))
+    pupil_id: Mapped[int] = mapped_column(ForeignKey(Pupil.id, ondelete="CASCADE"))
     range_from: Mapped[date] = mapped_column(Date)
     range_to: Mapped[date] = mapped_column(Date)
     format: Mapped[str] = mapped_column(String(8))  # xml | jose | json
     etag: Mapped[str] = mapped_column(String(80))
     body: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
-
-
-#: The portal's data version reads count and max id of a pupil's change-log entries.
-Index("ix_change_log_pupil_id_id", ChangeLogEntry.pupil_id, ChangeLogEntry.id)

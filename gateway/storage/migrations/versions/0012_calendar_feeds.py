@@ -7,10 +7,10 @@ live address (a partial unique index). ``calendar_event_versions``
 keeps, per event UID, a fingerprint of what the event last looked like, its SEQUENCE and the
 moment it last changed (its DTSTAMP), so every render of a feed agrees and a changed lesson
 gets a higher SEQUENCE; ``day`` lets the rows of days no feed shows any more go.
-Models: gateway/calendar/models.py; docs/calendar.md.
+Models: gateway/storage/calendar.py; docs/calendar.md.
 
 Revision ID: 0012_calendar_feeds
-Revises: 0010_announcement_audiences
+Revises: 0011_mail
 """
 
 from collections.abc import Sequence
@@ -21,7 +21,7 @@ from alembic import op
 import diary_core.models.base
 
 revision: str = "0012_calendar_feeds"
-down_revision: str | None = "0010_announcement_audiences"
+down_revision: str | None = "0011_mail"
 branch_labels: Sequence[str] | None = None
 depends_on: Sequence[str] | None = None
 

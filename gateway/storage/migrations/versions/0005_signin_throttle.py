@@ -3,7 +3,7 @@
 A password check first takes a slot in its login's and its address's counter with one
 statement each (``INSERT ... ON CONFLICT DO UPDATE ... WHERE count < limit RETURNING``), so
 a burst of concurrent attempts cannot all pass a count read before any of them is recorded.
-``sign_in_events`` stays the login history. Model: gateway/state/models.py
+``sign_in_events`` stays the login history. Model: gateway/storage/signin.py
 (``SignInCounter``); logic: gateway/throttle.py.
 
 Revision ID: 0005_signin_throttle

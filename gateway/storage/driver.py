@@ -1,7 +1,7 @@
 """A statement built once, sent through the database driver itself where that is asyncpg
-(PostgreSQL): for the reads every portal request makes (its lookup, a pupil's progress) and
-the one statement that writes a group of portal requests' rows (:func:`unnest` gives it one
-array parameter per column).
+(PostgreSQL): for the reads every portal request makes (its lookup, a pupil's progress:
+:func:`read_rows`) and the one statement that writes a group of portal requests' rows
+(:func:`diary_core.unnest.unnest` gives it one array parameter per column).
 
 SQLAlchemy's execution of a Core statement costs about 0.1 ms of CPU beyond the driver's on
 every call (an execution context, parameter and row processing, a greenlet switch each
@@ -27,15 +27,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from sqlalchemy import bindparam, func
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
-from sqlalchemy.sql.selectable import TableValuedAlias
-from sqlalchemy.types import TypeEngine
 
 
 @dataclass(frozen=True)
@@ -83,15 +79,6 @@ def _gone(exc: Exception, driver: asyncpg.Connection) -> bool:
     return state.startswith(("08", "57P")) or driver.is_closed()
 
 
-def unnest(columns: dict[str, TypeEngine[Any]], ordinality: str = "n") -> TableValuedAlias:
-    """Rows sent as one array parameter per column (PostgreSQL's ``unnest``): the parameters
-    and the columns are named by ``columns``' keys, each an array of its type; the column
-    ``ordinality`` numbers the rows from 1 in the order they were sent."""
-    arrays = [bindparam(name, type_=ARRAY(type_)) for name, type_ in columns.items()]
-    rows = func.unnest(*arrays).table_valued(*columns, with_ordinality=ordinality)
-    return rows.render_derived(name="rows")  # AS rows(a, b, …, n): the columns by name
-
-
 class DriverQuery:
     """A statement built once: :meth:`first` row or :meth:`all` rows (indexable by position)
     of a SELECT, or :meth:`execute` for a statement that returns none."""
@@ -112,13 +99,15 @@ class DriverQuery:
         compiled = self._for(conn)
         if compiled is None:
             return (await conn.execute(self.stmt, params)).first()
-        return await _send(conn, "fetchrow", compiled, params)
+        row: Sequence[Any] | None = await _send(conn, "fetchrow", compiled, params)  # a Record
+        return row
 
     async def all(self, conn: AsyncConnection, params: dict[str, Any]) -> Sequence[Sequence[Any]]:
         compiled = self._for(conn)
         if compiled is None:
             return (await conn.execute(self.stmt, params)).all()
-        return await _send(conn, "fetch", compiled, params)
+        rows: Sequence[Sequence[Any]] = await _send(conn, "fetch", compiled, params)  # Records
+        return rows
 
     async def execute(self, conn: AsyncConnection, params: dict[str, Any]) -> None:
         compiled = self._for(conn)
@@ -145,3 +134,18 @@ async def _send(
 async def _driver(conn: AsyncConnection) -> asyncpg.Connection:
     raw = await conn.get_raw_connection()
     return raw.driver_connection
+
+
+_QUERIES: dict[int, tuple[Executable, DriverQuery]] = {}
+
+
+async def read_rows(
+    conn: AsyncConnection, stmt: Executable, params: dict[str, Any]
+) -> Sequence[Sequence[Any]]:
+    """``stmt``'s rows for ``params`` as :meth:`DriverQuery.all` reads them, compiled once per
+    statement: a reader for statements built once and kept (such as
+    :func:`diary_core.progress.load_pupil_rows`' ``read``)."""
+    entry = _QUERIES.get(id(stmt))
+    if entry is None or entry[0] is not stmt:  # the statement is kept, so its id is its own
+        entry = _QUERIES[id(stmt)] = (stmt, DriverQuery(stmt))
+    return await entry[1].all(conn, params)

@@ -7,10 +7,12 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from diary_core.models.base import Base, UTCDateTime
+from diary_core.models import User
+from diary_core.models.base import UTCDateTime
+from gateway.storage.base import GatewayBase
 
 
-class CalendarFeed(Base):
+class CalendarFeed(GatewayBase):
     """A private subscription address of one account. The address carries a random token;
     only its SHA-256 is stored, so a database leak does not hand out timetables. An account
     has at most one live (not revoked) address: renewing revokes the old one."""
@@ -28,7 +30,7 @@ class CalendarFeed(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey(User.id), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: The ETag of what the address served last and when that content first appeared (its
@@ -37,7 +39,7 @@ class CalendarFeed(Base):
     content_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class CalendarEventVersion(Base):
+class CalendarEventVersion(GatewayBase):
     """What an event of a feed last looked like, and its revision: ``sequence`` grows by one
     each time the event's content (time, status, subject, teacher, room, homework) differs
     from ``fingerprint``, and ``changed_at`` is its DTSTAMP. Keyed by the event's UID, which

@@ -3,7 +3,7 @@
 ``mail_preferences`` holds each person's opt-in (address, which notifications, instant or a
 daily digest at an hour, the one-click unsubscribe token). ``mail_outbox`` holds the mails:
 written in the transaction that writes their notification, sent later by the mail worker.
-Models: gateway/mail/models.py.
+Models: gateway/storage/mail.py.
 
 Revision ID: 0011_mail
 Revises: 0010_announcement_audiences
