@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from diary_core import personal_data
 from diary_core.clock import SystemClock
 from diary_core.context import Ctx
 from diary_core.db import session_factory
+from diary_core.personal_data import access
 from diary_core.policy import Actor
 from gateway.cli.common import settings_from, with_engine
 from gateway.export.archive import write_archive
@@ -44,7 +44,7 @@ def _export(args: argparse.Namespace) -> int:
     async def work(engine: AsyncEngine) -> int:
         async with session_factory(engine)() as session:
             ctx = Ctx(session, Actor.system_actor(), SystemClock(), zone)
-            scope = await personal_data.open_export(ctx, args.user)
+            scope = await access.open_export(ctx, args.user)
             await session.commit()
             with partial.open("wb") as f:
 

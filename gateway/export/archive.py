@@ -4,8 +4,9 @@ whole, valid against ``personal-data.schema.json`` beside this module) and
 
 One ZIP rather than two downloads: a parent keeps, forwards or prints one file, and the two
 parts always describe the same moment. The archive is written while it is read: the core
-hands over rows in bounded batches (:func:`diary_core.personal_data.export_rows`), each batch
-goes into the ZIP and out to the client before the next is read. The HTML part is spooled
+hands over rows in bounded batches
+(:func:`diary_core.personal_data.sections.export_rows`), each batch goes into the ZIP and
+out to the client before the next is read. The HTML part is spooled
 (in memory up to :data:`SPOOL`, then on disk) and copied into the ZIP at the end.
 """
 
@@ -22,9 +23,10 @@ from typing import IO, Any
 
 from sqlalchemy import select
 
-from diary_core import personal_data
 from diary_core.context import Ctx
-from diary_core.personal_data import BATCH, ExportScope
+from diary_core.personal_data import sections
+from diary_core.personal_data.access import ExportScope
+from diary_core.personal_data.sections import BATCH
 from gateway.storage import SignInEvent, WebSession
 
 SCHEMA_PATH = Path(__file__).with_name("personal-data.schema.json")
@@ -36,7 +38,7 @@ HTML_NAME = "personal-data.html"
 SPOOL = 1 << 20
 
 #: Every section of the archive's body, in order: the core's, then the gateway's own.
-SECTIONS = (*personal_data.SECTIONS, "sign_ins", "sessions")
+SECTIONS = (*sections.SECTIONS, "sign_ins", "sessions")
 
 Send = Callable[[bytes], Awaitable[None]]
 
@@ -128,7 +130,7 @@ async def _gateway_rows(
 async def _all_rows(
     ctx: Ctx, scope: ExportScope, batch: int
 ) -> AsyncIterator[tuple[str, list[dict[str, Any]]]]:
-    async for item in personal_data.export_rows(ctx, scope, batch):
+    async for item in sections.export_rows(ctx, scope, batch):
         yield item
     async for item in _gateway_rows(ctx, scope, batch):
         yield item

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from diary_core import personal_data
 from diary_core.actors import roles_of
 from diary_core.context import Ctx
 from diary_core.errors import InvalidInput
 from diary_core.messaging.recipients import pupil_labels
+from diary_core.personal_data.access import PersonChoice, open_export, school_people
+from diary_core.personal_data.readers import READERS_DAYS, Reader, pupil_readers
 from diary_core.roles import FAMILY_ROLES, Role
 from gateway import auth, keys
 from gateway.export.archive import write_archive
@@ -41,7 +42,7 @@ async def account_section(request: web.Request, user_id: int) -> dict[str, bool]
 
 async def _stream(request: web.Request, ctx: Ctx, subject_id: int) -> web.StreamResponse:
     """Open the export (checks access, audits, commits), then stream the archive."""
-    scope = await personal_data.open_export(ctx, subject_id)
+    scope = await open_export(ctx, subject_id)
     await ctx.session.commit()
     stamp = scope.exported_at.astimezone(ctx.zone).strftime("%Y-%m-%d")
     response = web.StreamResponse(
@@ -88,11 +89,11 @@ async def admin_page(request: web.Request) -> web.Response:
     """``GET /console/admin/personal-data?q=``: find the person of a written request."""
     actor, school_id = await admin_actor(request)
     query = request.query.get("q", "").strip()
-    people: list[personal_data.PersonChoice] = []
+    people: list[PersonChoice] = []
     if query:
         async with request.app[keys.SESSIONS]() as db:
             ctx = Ctx(db, actor, auth.clock_of(request), auth.school_zone(request))
-            people = await personal_data.school_people(ctx, school_id, query)
+            people = await school_people(ctx, school_id, query)
     return page("personal_data.html", request, {"query": query, "people": people})
 
 
@@ -115,13 +116,13 @@ async def who_looked_page(request: web.Request) -> web.Response:
         ctx = Ctx(db, actor, auth.clock_of(request), auth.school_zone(request))
         labels = await pupil_labels(ctx, {p.pupil_id for p in places})
         chosen: int | None = None
-        readers: list[personal_data.Reader] = []
+        readers: list[Reader] = []
         if "pupil" in request.query:
             chosen = _user_id(request.query["pupil"])
         elif places:
             chosen = places[0].pupil_id
         if chosen is not None:
-            readers = await personal_data.pupil_readers(ctx, chosen)
+            readers = await pupil_readers(ctx, chosen)
     return render(
         "who_looked.html",
         request,
@@ -129,6 +130,6 @@ async def who_looked_page(request: web.Request) -> web.Response:
             "pupils": [(p.pupil_id, labels.get(p.pupil_id, "")) for p in places],
             "chosen": chosen,
             "readers": readers,
-            "days": personal_data.READERS_DAYS,
+            "days": READERS_DAYS,
         },
     )

@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from diary_core import families, marks, personal_data
+from diary_core import families, marks
 from diary_core.errors import NotFound
+from diary_core.personal_data import access, readers
 from gateway.export.archive import JSON_NAME, write_archive
 from tests.support.world import World
 
@@ -24,7 +25,7 @@ async def _archive(
     world: World, actor_id: int | None, subject_id: int, batch: int
 ) -> tuple[dict[str, object], int]:
     ctx = await world.ctx(actor_id)
-    scope = await personal_data.open_export(ctx, subject_id)
+    scope = await access.open_export(ctx, subject_id)
     chunks: list[bytes] = []
 
     async def send(data: bytes) -> None:
@@ -64,9 +65,9 @@ async def test_the_archive_is_the_same_in_any_batch_size(world: World) -> None:
 async def test_only_the_person_an_administrator_or_the_operator_exports(world: World) -> None:
     for stranger in (world.parent_a2, world.teacher_math, world.admin_b, world.pupil_b1_user):
         with pytest.raises(NotFound):
-            await personal_data.open_export(await world.ctx(stranger), world.parent_a1)
+            await access.open_export(await world.ctx(stranger), world.parent_a1)
     with pytest.raises(NotFound):
-        await personal_data.open_export(await world.ctx(), 999_999)
+        await access.open_export(await world.ctx(), 999_999)
 
 
 async def test_an_administrator_exports_only_his_schools_pupils(world: World) -> None:
@@ -93,5 +94,5 @@ async def test_an_administrator_exports_only_his_schools_pupils(world: World) ->
 async def test_who_looked_is_the_familys_question(world: World) -> None:
     for stranger in (world.parent_a2, world.teacher_math, world.admin_a):
         with pytest.raises(NotFound):
-            await personal_data.pupil_readers(await world.ctx(stranger), world.pupil_a1)
-    assert await personal_data.pupil_readers(await world.ctx(world.parent_a1), world.pupil_a1) == []
+            await readers.pupil_readers(await world.ctx(stranger), world.pupil_a1)
+    assert await readers.pupil_readers(await world.ctx(world.parent_a1), world.pupil_a1) == []
