@@ -1,4 +1,5 @@
-"""Announcements to a school or a class, with read receipts (regulation 2.3 and 4.1).
+"""Announcements to a school or a class, with read receipts (docs/regulation.md, clauses 2.3 and
+4.1).
 
 - :mod:`~diary_core.announcements.audience`: who is in an audience (one rule, both sides);
 - :mod:`~diary_core.announcements.publishing`: publishing one, the checks on its texts;

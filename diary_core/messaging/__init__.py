@@ -1,4 +1,5 @@
-"""Conversations between staff, parents and pupils (regulation 2.2, 3.2, 5.1, 6.1).
+"""Conversations between staff, parents and pupils (docs/regulation.md, clauses 2.2, 3.2, 5.1 and
+6.1).
 
 - :mod:`~diary_core.messaging.conversations`: writing — opening a conversation, replying,
   asking a school's administration;

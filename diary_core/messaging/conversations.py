@@ -1,5 +1,5 @@
-"""Writing in conversations (regulation 2.2, 3.2, 6.1): opening one with its first
-message, replying, asking a school's administration; the checks on topics and bodies.
+"""Writing in conversations (docs/regulation.md, clauses 2.2, 3.2 and 6.1): opening one with its
+first message, replying, asking a school's administration; the checks on topics and bodies.
 
 Who may write to whom is the policy's ``MESSAGE`` decision; once in a conversation, its
 participants reply, and to anyone else it does not exist. Reply tracking: a message from a
@@ -226,8 +226,8 @@ async def reply(ctx: Ctx, conversation_id: int, body: str) -> int:
 
 
 async def ask_administration(ctx: Ctx, school_id: int, topic: str, body: str) -> int:
-    """Regulation 6.1: a question to the administration of a school, reaching all of its
-    administrators; returns the conversation id.
+    """The regulation (docs/regulation.md, clause 6.1): a question to the administration of a
+    school, reaching all of its administrators; returns the conversation id.
 
     Security decision: only people of that school may ask (its staff, its pupils, the
     confirmed parents of its pupils); to anyone else the school does not exist.

@@ -337,8 +337,8 @@ class SchoolChoice:
 
 
 async def question_schools(ctx: Ctx) -> list[SchoolChoice]:
-    """The schools whose administration the actor may ask (regulation 6.1): a staff member's
-    own, a family's children's (or the pupil's own)."""
+    """The schools whose administration the actor may ask (docs/regulation.md, clause 6.1): a staff
+    member's own, a family's children's (or the pupil's own)."""
     ids = {p.school_id for p in ctx.actor.family_places}
     if ctx.actor.school_id is not None:
         ids.add(ctx.actor.school_id)

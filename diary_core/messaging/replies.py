@@ -1,5 +1,5 @@
-"""Reply tracking (regulation 3.2, 5.1): a thread waits for a staff answer from a family
-member's message on; a wait of :data:`OVERDUE_AFTER` or more is overdue, flagged to the
+"""Reply tracking (docs/regulation.md, clauses 3.2 and 5.1): a thread waits for a staff answer from
+a family member's message on; a wait of :data:`OVERDUE_AFTER` or more is overdue, flagged to the
 teacher (his own waiting threads) and to the administration (the reply dashboard).
 """
 
@@ -22,7 +22,7 @@ from diary_core.policy import Action, SchoolTarget
 from diary_core.roles import STAFF_ROLES
 from diary_core.russian import full_name
 
-#: Regulation 5.1: a teacher answers parents at least once a week.
+#: The regulation (docs/regulation.md, clause 5.1): a teacher answers parents at least once a week.
 OVERDUE_AFTER = timedelta(days=7)
 
 
@@ -44,7 +44,7 @@ class AwaitingThread:
 
 @dataclass(frozen=True)
 class TeacherReplyLoad:
-    """One staff member's unanswered threads: regulation 3.2 and 5.1."""
+    """One staff member's unanswered threads: docs/regulation.md, clauses 3.2 and 5.1."""
 
     teacher_id: int
     teacher_name: str
@@ -55,7 +55,7 @@ class TeacherReplyLoad:
 
 async def awaiting_reply(ctx: Ctx) -> list[AwaitingThread]:
     """A staff member's own threads waiting for a staff answer, longest wait first, each
-    flagged overdue per :func:`is_overdue` (regulation 5.1). Families have none."""
+    flagged overdue per :func:`is_overdue` (docs/regulation.md, clause 5.1). Families have none."""
     if not ctx.actor.is_staff or ctx.actor.school_id is None:
         return []
     c = Conversation.__table__.c
@@ -86,8 +86,8 @@ async def awaiting_reply(ctx: Ctx) -> list[AwaitingThread]:
 
 async def reply_dashboard(ctx: Ctx, school_id: int) -> list[TeacherReplyLoad]:
     """Per staff member of the school: threads awaiting his reply, how many are overdue, and
-    the longest wait (regulation 5.1, for the administration: ``READ_REPLY_DASHBOARD``).
-    Most overdue first."""
+    the longest wait (docs/regulation.md, clause 5.1, for the administration:
+    ``READ_REPLY_DASHBOARD``). Most overdue first."""
     ctx.require(Action.READ_REPLY_DASHBOARD, SchoolTarget(school_id))
     c = Conversation.__table__.c
     p = ConversationParticipant.__table__.c

@@ -1,4 +1,5 @@
-"""The weekly timetable of a class, its publishing, and per-date changes (regulation 4.1, 6.2).
+"""The weekly timetable of a class, its publishing, and per-date changes (docs/regulation.md,
+clauses 4.1 and 6.2).
 
 A class has weekly timetables, each valid from a date on; on a given day the one with the
 latest ``valid_from`` not after it applies. Parents and pupils see only published timetables;

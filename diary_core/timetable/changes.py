@@ -1,6 +1,6 @@
-"""Per-date changes of a class's timetable (regulation 4.1): a substitution, a cancellation, a
-room change or a moved lesson on one date, which notifies the class's pupils and their
-confirmed parents; and what the change form offers.
+"""Per-date changes of a class's timetable (docs/regulation.md, clause 4.1): a substitution, a
+cancellation, a room change or a moved lesson on one date, which notifies the class's pupils and
+their confirmed parents; and what the change form offers.
 """
 
 from __future__ import annotations
@@ -218,7 +218,7 @@ async def change_timetable(
     *,
     announce: bool = False,
 ) -> ChangeInfo:
-    """Change one lesson of a class on one date (regulation 4.1).
+    """Change one lesson of a class on one date (docs/regulation.md, clause 4.1).
 
     Who may: the policy's ``CHANGE_TIMETABLE`` (the class teacher, the administration). The
     lesson must be in the timetable for that date; a second change of the same lesson

@@ -1,5 +1,5 @@
 """What changed between two versions of a class's weekly timetable, in Russian, for the
-notification its publication sends (regulation 6.2).
+notification its publication sends (docs/regulation.md, clause 6.2).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """A class's week as it will be: each lesson as planned, the change of that date applied, and
-the bell times (regulation 4.1, 6.2). Families see published timetables only.
+the bell times (docs/regulation.md, clauses 4.1 and 6.2). Families see published timetables only.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The weekly timetable of a class: saving a draft from a date, publishing it (regulation 6.2),
-and the list of a class's versions.
+"""The weekly timetable of a class: saving a draft from a date, publishing it (docs/regulation.md,
+clause 6.2), and the list of a class's versions.
 
 A published timetable is never edited in place: its correction is a draft from its own date,
 invisible to families until it is published, and publishing it tells the class's families
@@ -83,8 +83,8 @@ async def set_weekly_timetable(
 
     A published timetable is never changed in place: a correction is a draft from its own
     date (the same date as the published one, or a later one), and until it is published
-    families keep seeing the published timetable (regulation 6.2). Who may: the policy's
-    ``PUBLISH_TIMETABLE``.
+    families keep seeing the published timetable (docs/regulation.md, clause 6.2). Who may: the
+    policy's ``PUBLISH_TIMETABLE``.
     """
     cls = await class_of(ctx, class_id)
     ctx.require(Action.PUBLISH_TIMETABLE, ClassTarget(cls.school_id, cls.id))
@@ -141,7 +141,7 @@ async def set_weekly_timetable(
 
 async def publish_timetable(ctx: Ctx, timetable_id: int) -> TimetableInfo:
     """Publish a draft weekly timetable: from its date on the class's families see it
-    (regulation 6.2). A published timetable from the same date is replaced by it.
+    (docs/regulation.md, clause 6.2). A published timetable from the same date is replaced by it.
 
     The act is audited and records who published it. The class's pupils and their
     confirmed parents are told what changed from the date of this version against the

@@ -1,4 +1,4 @@
-"""Test persons for the ESIA emulator, in its persons-file format (DESIGN §4): ESIA's own field
+"""Test persons for the ESIA emulator, in its persons-file format (docs/esia.md): ESIA's own field
 names, birth dates as dd.MM.yyyy, gender "M"/"F", and children under ``kids``.
 
 Made from the demo school's test persons (diary_core.demo.identities), which the diary reads

@@ -1,4 +1,4 @@
-"""The roster import (DESIGN §7): the school's pupils by class, and their parents.
+"""The roster import (formats: README.md): the school's pupils by class, and their parents.
 
 One row per pupil–parent pair; a pupil without parents has empty parent columns. Pupils and
 parents are matched by SNILS, so importing the same file again changes nothing; a parent of

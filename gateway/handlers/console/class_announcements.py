@@ -1,5 +1,5 @@
-"""The class teacher's announcements to his class (regulation 2.3): the list with read
-receipts, and a new one — general or a parent meeting, which notifies the class's parents.
+"""The class teacher's announcements to his class (docs/regulation.md, clause 2.3): the list with
+read receipts, and a new one — general or a parent meeting, which notifies the class's parents.
 """
 
 from __future__ import annotations

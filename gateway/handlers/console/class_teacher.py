@@ -1,7 +1,7 @@
 """The class teacher's pages: his class's pupils and parents, issuing their credentials and
 ESIA link codes on printable slips, pending guardianships, class announcements (including
 parent meetings, :mod:`~gateway.handlers.console.class_announcements`) and timetable changes
-(:mod:`~gateway.handlers.console.class_timetable`) (regulation 3.1, 4.1, 2.3).
+(:mod:`~gateway.handlers.console.class_timetable`) (docs/regulation.md, clauses 3.1, 4.1 and 2.3).
 
 Security decision: a one-time password or link code is shown once. The POST that issues it
 keeps the slip sealed in the issuer's session and answers 303; the GET of the slip's address

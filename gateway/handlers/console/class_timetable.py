@@ -1,6 +1,6 @@
-"""The class's week and its per-date changes (regulation 4.1): the class teacher sees the week
-as it will be and changes one lesson of a date — a substitution, a cancellation, a room
-change or a moved lesson — which notifies the class's families.
+"""The class's week and its per-date changes (docs/regulation.md, clause 4.1): the class teacher
+sees the week as it will be and changes one lesson of a date — a substitution, a cancellation, a
+room change or a moved lesson — which notifies the class's families.
 """
 
 from __future__ import annotations
@@ -101,7 +101,8 @@ def change_request(form: Mapping[str, str]) -> timetable.ChangeRequest:
 
 
 async def timetable_submit(request: web.Request) -> web.Response:
-    """One lesson of one date changes; the class's families are notified (regulation 4.1)."""
+    """One lesson of one date changes; the class's families are notified (docs/regulation.md,
+    clause 4.1)."""
     await staff_actor(request)
     class_id = class_id_of(request)
     form = await posted_form(request)

@@ -1,5 +1,6 @@
 """The subject teacher's journal: the grid of pupils × lessons, typed in from the keyboard and
-saved all at once; lesson topics and homework; a mark's history (regulation 1.4, 2.1).
+saved all at once; lesson topics and homework; a mark's history (docs/regulation.md, clauses 1.4
+and 2.1).
 
 The grid is one form. Each cell holds what the teacher sees on paper: the marks (``5 4``,
 ``зач``) and at most one attendance code (``н``, ``б``, ``оп``); a work-type select per lesson
