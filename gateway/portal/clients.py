@@ -81,9 +81,9 @@ def _jwk(key: dict[str, Any]) -> dict[str, Any]:
 def _from_pem(data: bytes) -> dict[str, Any]:
     if b"PRIVATE KEY" in data:
         raise InvalidInput("дан закрытый ключ; нужен открытый", field="public_key")
-    public: PublicKeyTypes
+    public: PublicKeyTypes | CertificatePublicKeyTypes
     try:
-        public: PublicKeyTypes | CertificatePublicKeyTypes = (
+        public = (
             x509.load_pem_x509_certificate(data).public_key()
             if b"CERTIFICATE" in data
             else load_pem_public_key(data)
