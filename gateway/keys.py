@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     # Only named in annotations: importing them here would load the API's schemas and the
     # portal's signers into every module that needs a key (the signing workers among them).
     from gateway.api.validation import ApiValidator
+    from gateway.mail.sink import MailSink
     from gateway.portal.state import PortalState
 
 
@@ -43,3 +44,5 @@ OPENAPI_DOCUMENT: web.AppKey[dict[str, Any]] = web.AppKey("api_openapi_document"
 API_VALIDATOR: web.AppKey[ApiValidator] = web.AppKey("api_validator")
 #: The portal feed's signers, document cache and group commit (gateway/portal/state.py).
 PORTAL: web.AppKey[PortalState] = web.AppKey("portal")
+#: ``ediary demo`` only: the local SMTP sink whose mails ``/demo/mail`` shows.
+DEMO_MAIL_SINK: web.AppKey[MailSink] = web.AppKey("demo_mail_sink")

@@ -37,6 +37,7 @@ from gateway.handlers.console import (
     index,
     lesson_history,
 )
+from gateway.mail import demo as demo_mail
 from gateway.mail import handlers as mail
 from gateway.portal import handlers as portal
 from gateway.portal.auth import TOKEN_PATH
@@ -167,6 +168,14 @@ ROUTES: tuple[web.AbstractRouteDef, ...] = (
     web.get("/portal/v1/schema/progress.xsd", portal.schema, name="portal_schema"),
     web.get("/portal/v1/schema/progress-signature.xsd", portal.signature_schema),
     web.get("/.well-known/jwks.json", portal.jwks, name="portal_jwks"),
+)
+
+
+#: Added by ``ediary demo`` alone (:func:`gateway.mail.demo.add_demo_mail_routes`): the
+#: mailbox of the demo's local SMTP sink.
+DEMO_ROUTES: tuple[web.AbstractRouteDef, ...] = (
+    web.get("/demo/mail", demo_mail.mailbox_page, name="demo_mail"),
+    web.get("/demo/mail/{n}", demo_mail.mail_html),
 )
 
 

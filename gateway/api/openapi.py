@@ -6,14 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from aiohttp import web
-
 from gateway.api.schemas import COMPONENTS
 from gateway.api.spec import Endpoint, Param, ref
 
 OPENAPI_VERSION = "3.1.0"
 API_VERSION = "1.0.0"
-DOCUMENT = web.AppKey("api_openapi_document", dict)
 
 _DESCRIPTION = (
     "JSON API электронного дневника для инструментов сотрудников и мобильных приложений. "

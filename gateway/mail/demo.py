@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -20,11 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from config import MailSettings
 from diary_core.db import session_factory
 from diary_core.models import User
+from gateway.keys import DEMO_MAIL_SINK as SINK
 from gateway.mail import preferences
-from gateway.mail.sink import MailSink
 from gateway.pages import render
 
-SINK = web.AppKey("demo_mail_sink", MailSink)
+if TYPE_CHECKING:
+    from gateway.mail.sink import MailSink
+
 DEMO_DOMAIN = "demo.school.example"
 #: A mail's HTML shown alone: its inline styles may apply, nothing may run or load.
 MAIL_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
@@ -63,9 +66,10 @@ def demo_mail_settings(mail: MailSettings, host: str, port: int, base_url: str) 
 
 def add_demo_mail_routes(app: web.Application, sink: MailSink) -> None:
     """The mailbox pages, on an app not yet started (``ediary demo`` only)."""
+    from gateway.routes import DEMO_ROUTES
+
     app[SINK] = sink
-    app.router.add_get("/demo/mail", mailbox_page, name="demo_mail")
-    app.router.add_get("/demo/mail/{n}", mail_html)
+    app.router.add_routes(DEMO_ROUTES)
 
 
 async def opt_in_demo_families(
