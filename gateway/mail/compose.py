@@ -4,8 +4,10 @@ and the headers of a well-behaved bulk sender (RFC 8058 one-click unsubscribe, R
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from datetime import datetime
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import EmailPolicy
@@ -33,6 +35,7 @@ TITLES: tuple[tuple[str, str], ...] = (
     ("message", "Новое сообщение"),
     ("meeting", "Родительское собрание"),
     ("announcement", "Объявление"),
+    ("announcement_meeting", "Родительское собрание"),
     ("timetable", "Изменение расписания"),
 )
 
@@ -46,6 +49,13 @@ def title_of(kind: str) -> str:
         if kind.startswith(prefix):
             return title
     return "Уведомление"
+
+
+class _Lines(str):
+    """A text whose line breaks an HTML template keeps (``<br>``), the rest escaped."""
+
+    def __html__(self) -> str:
+        return html.escape(self, quote=False).replace("\n", "<br>\n")
 
 
 @dataclass(frozen=True)
@@ -86,8 +96,20 @@ class _Policy(EmailPolicy):
         if folded is None:
             if len(_FOLDED) >= _FOLDED_MAX:
                 _FOLDED.clear()
-            folded = _FOLDED[key] = super().fold_binary(name, value)
+            folded = _FOLDED[key] = self._fold_once(name, value)
         return folded
+
+    def _fold_once(self, name: str, value: str) -> bytes:
+        text = str(value)
+        if name.lower() != "subject" or text.isascii():
+            return super().fold_binary(name, value)
+        # The modern folder drops the space it breaks a Cyrillic subject at («Родительское
+        # собрание:Собрание 5А» on the reader's side): the classic encoder keeps the space
+        # inside the encoded words.
+        encoded = Header(text, "utf-8", header_name=name).encode(
+            linesep=self.linesep, maxlinelen=self.max_line_length
+        )
+        return f"{name}: {encoded}{self.linesep}".encode("ascii")
 
 
 _UNIQUE = frozenset({"message-id", "date"})
@@ -109,6 +131,9 @@ def subject_of(letter: Letter, zone: ZoneInfo) -> str:
         notes = counted(len(letter.items), "уведомление", "уведомления", "уведомлений")
         return f"Электронный дневник за {day}: {notes}"
     item = letter.items[0]
+    if item.kind.startswith("announcement"):
+        # An announcement's text starts with its own title (gateway/mail/outbox.py).
+        return f"{title_of(item.kind)}: {item.text.partition(chr(10))[0]}"
     return f"{title_of(item.kind)}: {item.child}" if item.child else title_of(item.kind)
 
 
@@ -117,19 +142,20 @@ def build(letter: Letter, mail: MailSettings, base_url: str, zone: ZoneInfo) -> 
     base = base_url.rstrip("/")
     unsubscribe = f"{base}/mail/unsubscribe/{letter.unsubscribe_token}"
     subject = subject_of(letter, zone)
+    items = [
+        {
+            "title": title_of(i.kind),
+            "text": i.text,
+            "child": i.child,
+            "at": i.event_at.astimezone(zone).strftime("%d.%m %H:%M"),
+        }
+        for i in letter.items
+    ]
     context = {
         "subject": subject,
         "recipient": letter.recipient,
         "digest": letter.digest,
-        "items": [
-            {
-                "title": title_of(i.kind),
-                "text": i.text,
-                "child": i.child,
-                "at": i.event_at.astimezone(zone).strftime("%d.%m %H:%M"),
-            }
-            for i in letter.items
-        ],
+        "items": items,
         "diary_url": f"{base}/diary",
         "account_url": f"{base}/account",
         "unsubscribe_url": unsubscribe,
@@ -144,6 +170,8 @@ def build(letter: Letter, mail: MailSettings, base_url: str, zone: ZoneInfo) -> 
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(_env.get_template("notification.txt").render(context), cte="base64")
+    # An announcement's text has paragraphs: in HTML its line breaks are kept as <br>.
+    context["items"] = [{**item, "text": _Lines(item["text"] or "")} for item in items]
     html = _env.get_template("notification.html").render(context)
     msg.add_alternative(html, subtype="html", cte="base64")
     return msg
