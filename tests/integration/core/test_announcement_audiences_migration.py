@@ -5,55 +5,18 @@ whole school."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
-from alembic import command
-from sqlalchemy import Connection, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from diary_core import announcements
 from diary_core.clock import FixedClock
-from diary_core.db import create_engine, session_factory
+from diary_core.db import session_factory
 from diary_core.models import Announcement
-from gateway.storage.schema import alembic_config, upgrade
-from tests.support.databases import fresh_postgres_database, postgres_enabled
+from gateway.storage.schema import upgrade
+from tests.support.migrations import downgrade
 from tests.support.world import build_world
-
-
-@pytest.fixture(
-    params=[
-        pytest.param("sqlite", id="sqlite"),
-        pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
-    ]
-)
-def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "postgres":
-        if not postgres_enabled():
-            pytest.skip("PostgreSQL tests are off: set EDIARY_TEST_POSTGRES=1 (CI does)")
-        yield from fresh_postgres_database()
-    else:
-        yield f"sqlite+aiosqlite:///{tmp_path / 'audiences.sqlite'}"
-
-
-@pytest.fixture
-async def fresh(fresh_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(fresh_url)
-    await upgrade(engine)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
-
-
-async def _downgrade(engine: AsyncEngine, revision: str) -> None:
-    def run(conn: Connection) -> None:
-        command.downgrade(alembic_config(conn), revision)
-
-    async with engine.begin() as conn:
-        await conn.run_sync(run)
 
 
 async def test_down_to_0009_and_up_again(fresh: AsyncEngine) -> None:
@@ -81,7 +44,7 @@ async def test_down_to_0009_and_up_again(fresh: AsyncEngine) -> None:
         )
         await session.commit()
 
-    await _downgrade(fresh, "0009_timetable_drafts")
+    await downgrade(fresh, "0009_timetable_drafts")
     await upgrade(fresh)
     async with AsyncSession(fresh) as db:
         rows = await db.execute(

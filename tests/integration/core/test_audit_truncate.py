@@ -7,15 +7,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from alembic import command
-from sqlalchemy import Connection, text
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from diary_core.clock import FixedClock
 from diary_core.db import create_engine, session_factory
-from gateway.storage.schema import alembic_config, upgrade
+from gateway.storage.schema import upgrade
 from tests.support.databases import empty_postgres, fresh_postgres_database, postgres_enabled
+from tests.support.migrations import downgrade
 from tests.support.world import build_world
 
 pytestmark = pytest.mark.postgres
@@ -102,14 +102,6 @@ async def test_the_test_teardown_empties_the_log_as_an_operator(
     assert "append-only" in await _refused(pg, "TRUNCATE audit_events")
 
 
-async def _downgrade(engine: AsyncEngine, revision: str) -> None:
-    def run(conn: Connection) -> None:
-        command.downgrade(alembic_config(conn), revision)
-
-    async with engine.begin() as conn:
-        await conn.run_sync(run)
-
-
 async def _triggers(engine: AsyncEngine) -> set[str]:
     async with engine.connect() as conn:
         names = await conn.scalars(
@@ -125,7 +117,7 @@ async def test_downgrade_drops_only_the_truncate_refusal(
     pg: AsyncEngine, clock: FixedClock
 ) -> None:
     assert await _triggers(pg) == {"audit_events_append_only", TRIGGER}
-    await _downgrade(pg, "0005_signin_throttle")
+    await downgrade(pg, "0005_signin_throttle")
     assert await _triggers(pg) == {"audit_events_append_only"}
     await _with_audit_rows(pg, clock)
     async with pg.begin() as conn:

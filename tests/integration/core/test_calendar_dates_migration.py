@@ -8,62 +8,25 @@ draft beside a published timetable goes (the old rule allows one timetable per d
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
-from alembic import command
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from diary_core import announcements, timetable
 from diary_core.clock import FixedClock
-from diary_core.db import create_engine, session_factory
+from diary_core.db import session_factory
 from diary_core.models import Announcement, Timetable
 from diary_core.timetable import SlotInput
-from gateway.storage.schema import alembic_config, upgrade
-from tests.support.databases import fresh_postgres_database, postgres_enabled
+from gateway.storage.schema import upgrade
+from tests.support.migrations import downgrade
 from tests.support.world import World, build_world
 
 OLD_STYLE = datetime(2025, 12, 18, 0, 0, tzinfo=UTC)  # the old "through 17.12"
 MOSCOW_MIDNIGHT = datetime(2025, 12, 17, 21, 0, tzinfo=UTC)  # 18.12 00:00 in Moscow
 OTHER = datetime(2025, 12, 18, 10, 30, tzinfo=UTC)
-
-
-@pytest.fixture(
-    params=[
-        pytest.param("sqlite", id="sqlite"),
-        pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
-    ]
-)
-def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database of this test's own (it is taken down and up)."""
-    if request.param == "postgres":
-        if not postgres_enabled():
-            pytest.skip("PostgreSQL tests are off: set EDIARY_TEST_POSTGRES=1 (CI does)")
-        yield from fresh_postgres_database()
-    else:
-        yield f"sqlite+aiosqlite:///{tmp_path / 'migrations.sqlite'}"
-
-
-@pytest.fixture
-async def fresh(fresh_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(fresh_url)
-    await upgrade(engine)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
-
-
-async def _downgrade(engine: AsyncEngine, revision: str) -> None:
-    def run(conn: Connection) -> None:
-        command.downgrade(alembic_config(conn), revision)
-
-    async with engine.begin() as conn:
-        await conn.run_sync(run)
 
 
 async def _expiries(engine: AsyncEngine) -> dict[str, datetime | None]:
@@ -82,12 +45,12 @@ async def test_old_utc_midnights_become_the_schools_midnight_and_back(fresh: Asy
                 ctx, title, "…", "general", world.a.id, world.class_5a, expires_at=at
             )
         await session.commit()
-    await _downgrade(fresh, "0008_calendar_dates")  # 0009 only: the expiries stay
+    await downgrade(fresh, "0008_calendar_dates")  # 0009 only: the expiries stay
     assert await _expiries(fresh) == {"old": OLD_STYLE, "other": OTHER, "none": None}
-    await _downgrade(fresh, "0007_lesson_history")
+    await downgrade(fresh, "0007_lesson_history")
     await upgrade(fresh)
     assert await _expiries(fresh) == {"old": MOSCOW_MIDNIGHT, "other": OTHER, "none": None}
-    await _downgrade(fresh, "0007_lesson_history")
+    await downgrade(fresh, "0007_lesson_history")
     assert await _expiries(fresh) == {"old": OLD_STYLE, "other": OTHER, "none": None}
     await upgrade(fresh, timezone="Asia/Vladivostok")  # a school at UTC+10
     vladivostok = datetime(2025, 12, 17, 14, 0, tzinfo=UTC)
@@ -117,7 +80,7 @@ async def test_a_draft_beside_a_published_timetable_of_its_date(fresh: AsyncEngi
                 )
             )
         await db.rollback()
-    await _downgrade(fresh, "0008_calendar_dates")
+    await downgrade(fresh, "0008_calendar_dates")
     async with AsyncSession(fresh) as db:
         left = list(await db.scalars(select(Timetable.id)))
     assert left == [published.id]

@@ -4,57 +4,18 @@ On both databases the migration goes down to 0003 and up again."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
-
 import pytest
-from alembic import command
-from sqlalchemy import Column, Connection, text
+from sqlalchemy import Column, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import visitors
 
-from diary_core.db import create_engine
 from diary_core.models import Base, Mark
 from diary_core.progress.statements import batch_queries, one_pupil_statement
-from gateway.storage.schema import alembic_config, upgrade
-from tests.support.databases import fresh_postgres_database, postgres_enabled
+from gateway.storage.schema import upgrade
+from tests.support.migrations import downgrade
 
 INDEX = "ix_marks_pupil_date"
-
-
-@pytest.fixture(
-    params=[
-        pytest.param("sqlite", id="sqlite"),
-        pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
-    ]
-)
-def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database of this test's own, at the newest migration (it is taken down and up)."""
-    if request.param == "postgres":
-        if not postgres_enabled():
-            pytest.skip("PostgreSQL tests are off: set EDIARY_TEST_POSTGRES=1 (CI does)")
-        yield from fresh_postgres_database()
-    else:
-        yield f"sqlite+aiosqlite:///{tmp_path / 'migrations.sqlite'}"
-
-
-@pytest.fixture
-async def fresh(fresh_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(fresh_url)
-    await upgrade(engine)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
-
-
-async def _downgrade(engine: AsyncEngine, revision: str) -> None:
-    def run(conn: Connection) -> None:
-        command.downgrade(alembic_config(conn), revision)
-
-    async with engine.begin() as conn:
-        await conn.run_sync(run)
 
 
 def _model_index() -> tuple[list[str], list[str]]:
@@ -130,13 +91,13 @@ async def test_marks_index_is_the_models_and_goes_down_and_up(fresh: AsyncEngine
     assert keys == ["pupil_id", "date"]
     if fresh.dialect.name == "sqlite":
         assert await _sqlite_index(fresh) == keys
-        await _downgrade(fresh, "0003")
+        await downgrade(fresh, "0003")
         assert await _sqlite_index(fresh) == keys
         await upgrade(fresh)
         assert await _sqlite_index(fresh) == keys
         return
     assert await _pg_index(fresh) == (keys, include)
-    await _downgrade(fresh, "0003")
+    await downgrade(fresh, "0003")
     assert await _pg_index(fresh) == (keys, [])
     await upgrade(fresh)
     assert await _pg_index(fresh) == (keys, include)
@@ -153,7 +114,7 @@ async def test_document_bodies_are_stored_with_lz4_where_the_server_has_it(
         pytest.skip("PostgreSQL before 14 has no per-column compression")
     expected = "l" if await _lz4_available(fresh) else ""
     assert await _body_compression(fresh) == expected
-    await _downgrade(fresh, "0003")
+    await downgrade(fresh, "0003")
     assert await _body_compression(fresh) == ""  # the server's default, as before 0004
     await upgrade(fresh)
     assert await _body_compression(fresh) == expected
